@@ -1,0 +1,33 @@
+"""convtrace: a tiny CNN computed by hand (loops and im2col), checked against PyTorch.
+
+>>> import numpy as np
+>>> from convtrace import Conv2D
+>>> conv = Conv2D(8, 3, stride=2, padding="same", seed=0)
+>>> conv.forward(np.ones((10, 4, 7, 7))).shape
+(10, 8, 4, 4)
+"""
+
+from .errors import ConvtraceError
+from .geometry import output_size, resolve_padding
+from .im2col import col2im, im2col
+from .layers import AvgPool2D, Conv2D, Flatten, Linear, MaxPool2D, ReLU
+from .losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Conv2D",
+    "MaxPool2D",
+    "AvgPool2D",
+    "Flatten",
+    "Linear",
+    "ReLU",
+    "BCEWithLogitsLoss",
+    "MSELoss",
+    "CrossEntropyLoss",
+    "im2col",
+    "col2im",
+    "output_size",
+    "resolve_padding",
+    "ConvtraceError",
+]

@@ -1,0 +1,210 @@
+"""Conv2D: a 2-D convolution (cross-correlation, as in every DL framework), two ways.
+
+Forward, for every sample n, filter f and output position (i, j)::
+
+    H[n, f, i, j] = b[f] + sum_{c, u, v} W[f, c, u, v] * x_pad[n, c, i*s_h + u*d_h, j*s_w + v*d_w]
+
+Backward, given dH = dL/dH::
+
+    dW[f, c, u, v] = sum_{n, i, j} dH[n, f, i, j] * x_pad[n, c, i*s_h + u*d_h, j*s_w + v*d_w]
+    db[f]          = sum_{n, i, j} dH[n, f, i, j]
+    dx_pad[n, c, i*s_h + u*d_h, j*s_w + v*d_w] += dH[n, f, i, j] * W[f, c, u, v]
+
+``method="loop"`` writes those sums as loops; ``method="im2col"`` writes them as matrix
+products: ``H = W_row @ X_col + b``, ``dW_row = dH @ X_col^T``, ``dX_col = W_row^T @ dH`` and
+``dX = col2im(dX_col)``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import ParameterError, ShapeError
+from ..geometry import PaddingSpec, conv_output_shape, pair, positive_int, resolve_padding
+from ..im2col import add_windows, pad_input, windows
+from ._checks import check_dout, float_array, kaiming_uniform, require_forward
+
+METHODS = ("im2col", "loop")
+
+
+class Conv2D:
+    """2-D convolution layer with numpy forward and backward.
+
+    Args:
+        filters: number of filters F (output channels).
+        kernel_size: kh×kw, an int or (kh, kw).
+        stride: an int or (s_h, s_w), each ≥ 1.
+        padding: ``"valid"`` (none), ``"same"`` (output = ceil(input / stride), for every
+            stride: the TensorFlow/Keras rule; the odd pixel of padding goes bottom/right), an
+            int, or (ph, pw) (symmetric per axis). PyTorch's own ``padding="same"`` only exists
+            for stride 1, where it is identical; for stride > 1 compare against torch by padding
+            explicitly with ``F.pad(x, (left, right, top, bottom))``.
+        dilation: an int or (d_h, d_w), each ≥ 1: kernel taps are ``d`` pixels apart.
+        weight: (F, C, kh, kw), used as given. bias: (F,), used as given.
+            Missing ones are created at the first ``forward`` (C read from the input) with
+            torch.nn.Conv2d's initialisation, U(-1/sqrt(C*kh*kw), +1/sqrt(C*kh*kw)), from
+            ``numpy.random.default_rng(seed)``.
+        method: ``"im2col"`` (matrix products) or ``"loop"`` (the textbook loops).
+
+    Shapes: x: (N, C, H, W) -> H: (N, F, H_out, W_out) with
+    ``H_out = floor((H + p_top + p_bottom - d_h*(kh-1) - 1) / s_h) + 1`` (likewise W_out).
+
+    After ``forward`` (im2col method): ``cols`` X_col: (N, C*kh*kw, L) in torch's unfold layout,
+    L = H_out*W_out, and ``weight_rows`` W_row: (F, C*kh*kw). After ``backward``:
+    ``grad_weight`` (F, C, kh, kw) and ``grad_bias`` (F,).
+    """
+
+    def __init__(
+        self,
+        filters: int,
+        kernel_size,
+        stride=1,
+        padding: PaddingSpec = "valid",
+        dilation=1,
+        *,
+        weight=None,
+        bias=None,
+        method: str = "im2col",
+        seed=None,
+    ):
+        self.filters = positive_int(filters, "number of filters")
+        self.kernel_size = pair(kernel_size, "kernel size")
+        self.stride = pair(stride, "stride")
+        self.dilation = pair(dilation, "dilation")
+        resolve_padding(padding, (1, 1), self.kernel_size, self.stride, self.dilation)
+        self.padding = padding
+        if method not in METHODS:
+            raise ParameterError(f"unknown method {method!r}: use 'im2col' or 'loop'")
+        self.method = method
+        self.seed = seed
+        self.weight = None if weight is None else self._checked_weight(weight)
+        self.bias = None if bias is None else self._checked_bias(bias)
+        self.grad_weight = self.grad_bias = None
+        self.cols = self.weight_rows = None
+        self.pads = None
+        self._cache = None
+
+    def _checked_weight(self, weight) -> np.ndarray:
+        weight = float_array(weight, "conv weight", ndim=4)
+        f, _, kh, kw = weight.shape
+        if f != self.filters or (kh, kw) != self.kernel_size:
+            raise ShapeError(
+                f"conv weight of shape {weight.shape} does not match {self.filters} filters "
+                f"of size {self.kernel_size[0]}×{self.kernel_size[1]}"
+            )
+        return weight
+
+    def _checked_bias(self, bias) -> np.ndarray:
+        bias = float_array(bias, "conv bias")
+        if bias.shape != (self.filters,):
+            raise ShapeError(f"conv bias must have shape ({self.filters},), got {bias.shape}")
+        return bias
+
+    def _init_parameters(self, channels: int) -> None:
+        rng = np.random.default_rng(self.seed)
+        kh, kw = self.kernel_size
+        fan_in = channels * kh * kw
+        if self.weight is None:
+            self.weight = kaiming_uniform(rng, (self.filters, channels, kh, kw), fan_in)
+        if self.bias is None:
+            self.bias = kaiming_uniform(rng, (self.filters,), fan_in)
+
+    def forward(self, x: np.ndarray) -> np.ndarray:
+        """x: (N, C, H, W) -> (N, F, H_out, W_out), in x's dtype."""
+        x = float_array(x, "conv input", ndim=4)
+        self._init_parameters(x.shape[1])
+        if x.shape[1] != self.weight.shape[1]:
+            raise ShapeError(
+                f"the input has {x.shape[1]} channels (shape {x.shape}) but the conv weight "
+                f"expects {self.weight.shape[1]} (shape {self.weight.shape})"
+            )
+        self.pads = resolve_padding(
+            self.padding, x.shape[2:], self.kernel_size, self.stride, self.dilation
+        )
+        out_hw = conv_output_shape(
+            x.shape[2:], self.kernel_size, self.stride, self.pads, self.dilation
+        )
+        w = self.weight.astype(x.dtype, copy=False)
+        b = self.bias.astype(x.dtype, copy=False)
+        xp = pad_input(x, self.pads)
+        if self.method == "loop":
+            out = self._forward_loop(xp, w, b, out_hw)
+        else:
+            out = self._forward_im2col(xp, w, b, out_hw)
+        self._cache = (x.shape, xp, w, out.shape)
+        return out
+
+    def _receptive_field(self, xp_n: np.ndarray, i: int, j: int) -> np.ndarray:
+        """x_pad[n, :, i*s_h + u*d_h, j*s_w + v*d_w] for all c, u, v: shape (C, kh, kw)."""
+        (kh, kw), (sh, sw), (dh, dw) = self.kernel_size, self.stride, self.dilation
+        return xp_n[
+            :, i * sh : i * sh + dh * (kh - 1) + 1 : dh, j * sw : j * sw + dw * (kw - 1) + 1 : dw
+        ]
+
+    def _forward_loop(self, xp, w, b, out_hw) -> np.ndarray:
+        n_samples, n_filters = xp.shape[0], w.shape[0]
+        out = np.empty((n_samples, n_filters, *out_hw), dtype=xp.dtype)
+        for n in range(n_samples):
+            for f in range(n_filters):
+                for i in range(out_hw[0]):
+                    for j in range(out_hw[1]):
+                        field = self._receptive_field(xp[n], i, j)
+                        out[n, f, i, j] = np.sum(field * w[f]) + b[f]
+        return out
+
+    def _forward_im2col(self, xp, w, b, out_hw) -> np.ndarray:
+        n, c = xp.shape[:2]
+        k = self.kernel_size
+        self.cols = windows(xp, k, self.stride, self.dilation, out_hw).reshape(
+            n, c * k[0] * k[1], out_hw[0] * out_hw[1]
+        )
+        self.weight_rows = w.reshape(w.shape[0], -1)
+        out = np.matmul(self.weight_rows, self.cols)  # (F, K) @ (N, K, L) -> (N, F, L)
+        out += b[:, None]
+        return out.reshape(n, w.shape[0], *out_hw)
+
+    def backward(self, dout: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """dout = dL/dH: (N, F, H_out, W_out) -> (dL/dW: (F, C, kh, kw), dL/dx: (N, C, H, W)).
+
+        Also sets ``grad_weight`` (= dL/dW) and ``grad_bias`` (dL/db: (F,)).
+        """
+        require_forward(self._cache, "Conv2D")
+        x_shape, xp, w, out_shape = self._cache
+        dout = check_dout(dout, out_shape, "Conv2D").astype(xp.dtype, copy=False)
+        if self.method == "loop":
+            dw, db, dxp = self._backward_loop(dout, xp, w)
+        else:
+            dw, db, dxp = self._backward_im2col(dout, xp, w)
+        (pt, _), (pl, _) = self.pads
+        dx = dxp[:, :, pt : pt + x_shape[2], pl : pl + x_shape[3]]
+        self.grad_weight, self.grad_bias = dw, db
+        return dw, np.ascontiguousarray(dx)
+
+    def _backward_loop(self, dout, xp, w):
+        dw, db, dxp = np.zeros_like(w), np.zeros(w.shape[0], xp.dtype), np.zeros_like(xp)
+        n_samples, n_filters, h_out, w_out = dout.shape
+        for n in range(n_samples):
+            for f in range(n_filters):
+                for i in range(h_out):
+                    for j in range(w_out):
+                        g = dout[n, f, i, j]
+                        dw[f] += g * self._receptive_field(xp[n], i, j)
+                        db[f] += g
+                        self._receptive_field(dxp[n], i, j)[...] += g * w[f]
+        return dw, db, dxp
+
+    def _backward_im2col(self, dout, xp, w):
+        n, f = dout.shape[:2]
+        d_rows = dout.reshape(n, f, -1)  # dH as (N, F, L)
+        db = d_rows.sum(axis=(0, 2))
+        dw_rows = np.tensordot(d_rows, self.cols, axes=([0, 2], [0, 2]))  # (F, K)
+        dcols = np.matmul(self.weight_rows.T, d_rows)  # (K, F) @ (N, F, L) -> (N, K, L)
+        k = self.kernel_size
+        dxp = add_windows(
+            dcols.reshape(n, xp.shape[1], k[0], k[1], *dout.shape[2:]),
+            xp.shape[2:],
+            k,
+            self.stride,
+            self.dilation,
+        )
+        return dw_rows.reshape(w.shape), db, dxp
