@@ -1,0 +1,238 @@
+"""The classroom network, layer by layer, recording every intermediate tensor as a Stage.
+
+conv → [relu] → [max|avg pool] → flatten → fc → loss, then backward in reverse. The pipeline
+decides what is recorded; layers only expose their intermediates (``cols``, ``argmax``, …).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import formulas
+from .im2col import pad_input
+from .layers import AvgPool2D, Conv2D, Flatten, Linear, MaxPool2D, ReLU
+from .losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
+from .scenario import Scenario
+from .trace import Stage, Trace
+
+LOSSES = {"bce": BCEWithLogitsLoss, "mse": MSELoss, "ce": CrossEntropyLoss}
+
+
+class Network:
+    """The scenario's layers, built with its weights. ``alt_conv`` is the loop layer when the
+    scenario asks for both methods (the im2col one is primary, so its X_col can be shown)."""
+
+    def __init__(self, scenario: Scenario):
+        s = scenario
+        primary = "loop" if s.method == "loop" else "im2col"
+
+        def conv(method):
+            return Conv2D(
+                s.filters,
+                s.kernel,
+                s.stride,
+                s.pads,
+                s.dilation,
+                weight=s.conv_weight,
+                bias=s.conv_bias,
+                method=method,
+            )
+
+        self.conv = conv(primary)
+        self.alt_conv = conv("loop") if s.method == "both" else None
+        self.act = ReLU() if s.activation == "relu" else None
+        pools = {"max": MaxPool2D, "avg": AvgPool2D}
+        self.pool = pools[s.pool](s.pool_size, s.pool_stride) if s.pool in pools else None
+        self.flatten = Flatten()
+        self.fc = Linear(
+            s.fc_weight.shape[1], s.fc_weight.shape[0], weight=s.fc_weight, bias=s.fc_bias
+        )
+        self.loss = LOSSES[s.loss]()
+
+
+def _alt(layer_out, name: str) -> dict[str, np.ndarray]:
+    return {} if layer_out is None else {name: layer_out}
+
+
+def run_pipeline(scenario: Scenario, backward: bool = True, net: Network | None = None) -> Trace:
+    """Run forward (and backward) and return the Trace of every stage, without reference."""
+    s = scenario
+    net = net or Network(s)
+    trace = Trace(scenario=s, dtype=s.dtype)
+    add = trace.add
+    x = s.x
+    add(Stage("input", "Input image x", x, "x: (N, C, H, W) = " + "×".join(map(str, x.shape))))
+    add(Stage("conv.weight", "Conv filters W", s.conv_weight, "W: (F, C, kh, kw)"))
+    add(Stage("conv.bias", "Conv bias b", s.conv_bias, "b: (F,)"))
+    (pt, pb), (pl, pr) = s.pads
+    if pt or pb or pl or pr:
+        add(
+            Stage(
+                "conv.padded",
+                "Zero-padded input",
+                pad_input(x, s.pads),
+                f"pad top {pt}, bottom {pb}, left {pl}, right {pr}  ({s.padding!r})",
+            )
+        )
+
+    conv_out = net.conv.forward(x)
+    loop_out = net.alt_conv.forward(x) if net.alt_conv else None
+    if net.conv.method == "im2col":
+        kh, kw = s.kernel
+        add(
+            Stage(
+                "conv.cols",
+                "im2col: receptive fields as columns X_col",
+                net.conv.cols,
+                f"X_col[n, c·{kh * kw} + u·{kw} + v, i·{conv_out.shape[3]} + j] = x_pad[n, c, "
+                f"{s.stride[0]}i + {s.dilation[0]}u, {s.stride[1]}j + {s.dilation[1]}v]",
+            )
+        )
+        add(
+            Stage(
+                "conv.weight_rows",
+                "Filters as rows W_row",
+                net.conv.weight_rows,
+                "W_row = W.reshape(F, C·kh·kw)",
+            )
+        )
+    add(
+        Stage(
+            "conv.out",
+            "Convolution output H",
+            conv_out,
+            formulas.conv_out(s),
+            alternatives=_alt(loop_out, "loop"),
+        )
+    )
+
+    a = conv_out
+    if net.act:
+        a = net.act.forward(conv_out)
+        add(Stage("act.out", "ReLU activation A", a, "A = max(H, 0)"))
+    p = a
+    if net.pool:
+        p = net.pool.forward(a)
+        kind = "Max" if s.pool == "max" else "Average"
+        add(
+            Stage(
+                "pool.cols",
+                f"{kind}-pool windows as columns",
+                net.pool.cols,
+                "windows: (N, C, kh·kw, L), one column per pooling window",
+            )
+        )
+        if s.pool == "max":
+            add(
+                Stage(
+                    "pool.argmax",
+                    "Chosen cell of each window (row-major index u·kw + v)",
+                    net.pool.argmax,
+                    "argmax over each window (first maximum on ties)",
+                )
+            )
+        add(
+            Stage(
+                "pool.out",
+                f"{kind}-pooled P",
+                p,
+                formulas.pool_out(s, conv_out.shape[2:]),
+                meta={"argmax": getattr(net.pool, "argmax", None)},
+            )
+        )
+    f = net.flatten.forward(p)
+    add(Stage("flatten.out", "Flattened features", f, "f = P.reshape(N, C·H·W)"))
+    z = net.fc.forward(f)
+    add(Stage("fc.out", "Logits z", z, "z = f @ W_fcᵀ + b_fc"))
+    loss = net.loss.forward(z, s.target)
+    add(
+        Stage(
+            "loss",
+            f"Loss ({s.loss})",
+            np.asarray(loss, dtype=z.dtype),
+            formulas.LOSS_FORMULAS[s.loss],
+            meta={"target": s.target},
+        )
+    )
+    if backward:
+        _backward(trace, net, s)
+    return trace
+
+
+def _backward(trace: Trace, net: Network, s: Scenario) -> None:
+    add = trace.add
+    dz = net.loss.backward()
+    add(Stage("grad.fc.out", "∂L/∂z", dz, formulas.LOSS_GRADIENTS[s.loss]))
+    dw_fc, df = net.fc.backward(dz)
+    add(Stage("grad.fc.weight", "∂L/∂W_fc", dw_fc, "∂L/∂W_fc = (∂L/∂z)ᵀ @ f"))
+    add(Stage("grad.fc.bias", "∂L/∂b_fc", net.fc.grad_bias, "∂L/∂b_fc = Σ_n ∂L/∂z[n]"))
+    add(Stage("grad.flatten.out", "∂L/∂f", df, "∂L/∂f = ∂L/∂z @ W_fc"))
+    dp = net.flatten.backward(df)
+    da = dp
+    if net.pool:
+        add(Stage("grad.pool.out", "∂L/∂P", dp, "∂L/∂P = (∂L/∂f).reshape(P.shape)"))
+        da = net.pool.backward(dp)
+        how = (
+            "∂L/∂P goes to the window's argmax, 0 elsewhere"
+            if s.pool == "max"
+            else "∂L/∂P / (kh·kw) to every cell of the window"
+        )
+        add(Stage("grad.pool.cols", "∂L/∂(pool windows)", pool_window_grad(net.pool, dp), how))
+    dh = da
+    if net.act:
+        add(Stage("grad.act.out", "∂L/∂A", da, "from the pooling backward (col2im of windows)"))
+        dh = net.act.backward(da)
+    source = "∂L/∂A · [H > 0]" if net.act else "col2im of the window gradients (overlaps add)"
+    add(Stage("grad.conv.out", "∂L/∂H", dh, source if net.pool or net.act else "∂L/∂H"))
+    dw, dx = net.conv.backward(dh)
+    alt = net.alt_conv
+    alt_dw, alt_dx = alt.backward(dh) if alt else (None, None)
+    add(
+        Stage(
+            "grad.conv.weight",
+            "∂L/∂W",
+            dw,
+            "∂L/∂W_row = Σ_n ∂L/∂H[n] @ X_col[n]ᵀ",
+            alternatives=_alt(alt_dw, "loop"),
+        )
+    )
+    add(
+        Stage(
+            "grad.conv.bias",
+            "∂L/∂b",
+            net.conv.grad_bias,
+            "∂L/∂b[f] = Σ_{n,i,j} ∂L/∂H[n,f,i,j]",
+            alternatives=_alt(alt.grad_bias if alt else None, "loop"),
+        )
+    )
+    if net.conv.method == "im2col":
+        d_rows = dh.reshape(dh.shape[0], dh.shape[1], -1)
+        add(
+            Stage(
+                "grad.conv.cols",
+                "∂L/∂X_col",
+                np.matmul(net.conv.weight_rows.T, d_rows),
+                "∂L/∂X_col = W_rowᵀ @ ∂L/∂H",
+            )
+        )
+    add(
+        Stage(
+            "grad.input",
+            "∂L/∂x",
+            dx,
+            "∂L/∂x = col2im(∂L/∂X_col) (overlapping windows add)",
+            alternatives=_alt(alt_dx, "loop"),
+        )
+    )
+
+
+def pool_window_grad(pool, dout: np.ndarray) -> np.ndarray:
+    """The gradient of each pooling window's cells, as (N, C, kh·kw, L) like ``pool.cols``."""
+    n, c = dout.shape[:2]
+    size = pool.cols.shape[2]
+    flat = dout.reshape(n, c, 1, -1)
+    if isinstance(pool, MaxPool2D):
+        grad = np.zeros((n, c, size, flat.shape[-1]), dout.dtype)
+        np.put_along_axis(grad, pool.argmax.reshape(n, c, 1, -1), flat, axis=2)
+        return grad
+    return np.repeat(flat / dout.dtype.type(size), size, axis=2)

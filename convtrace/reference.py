@@ -1,0 +1,150 @@
+"""The torch mirror of the pipeline: the same network as nn modules with our weights copied in.
+
+Forward values are captured as the graph runs; gradients come from autograd (``retain_grad``).
+Each is attached to the Stage of the same name as its ``reference``. This is the only module that
+imports torch to compute, and it does so inside functions, so importing convtrace stays light.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .scenario import Scenario
+from .trace import Trace
+
+
+def _torch_padding(s: Scenario):
+    """How torch should pad: its own argument when it has an equivalent, else explicit F.pad.
+
+    Returns (conv2d padding argument, F.pad tuple or None).
+    """
+    (pt, pb), (pl, pr) = s.pads
+    if s.padding == "same" and s.stride == (1, 1):
+        return "same", None  # torch's own rule; checks ours independently
+    if s.padding == "same" or pt != pb or pl != pr:
+        return 0, (pl, pr, pt, pb)  # torch refuses "same" for stride > 1: emulate it
+    return (pt, pl), None
+
+
+def compute_reference(s: Scenario) -> dict[str, np.ndarray]:
+    """Run the scenario's network in torch and return {stage name: torch's value}."""
+    import torch
+    import torch.nn.functional as F
+    from torch import nn
+
+    dtype = {"float32": torch.float32, "float64": torch.float64}[s.dtype]
+
+    def tensor(a):
+        return torch.tensor(np.asarray(a), dtype=dtype)
+
+    ref: dict[str, torch.Tensor] = {}
+    n, c, h, w = s.x.shape
+    f, _, kh, kw = s.conv_weight.shape
+    conv_padding, explicit = _torch_padding(s)
+    conv = nn.Conv2d(c, f, (kh, kw), s.stride, conv_padding, s.dilation).to(dtype)
+    fc = nn.Linear(s.fc_weight.shape[1], s.fc_weight.shape[0]).to(dtype)
+    with torch.no_grad():
+        conv.weight.copy_(tensor(s.conv_weight))
+        conv.bias.copy_(tensor(s.conv_bias))
+        fc.weight.copy_(tensor(s.fc_weight))
+        fc.bias.copy_(tensor(s.fc_bias))
+
+    x = tensor(s.x).requires_grad_(True)
+    ref["input"], ref["conv.weight"], ref["conv.bias"] = x, conv.weight, conv.bias
+    (pt, pb), (pl, pr) = s.pads
+    padded = F.pad(x, (pl, pr, pt, pb))
+    if pt or pb or pl or pr:
+        ref["conv.padded"] = padded
+    ref["conv.cols"] = F.unfold(padded, (kh, kw), dilation=s.dilation, stride=s.stride)
+    ref["conv.weight_rows"] = conv.weight.reshape(f, -1)
+    h_out = conv(F.pad(x, explicit) if explicit else x)
+    h_out.retain_grad()
+    ref["conv.out"] = h_out
+    a = h_out
+    if s.activation == "relu":
+        a = torch.relu(h_out)
+        a.retain_grad()
+        ref["act.out"] = a
+    p = a
+    if s.pool != "none":
+        ph, pw = s.pool_size
+        windows = F.unfold(a, s.pool_size, stride=s.pool_stride)
+        ref["pool.cols"] = windows.reshape(n, f, ph * pw, -1)
+        if s.pool == "max":
+            p, indices = F.max_pool2d(a, s.pool_size, s.pool_stride, return_indices=True)
+            ref["pool.argmax"] = _window_local_argmax(
+                indices, a.shape[3], s.pool_size, s.pool_stride
+            )
+        else:
+            p = F.avg_pool2d(a, s.pool_size, s.pool_stride)
+        p.retain_grad()
+        ref["pool.out"] = p
+    flat = torch.flatten(p, 1)
+    flat.retain_grad()
+    ref["flatten.out"] = flat
+    z = fc(flat)
+    z.retain_grad()
+    ref["fc.out"] = z
+    if s.loss == "ce":
+        loss = nn.CrossEntropyLoss()(z, torch.tensor(s.target, dtype=torch.long))
+    elif s.loss == "mse":
+        loss = nn.MSELoss()(z, tensor(s.target))
+    else:
+        loss = nn.BCEWithLogitsLoss()(z, tensor(s.target))
+    ref["loss"] = loss
+    loss.backward()
+
+    ref["grad.fc.out"] = z.grad
+    ref["grad.fc.weight"] = fc.weight.grad
+    ref["grad.fc.bias"] = fc.bias.grad
+    ref["grad.flatten.out"] = flat.grad
+    if s.pool != "none":
+        ref["grad.pool.out"] = p.grad
+        ref["grad.pool.cols"] = _window_grad(s, p.grad, ref.get("pool.argmax"))
+    if s.activation == "relu":
+        ref["grad.act.out"] = a.grad
+    ref["grad.conv.out"] = h_out.grad
+    ref["grad.conv.weight"] = conv.weight.grad
+    ref["grad.conv.bias"] = conv.bias.grad
+    # dL/dX_col by autograd: the same product rebuilt on a leaf copy of torch's X_col.
+    cols = ref["conv.cols"].detach().requires_grad_(True)
+    rows_out = conv.weight.detach().reshape(f, -1) @ cols
+    (d_cols,) = torch.autograd.grad(rows_out, cols, h_out.grad.reshape(n, f, -1))
+    ref["grad.conv.cols"] = d_cols
+    ref["grad.input"] = x.grad
+    return {k: v.detach().numpy().copy() for k, v in ref.items()}
+
+
+def _window_local_argmax(indices, width: int, size, stride):
+    """torch's flat argmax (row·W + col in the pooled map) -> our window-local u·kw + v."""
+    import torch
+
+    ho, wo = indices.shape[2:]
+    i = torch.arange(ho).view(1, 1, ho, 1)
+    j = torch.arange(wo).view(1, 1, 1, wo)
+    u = indices // width - i * stride[0]
+    v = indices % width - j * stride[1]
+    return u * size[1] + v
+
+
+def _window_grad(s: Scenario, d_pool, argmax):
+    """torch's ∂L/∂P placed into window slots (N, C, kh·kw, L), by torch's own argmax."""
+    import torch
+
+    n, c = d_pool.shape[:2]
+    size = s.pool_size[0] * s.pool_size[1]
+    flat = d_pool.reshape(n, c, 1, -1)
+    if argmax is None:
+        return flat.repeat(1, 1, size, 1) / size
+    grad = torch.zeros((n, c, size, flat.shape[-1]), dtype=d_pool.dtype)
+    return grad.scatter(2, argmax.reshape(n, c, 1, -1), flat)
+
+
+def attach_reference(trace: Trace) -> Trace:
+    """Compute torch's values for the trace's scenario and attach each to its stage."""
+    reference = compute_reference(trace.scenario)
+    for stage in trace:
+        if stage.name in reference:
+            stage.reference = reference[stage.name].reshape(stage.shape)
+    trace.has_reference = True
+    return trace

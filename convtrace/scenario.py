@@ -1,0 +1,279 @@
+"""Scenario: everything one run needs, resolved and validated once.
+
+``ScenarioSpec`` holds what the user asked for (CLI flags, a scenario file); ``build_scenario``
+turns it into a ``Scenario``: arrays in the chosen dtype plus hyper-parameters. Nothing downstream
+re-validates user input.
+
+The seeded generator (the course's worked example for ``--seed 42`` and the defaults)::
+
+    torch.manual_seed(seed)
+    x      = torch.randint(1, 10, (N, C, H, W))        # 1. the input, integers 1..9
+    conv_w = torch.randint(-1, 2, (F, C, kh, kw))      # 2. the filters, integers -1..1
+    target = torch.randint(0, classes, (N,))           # 3. only for --loss ce
+    conv_b = ones(F);  fc_w = ones(out, in);  fc_b = ones(out)
+    target = zeros(N, 1) for bce and mse (y = 0)
+
+The FC layer's ``in`` follows from the shapes; ``out`` is 1 (bce, mse) or ``classes`` (ce).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields, replace
+
+import numpy as np
+
+from .errors import ParameterError
+from .geometry import (
+    PaddingSpec,
+    conv_output_shape,
+    pair,
+    positive_int,
+    resolve_padding,
+)
+
+POOLS = ("max", "avg", "none")
+ACTIVATIONS = ("none", "relu")
+LOSSES = ("bce", "mse", "ce")
+METHODS = ("both", "im2col", "loop")
+DTYPES = ("float32", "float64")
+DEFAULT_MAX_ELEMENTS = 10_000_000
+
+
+@dataclass
+class ScenarioSpec:
+    """The user's request, before resolution. Every field has the CLI's default."""
+
+    seed: int = 42
+    batch: int = 1
+    channels: int = 1
+    height: int = 6
+    width: int = 6
+    filters: int = 2
+    kernel: int | tuple[int, int] = 3
+    stride: int | tuple[int, int] = 1
+    padding: PaddingSpec = "valid"
+    dilation: int | tuple[int, int] = 1
+    pool: str = "max"
+    pool_size: int | tuple[int, int] = 2
+    pool_stride: int | tuple[int, int] | None = None
+    activation: str = "none"
+    loss: str = "bce"
+    classes: int = 3
+    method: str = "both"
+    dtype: str = "float32"
+    max_elements: int = DEFAULT_MAX_ELEMENTS
+    # Arrays given directly (already loaded from files); None means "generate from the seed".
+    input: np.ndarray | None = None
+    conv_weight: np.ndarray | None = None
+    conv_bias: np.ndarray | None = None
+    fc_weight: np.ndarray | None = None
+    fc_bias: np.ndarray | None = None
+    target: np.ndarray | None = None
+    sources: dict[str, str] = field(default_factory=dict)
+
+    def updated(self, **changes) -> ScenarioSpec:
+        """A copy with some fields replaced (None values are ignored)."""
+        return replace(self, **{k: v for k, v in changes.items() if v is not None})
+
+
+@dataclass
+class Scenario:
+    """A resolved run: arrays (in ``dtype``) and hyper-parameters, all consistent.
+
+    x: (N, C, H, W); conv_weight: (F, C, kh, kw); conv_bias: (F,); fc_weight: (out, in);
+    fc_bias: (out,); target: (N, out) for bce/mse, (N,) class indices for ce.
+    pads: ((top, bottom), (left, right)), resolved from ``padding``.
+    """
+
+    x: np.ndarray
+    conv_weight: np.ndarray
+    conv_bias: np.ndarray
+    fc_weight: np.ndarray
+    fc_bias: np.ndarray
+    target: np.ndarray
+    stride: tuple[int, int]
+    padding: PaddingSpec
+    pads: tuple[tuple[int, int], tuple[int, int]]
+    dilation: tuple[int, int]
+    pool: str
+    pool_size: tuple[int, int]
+    pool_stride: tuple[int, int]
+    activation: str
+    loss: str
+    method: str
+    dtype: str
+    seed: int
+    sources: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def kernel(self) -> tuple[int, int]:
+        return tuple(self.conv_weight.shape[2:])
+
+    @property
+    def filters(self) -> int:
+        return self.conv_weight.shape[0]
+
+    def describe(self) -> dict:
+        """JSON-ready summary of the hyper-parameters and where each array came from."""
+        n, c, h, w = self.x.shape
+        return {
+            "seed": self.seed,
+            "input_shape": [n, c, h, w],
+            "filters": self.filters,
+            "kernel": list(self.kernel),
+            "stride": list(self.stride),
+            "padding": self.padding if isinstance(self.padding, (str, int)) else list(self.padding),
+            "pads": [list(p) for p in self.pads],
+            "dilation": list(self.dilation),
+            "pool": self.pool,
+            "pool_size": list(self.pool_size),
+            "pool_stride": list(self.pool_stride),
+            "activation": self.activation,
+            "loss": self.loss,
+            "fc": list(self.fc_weight.shape),
+            "method": self.method,
+            "dtype": self.dtype,
+            "sources": dict(self.sources),
+        }
+
+
+def _choice(value: str, allowed: tuple[str, ...], option: str) -> str:
+    value = str(value).strip().lower()
+    if value not in allowed:
+        raise ParameterError(f"{option} must be one of {', '.join(allowed)}; got {value!r}")
+    return value
+
+
+def parse_padding(value) -> PaddingSpec:
+    """'valid' | 'same' | 'N' | 'H,W' (from the command line or a file) -> a padding spec."""
+    if isinstance(value, str):
+        text = value.strip().lower()
+        if text in ("valid", "same"):
+            return text
+        parts = [p.strip() for p in text.split(",")]
+        if all(p.lstrip("-").isdigit() for p in parts) and len(parts) in (1, 2):
+            nums = [int(p) for p in parts]
+            value = nums[0] if len(nums) == 1 else tuple(nums)
+        else:
+            raise ParameterError(
+                f"unknown padding {value!r}: use valid, same, a non-negative integer N, or H,W"
+            )
+    resolve_padding(value, (1, 1), 1)  # validates the form and the signs
+    return value
+
+
+def _generate(spec: ScenarioSpec, dtype) -> dict[str, np.ndarray]:
+    """The seeded integers, drawn from torch's generator in the documented order."""
+    import torch  # the classroom example is defined by torch's generator
+
+    kh, kw = pair(spec.kernel, "--kernel")
+    gen = torch.Generator().manual_seed(spec.seed)
+    shape = (spec.batch, spec.channels, spec.height, spec.width)
+    out = {}
+    # Draw in a fixed order even when a value is supplied, so the other draws never shift.
+    x = torch.randint(1, 10, shape, generator=gen)
+    w_shape = (spec.filters, spec.channels, kh, kw)
+    w = torch.randint(-1, 2, w_shape, generator=gen)
+    out["input"] = x.numpy().astype(dtype)
+    out["conv_weight"] = w.numpy().astype(dtype)
+    if spec.loss == "ce":
+        out["target"] = torch.randint(0, spec.classes, (spec.batch,), generator=gen).numpy()
+    return out
+
+
+def _torch_generated_shapes_fit(spec: ScenarioSpec) -> None:
+    total = spec.batch * spec.channels * spec.height * spec.width
+    if total > spec.max_elements:
+        raise ParameterError(
+            f"the input would have {spec.batch}×{spec.channels}×{spec.height}×{spec.width} = "
+            f"{total:,} elements, more than the limit of {spec.max_elements:,}; use a smaller "
+            "--size/--batch or raise --max-elements"
+        )
+
+
+def build_scenario(spec: ScenarioSpec) -> Scenario:
+    """Resolve and validate a spec: generate what is missing, check every shape once."""
+    pool = _choice(spec.pool, POOLS, "--pool")
+    activation = _choice(spec.activation, ACTIVATIONS, "--activation")
+    loss = _choice(spec.loss, LOSSES, "--loss")
+    method = _choice(spec.method, METHODS, "--method")
+    dtype_name = _choice(spec.dtype, DTYPES, "--dtype")
+    dtype = np.dtype(dtype_name)
+    for name in ("batch", "channels", "height", "width", "filters"):
+        positive_int(getattr(spec, name), f"--{name}")
+    positive_int(spec.classes, "--classes", minimum=2)
+    stride = pair(spec.stride, "--stride")
+    dilation = pair(spec.dilation, "--dilation")
+    pool_size = pair(spec.pool_size, "--pool-size")
+    pool_stride = pool_size if spec.pool_stride is None else pair(spec.pool_stride, "--pool-stride")
+    padding = parse_padding(spec.padding)
+    pair(spec.kernel, "--kernel")
+    _torch_generated_shapes_fit(spec)
+
+    from .validation import check_scenario_arrays
+
+    generated = _generate(spec, dtype) if _needs_generation(spec) else {}
+    x = spec.input if spec.input is not None else generated["input"]
+    conv_w = spec.conv_weight if spec.conv_weight is not None else generated["conv_weight"]
+    x, conv_w = np.asarray(x, dtype), np.asarray(conv_w, dtype)
+    filters = conv_w.shape[0] if conv_w.ndim == 4 else spec.filters
+    conv_b = spec.conv_bias if spec.conv_bias is not None else np.ones(filters, dtype)
+
+    check_scenario_arrays(x, conv_w, np.asarray(conv_b), spec.sources)
+    pads = resolve_padding(padding, x.shape[2:], conv_w.shape[2:], stride, dilation)
+    conv_hw = conv_output_shape(x.shape[2:], conv_w.shape[2:], stride, pads, dilation)
+    if pool == "none":
+        pooled_hw = conv_hw
+    else:
+        pooled_hw = conv_output_shape(conv_hw, pool_size, pool_stride, what="pool window")
+    in_features = filters * pooled_hw[0] * pooled_hw[1]
+    out_features = spec.classes if loss == "ce" else 1
+    if spec.fc_weight is not None:
+        out_features = np.shape(spec.fc_weight)[0] if np.ndim(spec.fc_weight) == 2 else 1
+    fc_w = spec.fc_weight if spec.fc_weight is not None else np.ones((out_features, in_features))
+    fc_b = spec.fc_bias if spec.fc_bias is not None else np.ones(out_features)
+    if spec.target is not None:
+        target = spec.target
+    elif loss == "ce":
+        target = generated["target"]
+    else:
+        target = np.zeros((x.shape[0], out_features))
+
+    from .validation import check_head
+
+    fc_w, fc_b, target = check_head(
+        fc_w, fc_b, target, in_features, x.shape[0], loss, dtype, spec.sources
+    )
+    return Scenario(
+        x=x,
+        conv_weight=conv_w,
+        conv_bias=np.asarray(conv_b, dtype),
+        fc_weight=fc_w,
+        fc_bias=fc_b,
+        target=target,
+        stride=stride,
+        padding=padding,
+        pads=pads,
+        dilation=dilation,
+        pool=pool,
+        pool_size=pool_size,
+        pool_stride=pool_stride,
+        activation=activation,
+        loss=loss,
+        method=method,
+        dtype=dtype_name,
+        seed=spec.seed,
+        sources=dict(spec.sources),
+    )
+
+
+def _needs_generation(spec: ScenarioSpec) -> bool:
+    return (
+        spec.input is None
+        or spec.conv_weight is None
+        or (spec.loss == "ce" and spec.target is None)
+    )
+
+
+def spec_field_names() -> list[str]:
+    return [f.name for f in fields(ScenarioSpec)]

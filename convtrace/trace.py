@@ -1,0 +1,125 @@
+"""Stage and Trace: the record of one run, plain data with lookup and no other behaviour.
+
+A Stage is one named tensor of the network (``conv.out``, ``grad.conv.weight``, …): our value,
+torch's value for the same tensor when a reference was computed, the values of the other hand
+method when both were run, and a one-line formula. A Trace is the ordered list of stages.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass, field
+
+import numpy as np
+
+#: Agreement tolerance, relative to the size of the numbers compared (see ``Stage.agrees``).
+TOLERANCE = {"float32": 1e-5, "float64": 1e-9}
+
+
+def max_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
+    """max |a - b| in float64 (``inf`` when the shapes differ)."""
+    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        return float("inf")
+    return float(np.max(np.abs(a - b))) if a.size else 0.0
+
+
+@dataclass
+class Stage:
+    """One tensor of the run.
+
+    name: canonical dotted name (``conv.out``). title: human words. values: ours (the primary
+    method's). reference: torch's value for the same tensor, or None. formula: one line.
+    alternatives: other hand methods' values for the same tensor (``{"loop": …}``).
+    meta: display hints (e.g. ``{"argmax": …}`` for highlighting pooled cells).
+    """
+
+    name: str
+    title: str
+    values: np.ndarray
+    formula: str = ""
+    reference: np.ndarray | None = None
+    alternatives: dict[str, np.ndarray] = field(default_factory=dict)
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(np.shape(self.values))
+
+    @property
+    def is_gradient(self) -> bool:
+        return self.name.startswith("grad.")
+
+    @property
+    def max_abs_diff(self) -> float | None:
+        """Largest |ours − reference| and |ours − other method| (None: nothing to compare)."""
+        diffs = [max_abs_diff(self.values, alt) for alt in self.alternatives.values()]
+        if self.reference is not None:
+            diffs.append(max_abs_diff(self.values, self.reference))
+        return max(diffs) if diffs else None
+
+    def worst_index(self) -> tuple[int, ...] | None:
+        """Index of the largest |ours − reference| (None without a reference)."""
+        if self.reference is None or np.shape(self.reference) != self.shape or not self.shape:
+            return None
+        diff = np.abs(np.asarray(self.values, float) - np.asarray(self.reference, float))
+        return tuple(int(i) for i in np.unravel_index(np.argmax(diff), diff.shape))
+
+    def agrees(self, rtol: float) -> bool | None:
+        """True when every comparison is within ``rtol · max(1, max|reference|)``.
+
+        None when there is nothing to compare with.
+        """
+        diff = self.max_abs_diff
+        if diff is None:
+            return None
+        base = self.reference if self.reference is not None else self.values
+        scale = max(1.0, float(np.max(np.abs(base))) if np.size(base) else 1.0)
+        return bool(diff <= rtol * scale)
+
+
+@dataclass
+class Trace:
+    """An ordered list of stages, with the scenario that produced them."""
+
+    stages: list[Stage] = field(default_factory=list)
+    scenario: object = None
+    dtype: str = "float32"
+    has_reference: bool = False
+
+    def add(self, stage: Stage) -> Stage:
+        self.stages.append(stage)
+        return stage
+
+    def __getitem__(self, name: str) -> Stage:
+        for stage in self.stages:
+            if stage.name == name:
+                return stage
+        raise KeyError(name)
+
+    def __contains__(self, name: str) -> bool:
+        return any(stage.name == name for stage in self.stages)
+
+    def __iter__(self):
+        return iter(self.stages)
+
+    def __len__(self) -> int:
+        return len(self.stages)
+
+    @property
+    def names(self) -> list[str]:
+        return [stage.name for stage in self.stages]
+
+    @property
+    def tolerance(self) -> float:
+        return TOLERANCE[self.dtype]
+
+    def select(self, pattern: str | None) -> list[Stage]:
+        """Stages whose name matches a glob such as ``'grad.*'`` (all when pattern is None)."""
+        if not pattern:
+            return list(self.stages)
+        return [s for s in self.stages if fnmatch.fnmatchcase(s.name, pattern)]
+
+    def failures(self) -> list[Stage]:
+        """Stages that disagree with torch or with the other method beyond the tolerance."""
+        return [s for s in self.stages if s.agrees(self.tolerance) is False]
