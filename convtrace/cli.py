@@ -1,0 +1,245 @@
+"""The ``convtrace`` command: a thin Typer shell over the library (no math here).
+
+Scenario → pipeline → (torch reference) → render or JSON; this module owns exit codes:
+0 everything agrees, 1 a stage disagrees (or an internal error), 2 bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from .cli_options import (
+    OutputOptions,
+    fail,
+    guarded,
+    output_options,
+    scenario_options,
+    stdin_is_terminal,
+)
+from .scenario import ScenarioSpec
+
+app = typer.Typer(
+    name="convtrace",
+    help=(
+        "Watch a tiny CNN compute, one tensor at a time: conv → pool → flatten → fc → loss, "
+        "forward and backward, by hand (loops and im2col) next to PyTorch's autograd.\n\n"
+        "Start with: [bold]convtrace run --seed 42[/bold]"
+    ),
+    rich_markup_mode="rich",
+    no_args_is_help=True,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+FORWARD_PREFIXES = ("input", "conv.", "act.", "pool.", "flatten.", "fc.", "loss")
+
+
+def _trace(spec: ScenarioSpec, out: OutputOptions, backward: bool):
+    """Build the scenario and run the pipeline (and torch's mirror when asked)."""
+    from .pipeline import run_pipeline
+    from .scenario import build_scenario
+
+    with _status("computing the network by hand…", out):
+        scenario = build_scenario(spec)
+        trace = run_pipeline(scenario, backward=backward)
+    if out.compare_torch:
+        with _status("asking PyTorch for the same tensors…", out):
+            from .reference import attach_reference
+
+            attach_reference(trace)
+    return trace
+
+
+def _status(message: str, out: OutputOptions):
+    """A spinner on stderr while work runs, only when a person is watching a terminal."""
+    import contextlib
+
+    if out.json or not sys.stderr.isatty():
+        return contextlib.nullcontext()
+    from rich.console import Console
+
+    return Console(stderr=True).status(message)
+
+
+def trace_document(trace) -> dict:
+    """The --json document: the scenario, then every stage as nested lists."""
+
+    def listed(a):
+        return None if a is None else a.tolist()
+
+    rtol = trace.tolerance
+    return {
+        "scenario": trace.scenario.describe(),
+        "tolerance": rtol,
+        "stages": [
+            {
+                "name": s.name,
+                "title": s.title,
+                "shape": list(s.shape),
+                "values": listed(s.values),
+                "reference": listed(s.reference),
+                "max_abs_diff": s.max_abs_diff,
+                "formula": s.formula,
+                "agrees": s.agrees(rtol),
+                "alternatives": {k: listed(v) for k, v in s.alternatives.items()},
+            }
+            for s in trace
+        ],
+    }
+
+
+def _show(trace, out: OutputOptions, *, summary_only=(), heading: str | None = None) -> None:
+    """Render the trace's stages (or print JSON), then set the exit code from the verdicts."""
+    stages = trace.select(out.only)
+    if out.only and not stages:
+        fail(f"no stage matches --only {out.only!r}; stages are: {', '.join(trace.names)}")
+    if out.json:
+        doc = trace_document(trace)
+        keep = {s.name for s in stages}
+        doc["stages"] = [s for s in doc["stages"] if s["name"] in keep]
+        typer.echo(json.dumps(doc))
+    else:
+        _render(trace, stages, out, summary_only, heading)
+    if any(s.agrees(trace.tolerance) is False for s in stages):
+        raise typer.Exit(1)
+
+
+def _render(trace, stages, out: OutputOptions, summary_only, heading) -> None:
+    from rich.rule import Rule
+
+    from .render.console import make_console
+    from .render.stages import closing_table, stage_summary_line, trace_renderables
+
+    console = make_console()
+    rtol = trace.tolerance
+    console.print(Rule(heading or _scenario_heading(trace.scenario), style="ct.dim"))
+    brief = [s for s in stages if s.name in summary_only]
+    for stage in brief:
+        console.print(stage_summary_line(stage, rtol, precision=out.precision))
+    full = [s for s in stages if s.name not in summary_only]
+    pause = out.step and stdin_is_terminal()
+    renderables = trace_renderables(
+        trace, stages=full, precision=out.precision, width=console.width
+    )
+    for renderable in renderables:
+        console.print(renderable)
+        if pause:
+            console.input("[ct.dim]Enter ↵ for the next stage[/]")
+    if trace.has_reference or any(s.alternatives for s in stages):
+        console.print(closing_table(stages, rtol))
+    else:
+        console.print("[ct.dim]torch comparison skipped (--no-compare-torch)[/]")
+    bad = [s.name for s in stages if s.agrees(rtol) is False]
+    if bad:
+        console.print(f"[ct.bad]✗ {len(bad)} stage(s) disagree: {', '.join(bad)}[/]")
+
+
+def _scenario_heading(s) -> str:
+    n, c, h, w = s.x.shape
+    pad = s.padding if isinstance(s.padding, str) else f"padding {s.padding}"
+    pool = "no pool" if s.pool == "none" else f"{s.pool}-pool {s.pool_size[0]}×{s.pool_size[1]}"
+    return (
+        f"x {n}×{c}×{h}×{w} · conv {s.filters}×{s.kernel[0]}×{s.kernel[1]} stride "
+        f"{s.stride[0]} {pad} · {pool} · {s.loss} · {s.dtype} · seed {s.seed}"
+    )
+
+
+@app.command()
+@guarded
+@output_options
+@scenario_options
+def run(spec: ScenarioSpec, out: OutputOptions) -> None:
+    """Forward, loss and backward: every stage, ours next to PyTorch's.
+
+    [bold]Examples[/bold]
+
+      convtrace run --seed 42                      the course's worked example
+      convtrace run --padding same --stride 2 --size 7
+      convtrace run --only 'grad.*' --precision 6
+      convtrace run --json > trace.json
+
+    Exit code 0 when every stage agrees with torch, 1 when any disagrees, 2 for bad input.
+    """
+    _show(_trace(spec, out, backward=True), out)
+
+
+@app.command()
+@guarded
+@output_options
+@scenario_options
+def forward(spec: ScenarioSpec, out: OutputOptions) -> None:
+    """Forward stages and the loss, each with its formula and torch's value.
+
+    [bold]Examples[/bold]
+
+      convtrace forward --seed 7
+      convtrace forward --activation relu --pool avg --only 'conv.*'
+    """
+    _show(_trace(spec, out, backward=False), out)
+
+
+@app.command()
+@guarded
+@output_options
+@scenario_options
+def backward(spec: ScenarioSpec, out: OutputOptions) -> None:
+    """A one-line summary of the forward pass, then every backward stage in full.
+
+    [bold]Examples[/bold]
+
+      convtrace backward --compare-torch
+      convtrace backward --method loop --only 'grad.conv.*'
+    """
+    trace = _trace(spec, out, backward=True)
+    forward_names = [s.name for s in trace if not s.is_gradient]
+    _show(trace, out, summary_only=forward_names)
+
+
+@app.command()
+@guarded
+def shapes(
+    size: Annotated[int | None, typer.Option(help="Square input: H = W = SIZE.")] = None,
+    height: Annotated[int | None, typer.Option(help="Input height H.")] = None,
+    width: Annotated[int | None, typer.Option(help="Input width W.")] = None,
+    kernel: Annotated[int, typer.Option("--kernel", "-k", help="Kernel size (square).")] = 3,
+    stride: Annotated[int, typer.Option("--stride", "-s", help="Stride.")] = 1,
+    padding: Annotated[str, typer.Option("--padding", "-p", help="valid | same | N | H,W.")] = (
+        "valid"
+    ),
+    dilation: Annotated[int, typer.Option("--dilation", "-d", help="Dilation.")] = 1,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead.")] = False,
+) -> None:
+    """The output-size arithmetic with your numbers: padding per side, the formula, and which
+    input rows/columns a flooring stride never reads.
+
+    [bold]Examples[/bold]
+
+      convtrace shapes --size 7 --kernel 3 --stride 2 --padding same
+      convtrace shapes --height 28 --width 20 --kernel 5 --dilation 2
+    """
+    from .scenario import parse_padding
+    from .shapes import conv_geometry, geometry_document
+
+    if size is None and height is None and width is None:
+        size = 6
+    hw = (height or size, width or size)
+    if None in hw:
+        fail("give --size, or both --height and --width")
+    pad = parse_padding(padding)
+    axes = conv_geometry(hw, kernel, stride, pad, dilation)
+    if json_out:
+        typer.echo(json.dumps(geometry_document(axes, pad)))
+        return
+    from .render.console import make_console
+    from .render.shapes import shapes_view
+
+    make_console().print(shapes_view(axes, pad))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

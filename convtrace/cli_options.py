@@ -1,0 +1,298 @@
+"""Options shared by several commands, defined once.
+
+Typer reads a command's options from its signature. ``extend_signature`` appends a group of
+shared parameters to a command's own and converts their values before the call:
+``scenario_options`` hands the command one ``ScenarioSpec``, ``output_options`` one
+``OutputOptions``, and ``guarded`` adds ``--debug`` and turns errors into exit codes (2 for a
+ConvtraceError with its one-line reason, 1 for anything unexpected). Typer passes every
+parameter by keyword, which is what the wrappers rely on.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import sys
+import typing
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+import typer
+
+from .errors import ConvtraceError
+from .scenario import ScenarioSpec
+
+NETWORK = "Network (generated from --seed unless files are given)"
+LAYERS = "Layers"
+NUMERICS = "Numerics"
+OUTPUT = "Output"
+
+
+def option(name: str, annotation, default, *flags: str, help: str, panel: str, **extra):
+    """A keyword parameter carrying its typer.Option, to add to a command's signature."""
+    return inspect.Parameter(
+        name,
+        inspect.Parameter.KEYWORD_ONLY,
+        default=default,
+        annotation=Annotated[
+            annotation, typer.Option(*flags, help=help, rich_help_panel=panel, **extra)
+        ],
+    )
+
+
+def extend_signature(command: Callable, extra: list[inspect.Parameter], convert: Callable):
+    """Wrap ``command`` so Typer also sees ``extra``; ``convert(values_of_extra) -> kwargs``."""
+    signature = inspect.signature(command)
+    hints = typing.get_type_hints(command, include_extras=True)
+    names = {p.name for p in extra}
+    converted = set(inspect.signature(convert).parameters) - {"values"}
+    own = [
+        p.replace(annotation=hints.get(name, p.annotation), kind=inspect.Parameter.KEYWORD_ONLY)
+        for name, p in signature.parameters.items()
+        if name not in converted
+    ]
+    own.sort(key=lambda p: p.default is not inspect.Parameter.empty)
+
+    @functools.wraps(command)
+    def wrapper(**kwargs):
+        values = {k: kwargs.pop(k) for k in list(kwargs) if k in names}
+        return command(**kwargs, **convert(values))
+
+    params = own + extra
+    wrapper.__signature__ = signature.replace(parameters=params, return_annotation=None)
+    wrapper.__annotations__ = {p.name: p.annotation for p in params}
+    del wrapper.__wrapped__
+    return wrapper
+
+
+# --------------------------------------------------------------------------- scenario
+SCENARIO_PARAMS: list[inspect.Parameter] = [
+    option(
+        "seed",
+        int,
+        42,
+        "--seed",
+        panel=NETWORK,
+        help="Seed of torch's generator, which draws every generated tensor.",
+    ),
+    option("batch", int, 1, "--batch", "-n", help="Samples N in the batch.", panel=NETWORK),
+    option("channels", int, 1, "--channels", "-c", help="Input channels C.", panel=NETWORK),
+    option(
+        "size",
+        int | None,
+        None,
+        "--size",
+        help="Square input: H = W = SIZE.",
+        panel=NETWORK,
+        show_default="6",
+    ),
+    option(
+        "height",
+        int | None,
+        None,
+        "--height",
+        help="Input height H (overrides --size).",
+        panel=NETWORK,
+    ),
+    option(
+        "width",
+        int | None,
+        None,
+        "--width",
+        help="Input width W (overrides --size).",
+        panel=NETWORK,
+    ),
+    option("filters", int, 2, "--filters", "-f", help="Conv filters F.", panel=LAYERS),
+    option("kernel", int, 3, "--kernel", "-k", help="Conv kernel size (square).", panel=LAYERS),
+    option("stride", int, 1, "--stride", "-s", help="Conv stride.", panel=LAYERS),
+    option(
+        "padding",
+        str,
+        "valid",
+        "--padding",
+        "-p",
+        panel=LAYERS,
+        help="valid | same | N | H,W. 'same' keeps ceil(size / stride), for every stride.",
+    ),
+    option(
+        "dilation",
+        int,
+        1,
+        "--dilation",
+        "-d",
+        help="Conv dilation (gap between taps).",
+        panel=LAYERS,
+    ),
+    option(
+        "activation", str, "none", "--activation", help="none | relu, after the conv.", panel=LAYERS
+    ),
+    option("pool", str, "max", "--pool", help="max | avg | none.", panel=LAYERS),
+    option("pool_size", int, 2, "--pool-size", help="Pooling window (square).", panel=LAYERS),
+    option(
+        "pool_stride",
+        int | None,
+        None,
+        "--pool-stride",
+        panel=LAYERS,
+        help="Pooling stride.",
+        show_default="the pool size",
+    ),
+    option(
+        "loss",
+        str,
+        "bce",
+        "--loss",
+        help="bce | mse | ce (cross-entropy over --classes).",
+        panel=LAYERS,
+    ),
+    option("classes", int, 3, "--classes", help="Classes for --loss ce.", panel=LAYERS),
+    option(
+        "method",
+        str,
+        "both",
+        "--method",
+        "-m",
+        panel=NUMERICS,
+        help="loop | im2col | both: how the convolution is computed by hand.",
+    ),
+    option("dtype", str, "float32", "--dtype", help="float32 | float64.", panel=NUMERICS),
+]
+
+
+def spec_from_options(values: dict) -> ScenarioSpec:
+    """The shared options' values as a ScenarioSpec. Nothing is validated here: the Scenario
+    is validated once, when it is built."""
+    size, height, width = values.pop("size"), values.pop("height"), values.pop("width")
+    spec = ScenarioSpec()
+    if size is not None:
+        spec = spec.updated(height=size, width=size)
+    return spec.updated(height=height, width=width, **values)
+
+
+def scenario_options(command: Callable) -> Callable:
+    """Give ``command(spec: ScenarioSpec, ...)`` every shared scenario option."""
+
+    def convert(values, spec=None):
+        return {"spec": spec_from_options(values)}
+
+    return extend_signature(command, SCENARIO_PARAMS, convert)
+
+
+# --------------------------------------------------------------------------- output
+@dataclass
+class OutputOptions:
+    compare_torch: bool = True
+    json: bool = False
+    only: str | None = None
+    precision: int = 4
+    step: bool = False
+
+
+OUTPUT_PARAMS = [
+    option(
+        "compare_torch",
+        bool,
+        True,
+        "--compare-torch/--no-compare-torch",
+        panel=OUTPUT,
+        help="Compute PyTorch's values for every stage and show whether they agree.",
+    ),
+    option(
+        "json",
+        bool,
+        False,
+        "--json",
+        panel=OUTPUT,
+        help="Print one JSON document (scenario and every stage) on stdout, nothing else.",
+    ),
+    option(
+        "only",
+        str | None,
+        None,
+        "--only",
+        metavar="PATTERN",
+        panel=OUTPUT,
+        help="Show only stages whose name matches a glob, e.g. 'grad.*' or 'conv.*'.",
+    ),
+    option(
+        "precision",
+        int,
+        4,
+        "--precision",
+        help="Decimals shown for non-whole numbers.",
+        panel=OUTPUT,
+        min=0,
+        max=12,
+    ),
+    option(
+        "step",
+        bool,
+        False,
+        "--step",
+        panel=OUTPUT,
+        help="Wait for Enter between stages (when stdin is a terminal).",
+    ),
+]
+
+
+def output_options(command: Callable) -> Callable:
+    """Give ``command(out: OutputOptions, ...)`` the shared output options."""
+
+    def convert(values, out=None):
+        return {"out": OutputOptions(**values)}
+
+    return extend_signature(command, OUTPUT_PARAMS, convert)
+
+
+# --------------------------------------------------------------------------- errors
+DEBUG_PARAM = option(
+    "debug",
+    bool,
+    False,
+    "--debug",
+    panel=OUTPUT,
+    help="Show the full traceback of an unexpected error.",
+)
+
+
+def fail(message: str, code: int = 2):
+    """One line on stderr, then exit with ``code``."""
+    typer.echo(f"Error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def guarded(command: Callable) -> Callable:
+    """Add ``--debug``; a ConvtraceError becomes ``Error: …`` and exit 2, anything unexpected a
+    short message and exit 1 (with the traceback under --debug)."""
+
+    def convert(values):
+        return {"_debug": values["debug"]}
+
+    def run(_debug: bool = False, **kwargs):
+        try:
+            return command(**kwargs)
+        except (typer.Exit, typer.Abort, KeyboardInterrupt):
+            raise
+        except ConvtraceError as error:
+            if _debug:
+                raise
+            fail(str(error), 2)
+        except Exception as error:  # the promise: never a traceback unless asked for
+            if _debug:
+                raise
+            typer.echo(
+                f"Internal error: {type(error).__name__}: {error} (run again with --debug "
+                "for the traceback, and please report it)",
+                err=True,
+            )
+            raise typer.Exit(1) from None
+
+    run.__signature__ = inspect.signature(command)
+    run.__annotations__ = dict(typing.get_type_hints(command, include_extras=True))
+    run.__name__, run.__doc__ = command.__name__, command.__doc__
+    return extend_signature(run, [DEBUG_PARAM], convert)
+
+
+def stdin_is_terminal() -> bool:
+    return sys.stdin is not None and sys.stdin.isatty()

@@ -1,0 +1,66 @@
+"""The output-size arithmetic of one convolution, axis by axis, for ``convtrace shapes``."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+from .geometry import conv_output_shape, effective_kernel, pair, resolve_padding, unread_positions
+
+
+@dataclass
+class AxisGeometry:
+    """One axis: sizes, padding per side, the formula with numbers, and unread positions."""
+
+    axis: str  # "H" (rows) or "W" (columns)
+    size: int
+    kernel: int
+    stride: int
+    dilation: int
+    pad_before: int
+    pad_after: int
+    out: int
+    formula: str
+    unread: list[int]
+
+    @property
+    def span(self) -> int:
+        return effective_kernel(self.kernel, self.dilation)
+
+
+def conv_geometry(size, kernel, stride=1, padding="valid", dilation=1) -> list[AxisGeometry]:
+    """Both axes of a convolution of an input ``size`` (int or (H, W)).
+
+    H_out = floor((H + p_top + p_bottom - d*(k-1) - 1) / s) + 1, likewise W.
+    """
+    hw = pair(size, "size")
+    k, s, d = pair(kernel, "kernel"), pair(stride, "stride"), pair(dilation, "dilation")
+    pads = resolve_padding(padding, hw, k, s, d)
+    out = conv_output_shape(hw, k, s, pads, d)
+    axes = []
+    for i, name in enumerate(("H", "W")):
+        before, after = pads[i]
+        numerator = hw[i] + before + after - effective_kernel(k[i], d[i])
+        formula = (
+            f"{name}_out = ⌊({hw[i]} + {before} + {after} − {d[i]}·({k[i]}−1) − 1) / {s[i]}⌋ + 1"
+            f" = ⌊{numerator} / {s[i]}⌋ + 1 = {out[i]}"
+        )
+        axes.append(
+            AxisGeometry(
+                name,
+                hw[i],
+                k[i],
+                s[i],
+                d[i],
+                before,
+                after,
+                out[i],
+                formula,
+                unread_positions(hw[i], k[i], s[i], d[i], before, after),
+            )
+        )
+    return axes
+
+
+def geometry_document(axes: list[AxisGeometry], padding) -> dict:
+    """JSON-ready form of :func:`conv_geometry`'s answer."""
+    return {"padding": padding, "axes": [asdict(a) | {"span": a.span} for a in axes]}
