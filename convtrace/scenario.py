@@ -10,8 +10,12 @@ The seeded generator (the course's worked example for ``--seed 42`` and the defa
     x      = torch.randint(1, 10, (N, C, H, W))        # 1. the input, integers 1..9
     conv_w = torch.randint(-1, 2, (F, C, kh, kw))      # 2. the filters, integers -1..1
     target = torch.randint(0, classes, (N,))           # 3. only for --loss ce
-    conv_b = ones(F);  fc_w = ones(out, in);  fc_b = ones(out)
+    fc_w   = torch.randint(-1, 2, (classes, in))       # 4. only for --loss ce
+    conv_b = ones(F);  fc_b = ones(out);  fc_w = ones(1, in) for bce and mse
     target = zeros(N, 1) for bce and mse (y = 0)
+
+(With all-ones FC weights every class would get the same logit and cross-entropy's gradient
+would be exactly zero, so ce draws its FC weights from the generator too.)
 
 The FC layer's ``in`` follows from the shapes; ``out`` is 1 (bce, mse) or ``classes`` (ce).
 """
@@ -162,7 +166,7 @@ def parse_padding(value) -> PaddingSpec:
     return value
 
 
-def _generate(spec: ScenarioSpec, dtype) -> dict[str, np.ndarray]:
+def _generate(spec: ScenarioSpec, dtype, in_features: int | None) -> dict[str, np.ndarray]:
     """The seeded integers, drawn from torch's generator in the documented order."""
     import torch  # the classroom example is defined by torch's generator
 
@@ -178,6 +182,9 @@ def _generate(spec: ScenarioSpec, dtype) -> dict[str, np.ndarray]:
     out["conv_weight"] = w.numpy().astype(dtype)
     if spec.loss == "ce":
         out["target"] = torch.randint(0, spec.classes, (spec.batch,), generator=gen).numpy()
+        if in_features is not None:
+            fc_w = torch.randint(-1, 2, (spec.classes, in_features), generator=gen)
+            out["fc_weight"] = fc_w.numpy().astype(dtype)
     return out
 
 
@@ -212,7 +219,7 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
 
     from .validation import check_scenario_arrays
 
-    generated = _generate(spec, dtype) if _needs_generation(spec) else {}
+    generated = _generate(spec, dtype, None) if _needs_generation(spec) else {}
     x = spec.input if spec.input is not None else generated["input"]
     conv_w = spec.conv_weight if spec.conv_weight is not None else generated["conv_weight"]
     x, conv_w = np.asarray(x, dtype), np.asarray(conv_w, dtype)
@@ -230,7 +237,12 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
     out_features = spec.classes if loss == "ce" else 1
     if spec.fc_weight is not None:
         out_features = np.shape(spec.fc_weight)[0] if np.ndim(spec.fc_weight) == 2 else 1
-    fc_w = spec.fc_weight if spec.fc_weight is not None else np.ones((out_features, in_features))
+    if spec.fc_weight is not None:
+        fc_w = spec.fc_weight
+    elif loss == "ce":  # drawn after the target, from the same generator
+        fc_w = _generate(spec, dtype, in_features)["fc_weight"]
+    else:
+        fc_w = np.ones((out_features, in_features))
     fc_b = spec.fc_bias if spec.fc_bias is not None else np.ones(out_features)
     if spec.target is not None:
         target = spec.target

@@ -1,0 +1,98 @@
+"""The pipeline's stages, checked against torch through the reference, over many scenarios."""
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from convtrace.pipeline import run_pipeline
+from convtrace.reference import attach_reference
+from convtrace.scenario import ScenarioSpec, build_scenario
+
+DEFAULT_ORDER = [
+    "input", "conv.weight", "conv.bias", "conv.cols", "conv.weight_rows", "conv.out",
+    "pool.cols", "pool.argmax", "pool.out", "flatten.out", "fc.out", "loss",
+    "grad.fc.out", "grad.fc.weight", "grad.fc.bias", "grad.flatten.out", "grad.pool.out",
+    "grad.pool.cols", "grad.conv.out", "grad.conv.weight", "grad.conv.bias", "grad.conv.cols",
+    "grad.input",
+]
+
+
+def _trace(**spec):
+    return attach_reference(run_pipeline(build_scenario(ScenarioSpec(**spec))))
+
+
+def test_default_run_has_the_canonical_stages_in_order_and_all_agree():
+    trace = _trace()
+    assert trace.names == DEFAULT_ORDER
+    assert trace.failures() == []
+    for stage in trace:
+        assert stage.reference is not None, stage.name
+    assert trace["conv.out"].alternatives.keys() == {"loop"}
+
+
+def test_default_run_loss_and_conv_gradients_match_torch_computed_here():
+    """The worked example, recomputed directly with torch (not copied from our output)."""
+    torch.manual_seed(42)
+    x = torch.randint(1, 10, (1, 1, 6, 6)).float()
+    w = torch.randint(-1, 2, (2, 1, 3, 3)).float().requires_grad_(True)
+    b = torch.ones(2, requires_grad=True)
+    h = F.conv2d(x, w, b)
+    z = F.max_pool2d(h, 2).flatten(1) @ torch.ones(8, 1) + 1
+    loss = F.binary_cross_entropy_with_logits(z, torch.zeros(1, 1))
+    loss.backward()
+    trace = _trace()
+    assert float(trace["loss"].values) == loss.item()
+    np.testing.assert_array_equal(trace["grad.conv.weight"].values, w.grad.numpy())
+    np.testing.assert_array_equal(trace["grad.conv.bias"].values, b.grad.numpy())
+
+
+def test_optional_stages_appear_only_when_they_exist():
+    names = _trace(padding="same", activation="relu", pool="avg").names
+    assert "conv.padded" in names and "act.out" in names and "grad.act.out" in names
+    assert "pool.argmax" not in names
+    names = _trace(pool="none", method="loop").names
+    assert not any(n.startswith(("pool.", "grad.pool")) for n in names)
+    assert "conv.cols" not in names and "grad.conv.cols" not in names
+
+
+scenarios = st.fixed_dictionaries(
+    {
+        "batch": st.integers(1, 2),
+        "channels": st.integers(1, 2),
+        "height": st.integers(5, 9),
+        "width": st.integers(5, 9),
+        "filters": st.integers(1, 3),
+        "kernel": st.integers(1, 3),
+        "stride": st.integers(1, 2),
+        "padding": st.sampled_from(["valid", "same", "1", "0,1"]),
+        "dilation": st.integers(1, 2),
+        "pool": st.sampled_from(["max", "avg", "none"]),
+        "pool_size": st.integers(1, 2),
+        "pool_stride": st.sampled_from([None, 1]),
+        "activation": st.sampled_from(["none", "relu"]),
+        "loss": st.sampled_from(["bce", "mse", "ce"]),
+        "method": st.sampled_from(["both", "im2col", "loop"]),
+        "dtype": st.sampled_from(["float32", "float64"]),
+        "seed": st.integers(0, 10_000),
+    }
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenarios)
+def test_every_stage_agrees_with_torch_over_random_scenarios(spec):
+    trace = _trace(**spec)
+    assert trace.failures() == [], [(s.name, s.max_abs_diff) for s in trace.failures()]
+    compared = [s for s in trace if s.reference is not None]
+    assert len(compared) == len(trace)  # torch has an equivalent for every stage
+
+
+def test_a_wrong_layer_is_caught(monkeypatch):
+    from convtrace.layers import MaxPool2D
+
+    original = MaxPool2D.forward
+    monkeypatch.setattr(MaxPool2D, "forward", lambda self, x: original(self, x) + 1)
+    trace = _trace()
+    assert "pool.out" in [s.name for s in trace.failures()]
