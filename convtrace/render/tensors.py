@@ -1,0 +1,302 @@
+"""Tensors as Rich renderables: numbers, one-line summaries, and grids with elided middles.
+
+``tensor_view`` is the entry point: a scalar is one big number, a 1-D tensor one row, a 2-D tensor
+a grid with row and column indices, and a 3-D / 4-D tensor one labelled grid per leading index
+(``n=0, c=1``). Grids never become walls of numbers: beyond ``max_rows`` × ``max_cols`` (or the
+available width) the middle rows and columns are replaced by ``⋮`` and ``⋯``, and a summary line
+(shape, dtype, range, mean, std) goes on top.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
+from rich.measure import Measurement
+from rich.table import Table
+from rich.text import Text
+
+#: Leading-axis names of slices, by number of dimensions (NCHW and (N, rows, L) layouts).
+AXIS_NAMES = {3: ("n",), 4: ("n", "c")}
+#: Tensors with more elements than this get the summary line even when nothing is elided.
+SUMMARY_ABOVE = 64
+
+
+def format_number(value, precision: int) -> str:
+    """A number as a student would write it: ``4``, ``-3``, ``0.1192``, ``1.2e-07``.
+
+    Whole numbers print without a decimal point; others with ``precision`` significant digits in
+    general format (no trailing zeros). ``-0`` prints as ``0``.
+    """
+    v = float(value)
+    if math.isnan(v):
+        return "nan"
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    if v.is_integer() and abs(v) < 1e15:
+        return str(int(v))
+    text = f"{v:.{max(precision, 1)}g}"
+    return "0" if text == "-0" else text
+
+
+def tensor_summary(array) -> str:
+    """One line in the style of lovely-tensors.
+
+    ``tensor[16,32,32,32] float32 n=524288 x∈[-3.2, 4.1] μ=0.01 σ=1``
+    """
+    a = np.asarray(array)
+    head = f"tensor[{','.join(map(str, a.shape))}] {a.dtype} n={a.size}"
+    if a.size == 0:
+        return head + " empty"
+    x = a.astype(np.float64)
+    finite = x[np.isfinite(x)]
+    parts = [head]
+    if a.size == 1 and finite.size:
+        parts.append(f"x={format_number(finite[0], 4)}")
+    elif finite.size:
+        lo, hi = format_number(finite.min(), 3), format_number(finite.max(), 3)
+        parts += [
+            f"x∈[{lo}, {hi}]",
+            f"μ={format_number(finite.mean(), 3)}",
+            f"σ={format_number(finite.std(), 3)}",
+        ]
+    nans, infs = int(np.isnan(x).sum()), int(np.isinf(x).sum())
+    if nans:
+        parts.append(f"NaN!{nans}")
+    if infs:
+        parts.append(f"±Inf!{infs}")
+    return " ".join(parts)
+
+
+def heat_style(value: float, scale: float) -> str:
+    """Diverging style for ``value`` in a tensor whose largest magnitude is ``scale``.
+
+    Blue for positive, red for negative, three intensities by |value| / scale; exact zeros dim.
+    """
+    if not math.isfinite(value):
+        return "ct.bad"
+    if value == 0 or not scale:
+        return "ct.zero"
+    level = min(3, max(1, math.ceil(3 * abs(value) / scale)))
+    return f"ct.{'pos' if value > 0 else 'neg'}.{level}"
+
+
+def pick(n: int, k: int) -> list[int | None]:
+    """Indices to show of ``n`` when at most ``k`` slots fit; ``None`` marks the elided middle."""
+    if n <= k:
+        return list(range(n))
+    k = max(k, 3)
+    head = k // 2
+    tail = k - 1 - head
+    return [*range(head), None, *range(n - tail, n)]
+
+
+class Grid:
+    """A 2-D matrix as right-aligned numbers under column indices, next to row indices.
+
+    matrix: (R, C). highlight: optional (R, C) booleans, drawn as ``[6]`` in ``ct.highlight``.
+    Rows beyond ``max_rows`` and columns beyond ``max_cols`` (or beyond the width available when
+    rendered) are elided from the middle.
+    """
+
+    def __init__(
+        self,
+        matrix: np.ndarray,
+        *,
+        precision: int = 4,
+        highlight: np.ndarray | None = None,
+        max_rows: int = 12,
+        max_cols: int = 12,
+        label: str = "",
+        row_index: bool = True,
+        scale: float | None = None,
+    ):
+        self.matrix = matrix
+        self.highlight = highlight
+        self.label = label
+        self.row_index = row_index
+        self.max_cols = max_cols
+        self.scale = scale
+        self.rows = pick(matrix.shape[0], max_rows)
+        cols = [j for j in pick(matrix.shape[1], max_cols) if j is not None]
+        self.text = {
+            (i, j): format_number(matrix[i, j], precision)
+            for i in self.rows
+            if i is not None
+            for j in cols
+        }
+        self.cell = max([len(t) for t in self.text.values()] + [len(str(cols[-1]))])
+        self.index_width = len(str(matrix.shape[0] - 1)) + 2 if row_index else 0
+
+    def width(self, max_cols: int) -> int:
+        """Columns of text needed when at most ``max_cols`` columns are shown."""
+        return max(
+            self.index_width + self._body_width(pick(self.matrix.shape[1], max_cols)),
+            len(self.label),
+        )
+
+    def _body_width(self, cols: Sequence[int | None]) -> int:
+        # The elided column is a narrow " ⋯ ", the others fit the widest number plus a margin.
+        return sum(3 if j is None else self.cell + 2 for j in cols)
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        return Measurement(self.width(3), self.width(self.max_cols))
+
+    def _fit_cols(self, max_width: int) -> list[int | None]:
+        k = self.max_cols
+        while k > 3 and self.width(k) > max_width:
+            k -= 1
+        return pick(self.matrix.shape[1], k)
+
+    def _cell(self, text: str, style: str = "", marked: bool = False, narrow=False) -> Text:
+        pad = "" if narrow else " " * (self.cell - len(text))
+        if marked:
+            return Text.assemble(pad, (f"[{text}]", "ct.highlight"))
+        return Text.assemble(pad + " ", (text, style), " ")
+
+    def _row(self, i: int | None, cols: Sequence[int | None]) -> Text:
+        line = Text(no_wrap=True, overflow="crop")
+        if self.row_index:
+            mark = "⋮" if i is None else str(i)
+            line.append(mark.rjust(self.index_width - 2) + " │", style="ct.axis")
+        for j in cols:
+            if i is None or j is None:
+                line.append_text(self._cell("⋮" if i is None else "⋯", "ct.axis", narrow=j is None))
+                continue
+            value = float(self.matrix[i, j])
+            style = heat_style(value, self.scale) if self.scale is not None else ""
+            marked = self.highlight is not None and bool(self.highlight[i, j])
+            line.append_text(self._cell(self.text[i, j], style, marked))
+        return line
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        cols = self._fit_cols(options.max_width)
+        if self.label:
+            yield Text(self.label, style="ct.label", no_wrap=True, overflow="ellipsis")
+        header = Text(no_wrap=True, overflow="crop", style="ct.axis")
+        rule = "─" * self._body_width(cols)
+        if self.row_index:
+            header.append(" " * (self.index_width - 2) + " │")
+            rule = "─" * (self.index_width - 1) + "┼" + rule
+        for j in cols:
+            header.append_text(self._cell("⋯" if j is None else str(j), narrow=j is None))
+        yield header
+        yield Text(rule, style="ct.axis", no_wrap=True, overflow="crop")
+        for i in self.rows:
+            yield self._row(i, cols)
+
+
+class Flow:
+    """Renderables side by side, left to right, starting a new row when the width runs out."""
+
+    def __init__(self, items: Sequence[RenderableType], gap: int = 3):
+        self.items = list(items)
+        self.gap = gap
+
+    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
+        sizes = [Measurement.get(console, options, item) for item in self.items]
+        widest = max(s.minimum for s in sizes)
+        total = sum(s.maximum for s in sizes) + self.gap * (len(sizes) - 1)
+        return Measurement(widest, max(widest, total))
+
+    def rows(self, console: Console, options: ConsoleOptions) -> list[list[RenderableType]]:
+        """The items packed greedily into rows that fit ``options.max_width``."""
+        rows: list[list[RenderableType]] = []
+        used = 0
+        for item in self.items:
+            width = min(Measurement.get(console, options, item).maximum, options.max_width)
+            if rows and used + self.gap + width <= options.max_width:
+                rows[-1].append(item)
+                used += self.gap + width
+            else:
+                rows.append([item])
+                used = width
+        return rows
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        for number, row in enumerate(self.rows(console, options)):
+            if number:
+                yield Text("")
+            if len(row) == 1:
+                yield row[0]
+                continue
+            grid = Table.grid(padding=(0, self.gap, 0, 0))
+            grid.add_row(*row)
+            yield grid
+
+
+def _slice_label(index: tuple[int, ...], ndim: int) -> str:
+    names = AXIS_NAMES.get(ndim)
+    if names and len(names) == len(index):
+        return ", ".join(f"{name}={i}" for name, i in zip(names, index, strict=True))
+    return "[" + ", ".join(map(str, index)) + "]"
+
+
+def _scale(a: np.ndarray) -> float | None:
+    """Largest finite magnitude for the heat scale (None: integer tensors are not heat-coloured)."""
+    if not np.issubdtype(a.dtype, np.floating):
+        return None
+    finite = np.abs(a[np.isfinite(a)])
+    return float(finite.max()) if finite.size else 0.0
+
+
+def tensor_view(
+    array,
+    *,
+    precision: int = 4,
+    highlight=None,
+    max_rows: int = 12,
+    max_cols: int = 12,
+    title_prefix: str = "",
+    max_slices: int = 4,
+) -> RenderableType:
+    """A tensor of any rank as a renderable (see the module docstring).
+
+    highlight: booleans of the same shape, cells to emphasise (e.g. the max-pool winners).
+    title_prefix: put before each grid's label (``"torch · "`` → ``torch · n=0, c=1``).
+    max_slices: 3-D / 4-D tensors show at most this many grids (two when the grids themselves are
+    elided), then ``… k more slices``.
+    """
+    a = np.asarray(array)
+    if a.dtype == bool:
+        a = a.astype(np.int8)
+    mask = None if highlight is None else np.asarray(highlight, dtype=bool)
+    if mask is not None and mask.shape != a.shape:
+        raise ValueError(f"highlight shape {mask.shape} differs from the tensor's {a.shape}")
+    if a.ndim == 0:
+        label = Text(title_prefix, style="ct.label") if title_prefix else Text()
+        return Text.assemble(label, (format_number(a, precision), "ct.big"))
+    if a.size == 0:
+        return Text(tensor_summary(a), style="ct.dim")
+    scale = _scale(a)
+    options = dict(precision=precision, max_rows=max_rows, max_cols=max_cols, scale=scale)
+    if a.ndim <= 2:
+        matrix = a.reshape(1, -1) if a.ndim == 1 else a
+        sub = None if mask is None else mask.reshape(matrix.shape)
+        grids = [Grid(matrix, highlight=sub, label=title_prefix, row_index=a.ndim == 2, **options)]
+        hidden = 0
+    else:
+        leading = list(np.ndindex(*a.shape[:-2]))
+        if a.shape[-2] > max_rows or a.shape[-1] > max_cols:
+            max_slices = min(max_slices, 2)  # big grids: two are enough to see the pattern
+        hidden = max(len(leading) - max_slices, 0)
+        grids = [
+            Grid(
+                a[index],
+                highlight=None if mask is None else mask[index],
+                label=title_prefix + _slice_label(index, a.ndim),
+                **options,
+            )
+            for index in leading[: len(leading) - hidden]
+        ]
+    rows, cols = a.shape[-2] if a.ndim >= 2 else 1, a.shape[-1]
+    elided = hidden or rows > max_rows or cols > max_cols or a.size > SUMMARY_ABOVE
+    parts: list[RenderableType] = []
+    if elided:
+        parts.append(Text(tensor_summary(a), style="ct.dim"))
+    parts.append(Flow(grids) if len(grids) > 1 else grids[0])
+    if hidden:
+        parts.append(Text(f"… {hidden} more slice{'s' if hidden > 1 else ''}", style="ct.dim"))
+    return Group(*parts) if len(parts) > 1 else parts[0]
