@@ -240,6 +240,67 @@ def shapes(
     make_console().print(shapes_view(axes, pad))
 
 
+@app.command()
+@guarded
+@scenario_options
+def explain(
+    cell: Annotated[
+        str,
+        typer.Argument(
+            help="The number to explain, as stage[i,j,...]: conv.out[n,f,i,j], pool.out[n,c,i,j],"
+            " grad.conv.weight[f,c,u,v], grad.conv.bias[f] or grad.input[n,c,r,q]. Quote it.",
+            show_default=False,
+        ),
+    ],
+    spec: ScenarioSpec,
+    json_out: Annotated[
+        bool, typer.Option("--json", help="Print one JSON document with every term instead.")
+    ] = False,
+    compare_torch: Annotated[
+        bool,
+        typer.Option(
+            "--compare-torch/--no-compare-torch", help="Check the value against PyTorch's too."
+        ),
+    ] = True,
+    precision: Annotated[
+        int, typer.Option(help="Significant digits of non-whole numbers.", min=0, max=12)
+    ] = 4,
+) -> None:
+    """Where one number comes from: its short sum, term by term, with the run's actual values.
+
+    Same scenario flags (and seed) as [bold]run[/bold].
+
+    [bold]Examples[/bold]
+
+      convtrace explain 'conv.out[0,1,2,2]' --seed 42     the worked example's 9 terms
+      convtrace explain 'grad.conv.weight[0,0,0,0]'
+      convtrace explain 'grad.input[0,0,2,2]' --padding same --stride 2
+      convtrace explain 'pool.out[0,1,1,1]' --pool avg --json
+
+    Exit code 0 when the sum agrees with the trace and torch, 1 when not, 2 for bad input.
+    """
+    from .explain import explain_cell, explanation_document, parse_cell
+    from .pipeline import run_pipeline
+    from .scenario import build_scenario
+
+    stage, index = parse_cell(cell)
+    trace = run_pipeline(build_scenario(spec), backward=True)
+    if compare_torch:
+        from .reference import attach_reference
+
+        attach_reference(trace)
+    explanation = explain_cell(trace, stage, index)
+    if json_out:
+        typer.echo(json.dumps(explanation_document(explanation)))
+    else:
+        from .render.console import make_console
+        from .render.explain import explanation_view
+
+        make_console().print(explanation_view(explanation, precision))
+    if not explanation.agrees_with_trace or explanation.agrees_with_reference is False:
+        raise typer.Exit(1)
+
+
 def main() -> None:
     """Console-script entry point."""
     app()

@@ -29,7 +29,15 @@ import numpy as np
 from .errors import ConvtraceError
 from .im2col import pad_input
 
-EXPLAINABLE = ("conv.out", "pool.out", "grad.conv.weight", "grad.conv.bias", "grad.input")
+#: The stages explain covers, with the names of their axes.
+AXES = {
+    "conv.out": ("n", "f", "i", "j"),
+    "pool.out": ("n", "c", "i", "j"),
+    "grad.conv.weight": ("f", "c", "u", "v"),
+    "grad.conv.bias": ("f",),
+    "grad.input": ("n", "c", "r", "q"),
+}
+EXPLAINABLE = tuple(AXES)
 _CELL = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*\[\s*(-?\d+(?:\s*,\s*-?\d+)*)\s*\]\s*$")
 _HOW = "write a cell as stage[i,j,...], e.g. conv.out[0,1,2,2] or grad.conv.bias[1]"
 
@@ -102,18 +110,18 @@ def _check_cell(trace, stage_name: str, index: tuple[int, ...]):
         why = "--pool none" if stage_name == "pool.out" else "it needs the backward pass"
         raise ConvtraceError(f"{stage_name} is not in this run ({why})")
     stage = trace[stage_name]
-    shape = stage.shape
-    bad = len(index) != len(shape) or any(not 0 <= i < n for i, n in zip(index, shape, strict=True))
-    if bad:
-        what = (
-            f"needs {len(shape)} indices, got {len(index)}"
-            if len(index) != len(shape)
-            else "is out of range"
-        )
+    shape, axes = stage.shape, AXES[stage_name]
+    wanted = f"{stage_name}[{','.join(axes)}] has shape {tuple(shape)}"
+    if len(index) != len(shape):
         raise ConvtraceError(
-            f"{stage_name} has shape {tuple(shape)}; index {list(index)} {what} "
-            f"(each index runs from 0 to its size − 1)"
+            f"{wanted}, so a cell needs {len(shape)} indices; got {len(index)}: {list(index)}"
         )
+    for axis, i, size in zip(axes, index, shape, strict=True):
+        if not 0 <= i < size:
+            raise ConvtraceError(
+                f"{wanted}; index {list(index)} is out of range: {axis} = {i}, but {axis} runs "
+                f"from 0 to {size - 1}"
+            )
     return stage
 
 
@@ -273,6 +281,7 @@ def _weight_grad(trace, s, index):
         "taps": [_taps(s, i, j)(u, v) for i in range(h_out) for j in range(w_out)],
         "zero_grad": sum(1 for t in terms if t.factors[0] == 0),
         "padding_terms": sum(1 for t in terms if t.meta["input"] is None),
+        "pads": s.pads,
         "relu": s.activation == "relu",
     }
     formula = "∂L/∂W[f,c,u,v] = Σ_{n,i,j} ∂L/∂H[n,f,i,j] · x_pad[n,c, i·s+u·d, j·s+v·d]"
@@ -339,6 +348,7 @@ def _input_grad(trace, s, index):
         "windows": len(rows) * len(cols),
         "positions": [(i, j) for i, _ in rows for j, _ in cols],
         "filters": f_count,
+        "kernels": s.conv_weight[:, c],
         "relu": s.activation == "relu",
         "padded_pixel": (r + pt, q + pl),
     }
