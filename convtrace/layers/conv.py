@@ -13,6 +13,12 @@ Backward, given dH = dL/dH::
 ``method="loop"`` writes those sums as loops; ``method="im2col"`` writes them as matrix
 products: ``H = W_row @ X_col + b``, ``dW_row = dH @ X_col^T``, ``dX_col = W_row^T @ dH`` and
 ``dX = col2im(dX_col)``.
+
+For speed the im2col method keeps the whole batch in ONE column matrix X: (C*kh*kw, N*L), rows
+(c, u, v) and columns (n, i, j) (see ``convtrace.im2col.im2col_matrix``), so each product above is
+a single BLAS matrix multiplication over the batch; dH is laid out to match, (F, N*L). The
+layer keeps these work arrays between calls (same shapes, no new memory) and shows ``cols`` in
+torch's unfold layout (N, C*kh*kw, L), made from X only when someone reads it.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ import numpy as np
 
 from ..errors import ParameterError, ShapeError
 from ..geometry import PaddingSpec, conv_output_shape, pair, positive_int, resolve_padding
-from ..im2col import add_windows, pad_input, windows
+from ..im2col import col2im_matrix, im2col_matrix, pad_input, unfold_layout
 from ._checks import check_dout, float_array, kaiming_uniform, require_forward
 
 METHODS = ("im2col", "loop")
@@ -50,7 +56,8 @@ class Conv2D:
     ``H_out = floor((H + p_top + p_bottom - d_h*(kh-1) - 1) / s_h) + 1`` (likewise W_out).
 
     After ``forward`` (im2col method): ``cols`` X_col: (N, C*kh*kw, L) in torch's unfold layout,
-    L = H_out*W_out, and ``weight_rows`` W_row: (F, C*kh*kw). After ``backward``:
+    L = H_out*W_out, ``col_matrix`` the same numbers as one (C*kh*kw, N*L) matrix (overwritten by
+    the next forward), and ``weight_rows`` W_row: (F, C*kh*kw). After ``backward``:
     ``grad_weight`` (F, C, kh, kw) and ``grad_bias`` (F,).
     """
 
@@ -80,9 +87,27 @@ class Conv2D:
         self.weight = None if weight is None else self._checked_weight(weight)
         self.bias = None if bias is None else self._checked_bias(bias)
         self.grad_weight = self.grad_bias = None
-        self.cols = self.weight_rows = None
+        self.col_matrix = self.weight_rows = None
+        self._cols = None
         self.pads = None
         self._cache = None
+        self._work: dict[str, np.ndarray] = {}
+
+    @property
+    def cols(self) -> np.ndarray | None:
+        """X_col: (N, C*kh*kw, L), torch's unfold layout, copied from ``col_matrix`` on first
+        read after each forward (None before a forward, and for the loop method)."""
+        if self._cols is None and self.col_matrix is not None:
+            self._cols = unfold_layout(self.col_matrix, self._cache[0][0])
+        return self._cols
+
+    def _buffer(self, name: str, shape: tuple, dtype) -> np.ndarray:
+        """A work array kept between calls: reused while shape and dtype stay the same, so
+        repeated passes do not pay for fresh memory (page faults cost as much as a copy)."""
+        buf = self._work.get(name)
+        if buf is None or buf.shape != shape or buf.dtype != dtype:
+            buf = self._work[name] = np.empty(shape, dtype)
+        return buf
 
     def _checked_weight(self, weight) -> np.ndarray:
         weight = float_array(weight, "conv weight", ndim=4)
@@ -126,11 +151,12 @@ class Conv2D:
         )
         w = self.weight.astype(x.dtype, copy=False)
         b = self.bias.astype(x.dtype, copy=False)
-        xp = pad_input(x, self.pads)
         if self.method == "loop":
+            xp = pad_input(x, self.pads)
             out = self._forward_loop(xp, w, b, out_hw)
         else:
-            out = self._forward_im2col(xp, w, b, out_hw)
+            xp = None  # im2col reads the unpadded input and writes the zero border itself
+            out = self._forward_im2col(x, w, b, out_hw)
         self._cache = (x.shape, xp, w, out.shape)
         return out
 
@@ -152,16 +178,28 @@ class Conv2D:
                         out[n, f, i, j] = np.sum(field * w[f]) + b[f]
         return out
 
-    def _forward_im2col(self, xp, w, b, out_hw) -> np.ndarray:
-        n, c = xp.shape[:2]
-        k = self.kernel_size
-        self.cols = windows(xp, k, self.stride, self.dilation, out_hw).reshape(
-            n, c * k[0] * k[1], out_hw[0] * out_hw[1]
+    def _forward_im2col(self, x, w, b, out_hw) -> np.ndarray:
+        """H = W_row @ X + b as one GEMM: (F, K) @ (K, N*L) -> (F, N*L), then to (N, F, L)."""
+        n, f, length = x.shape[0], w.shape[0], out_hw[0] * out_hw[1]
+        self.weight_rows = w.reshape(f, -1)
+        k = self.weight_rows.shape[1]
+        self._cols = None
+        self.col_matrix = im2col_matrix(
+            x,
+            self.kernel_size,
+            self.stride,
+            self.pads,
+            self.dilation,
+            out_hw,
+            out=self._buffer("cols", (k, n * length), x.dtype),
         )
-        self.weight_rows = w.reshape(w.shape[0], -1)
-        out = np.matmul(self.weight_rows, self.cols)  # (F, K) @ (N, K, L) -> (N, F, L)
-        out += b[:, None]
-        return out.reshape(n, w.shape[0], *out_hw)
+        h = np.matmul(
+            self.weight_rows, self.col_matrix, out=self._buffer("h", (f, n * length), x.dtype)
+        )
+        out = np.empty((n, f, *out_hw), dtype=x.dtype)
+        # the only reordering of the forward: (F, N, L) -> (N, F, L), with the bias added on the way
+        np.add(h.reshape(f, n, length).transpose(1, 0, 2), b[:, None], out=out.reshape(n, f, -1))
+        return out
 
     def backward(self, dout: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """dout = dL/dH: (N, F, H_out, W_out) -> (dL/dW: (F, C, kh, kw), dL/dx: (N, C, H, W)).
@@ -170,15 +208,15 @@ class Conv2D:
         """
         require_forward(self._cache, "Conv2D")
         x_shape, xp, w, out_shape = self._cache
-        dout = check_dout(dout, out_shape, "Conv2D").astype(xp.dtype, copy=False)
+        dout = check_dout(dout, out_shape, "Conv2D").astype(w.dtype, copy=False)
         if self.method == "loop":
             dw, db, dxp = self._backward_loop(dout, xp, w)
+            (pt, _), (pl, _) = self.pads
+            dx = np.ascontiguousarray(dxp[:, :, pt : pt + x_shape[2], pl : pl + x_shape[3]])
         else:
-            dw, db, dxp = self._backward_im2col(dout, xp, w)
-        (pt, _), (pl, _) = self.pads
-        dx = dxp[:, :, pt : pt + x_shape[2], pl : pl + x_shape[3]]
+            dw, db, dx = self._backward_im2col(dout, x_shape, w)
         self.grad_weight, self.grad_bias = dw, db
-        return dw, np.ascontiguousarray(dx)
+        return dw, dx
 
     def _backward_loop(self, dout, xp, w):
         dw, db, dxp = np.zeros_like(w), np.zeros(w.shape[0], xp.dtype), np.zeros_like(xp)
@@ -193,18 +231,30 @@ class Conv2D:
                         self._receptive_field(dxp[n], i, j)[...] += g * w[f]
         return dw, db, dxp
 
-    def _backward_im2col(self, dout, xp, w):
-        n, f = dout.shape[:2]
-        d_rows = dout.reshape(n, f, -1)  # dH as (N, F, L)
-        db = d_rows.sum(axis=(0, 2))
-        dw_rows = np.tensordot(d_rows, self.cols, axes=([0, 2], [0, 2]))  # (F, K)
-        dcols = np.matmul(self.weight_rows.T, d_rows)  # (K, F) @ (N, F, L) -> (N, K, L)
-        k = self.kernel_size
-        dxp = add_windows(
-            dcols.reshape(n, xp.shape[1], k[0], k[1], *dout.shape[2:]),
-            xp.shape[2:],
-            k,
-            self.stride,
-            self.dilation,
+    def _backward_im2col(self, dout, x_shape, w):
+        """One GEMM each: dW_row = dH @ X^T, dX_col = W_row^T @ dH; then dX = col2im(dX_col).
+
+        dout: (N, F, H_out, W_out) is first laid out as dH: (F, N*L) to match X: (K, N*L).
+        """
+        n, f, length = dout.shape[0], dout.shape[1], dout.shape[2] * dout.shape[3]
+        cols = self.col_matrix
+        d_rows = self._buffer("d_rows", (f, n * length), dout.dtype)
+        np.copyto(d_rows.reshape(f, n, length), dout.reshape(n, f, length).transpose(1, 0, 2))
+        db = d_rows.sum(axis=1)
+        # X @ dH^T: (K, N*L) @ (N*L, F) -> (K, F) is the faster operand order for BLAS here
+        dw = np.ascontiguousarray(np.matmul(cols, d_rows.T).T).reshape(w.shape)
+        d_cols = np.matmul(
+            self.weight_rows.T, d_rows, out=self._buffer("d_cols", cols.shape, dout.dtype)
         )
-        return dw_rows.reshape(w.shape), db, dxp
+        c, h, wd = x_shape[1:]
+        dx = col2im_matrix(
+            d_cols,
+            x_shape,
+            self.kernel_size,
+            self.stride,
+            self.pads,
+            self.dilation,
+            dout.shape[2:],
+            work=self._buffer("dx", (c, n, h, wd), dout.dtype),
+        )
+        return dw, db, dx
