@@ -21,31 +21,35 @@ DEFAULT_WIDTH = 100
 MAX_WIDTH = 140
 
 #: Named styles. Diverging heat scale: ``ct.pos.1``–``ct.pos.3`` (blue) and ``ct.neg.1``–
-#: ``ct.neg.3`` (red), from small to large magnitude; exact zeros are ``ct.zero``.
+#: ``ct.neg.3`` (red), from small to large magnitude (muted, full, bold); exact zeros ``ct.zero``.
 THEME = Theme(
     {
+        # Verdicts and names: standard colours, which the terminal's own palette tunes for its
+        # background (a light theme's green is dark, a dark theme's is bright).
         "ct.ok": "bold green",
         "ct.bad": "bold red",
         "ct.name": "bold magenta",
-        "ct.shape": "bold blue",
+        "ct.heading": "bold magenta",
         "ct.title": "bold",
+        "ct.label": "bold",
+        "ct.big": "bold",
         "ct.formula": "italic",
         "ct.dim": "dim",
-        "ct.label": "bold",
         "ct.axis": "dim",
-        "ct.big": "bold",
-        "ct.highlight": "bold reverse",
-        "ct.heading": "bold magenta",
-        "ct.border": "blue",
-        "ct.border.grad": "magenta",
         "ct.zero": "dim",
+        "ct.highlight": "bold reverse",
+        # Fixed medium tones: contrast ≥ 3.5:1 on white and on black; on 16-colour terminals
+        # Rich maps them to (bright) blue, red and magenta, never to white or black.
+        "ct.shape": "bold #5f5fd7",
+        "ct.border": "#5f5fd7",
+        "ct.border.grad": "#d700d7",
         "ct.pos": "#005fd7",
-        "ct.pos.1": "#8787af",
-        "ct.pos.2": "#5f87d7",
+        "ct.pos.1": "#5f87d7",
+        "ct.pos.2": "#005fd7",
         "ct.pos.3": "bold #005fd7",
         "ct.neg": "#d70000",
-        "ct.neg.1": "#af8787",
-        "ct.neg.2": "#d75f5f",
+        "ct.neg.1": "#af5f5f",
+        "ct.neg.2": "#d70000",
         "ct.neg.3": "bold #d70000",
     }
 )

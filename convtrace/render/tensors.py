@@ -21,7 +21,7 @@ from rich.text import Text
 #: Leading-axis names of slices, by number of dimensions (NCHW and (N, rows, L) layouts).
 AXIS_NAMES = {3: ("n",), 4: ("n", "c")}
 #: Tensors with more elements than this get the summary line even when nothing is elided.
-SUMMARY_ABOVE = 64
+SUMMARY_ABOVE = 256
 
 
 def format_number(value, precision: int) -> str:
@@ -256,8 +256,8 @@ def tensor_view(
 
     highlight: booleans of the same shape, cells to emphasise (e.g. the max-pool winners).
     title_prefix: put before each grid's label (``"torch · "`` → ``torch · n=0, c=1``).
-    max_slices: 3-D / 4-D tensors show at most this many grids (two when the grids themselves are
-    elided), then ``… k more slices``.
+    max_slices: 3-D / 4-D tensors show at most this many grids (fewer when the grids themselves
+    are elided: one when rows are, two when columns are), then ``… k more slices``.
     """
     a = np.asarray(array)
     if a.dtype == bool:
@@ -279,8 +279,10 @@ def tensor_view(
         hidden = 0
     else:
         leading = list(np.ndindex(*a.shape[:-2]))
-        if a.shape[-2] > max_rows or a.shape[-1] > max_cols:
-            max_slices = min(max_slices, 2)  # big grids: two are enough to see the pattern
+        if a.shape[-2] > max_rows:
+            max_slices = 1  # one elided grid and the summary say enough; more is a wall
+        elif a.shape[-1] > max_cols:
+            max_slices = min(max_slices, 2)
         hidden = max(len(leading) - max_slices, 0)
         grids = [
             Grid(

@@ -1,0 +1,334 @@
+"""Stages as Rich renderables: one panel per stage, verdict lines, and the closing table.
+
+A panel shows the stage's formula, our tensor next to torch's (stacked when the width is short),
+and a verdict: ``✓ matches torch · max |Δ| 0`` or ``✗ max |Δ| 3.1e-01 at [0, 1, 2, 2] …``.
+Max pooling's chosen cells are marked ``[6]`` in the pooling input and its window views.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+from rich import box
+from rich.console import Group, RenderableType
+from rich.constrain import Constrain
+from rich.panel import Panel
+from rich.rule import Rule
+from rich.table import Table
+from rich.text import Text
+
+from ..trace import Stage, Trace, max_abs_diff
+from .tensors import Flow, format_number, tensor_summary, tensor_view
+
+#: How the marked cells read, by kind of stage they appear in.
+POOL_LEGEND = "[x] = the maximum of its pooling window"
+POOL_GRAD_LEGEND = "[x] = a window's maximum: the only cell its ∂L/∂P reaches"
+#: Panels show up to 16 columns (all of X_col's receptive fields in the default run) when the
+#: width allows; grids elide more on narrower terminals.
+PANEL_MAX_COLS = 16
+
+
+def format_delta(diff: float) -> str:
+    """``0`` for exact agreement, else two significant digits: ``3.1e-01``."""
+    return "0" if diff == 0 else f"{diff:.1e}"
+
+
+def _primary(stage: Stage) -> str:
+    """Name of the method that produced ``stage.values`` (im2col when a loop twin exists)."""
+    return "im2col" if "loop" in stage.alternatives else "ours"
+
+
+def _comparisons(stage: Stage) -> list[tuple[str, np.ndarray]]:
+    """What ``stage.values`` is compared with: (name, values), torch last."""
+    pairs = list(stage.alternatives.items())
+    if stage.reference is not None:
+        pairs.append(("torch", stage.reference))
+    return pairs
+
+
+def _worst(ours: np.ndarray, other: np.ndarray) -> tuple[int, ...]:
+    diff = np.abs(np.asarray(ours, np.float64) - np.asarray(other, np.float64))
+    return tuple(int(i) for i in np.unravel_index(np.argmax(diff), diff.shape))
+
+
+def _failures(stage: Stage, rtol: float) -> list[str]:
+    """One phrase per comparison beyond tolerance (the same rule as ``Stage.agrees``)."""
+    base = stage.reference if stage.reference is not None else stage.values
+    scale = max(1.0, float(np.max(np.abs(base))) if np.size(base) else 1.0)
+    primary = _primary(stage)
+    phrases = []
+    for name, other in _comparisons(stage):
+        if np.shape(other) != stage.shape:
+            phrases.append(f"shapes differ · {primary} {stage.shape} ≠ {name} {np.shape(other)}")
+            continue
+        diff = max_abs_diff(stage.values, other)
+        if diff <= rtol * scale:
+            continue
+        where = f" at [{', '.join(map(str, _worst(stage.values, other)))}]" if stage.shape else ""
+        phrases.append(f"max |Δ| {format_delta(diff)}{where} · {primary} ≠ {name}")
+    return phrases
+
+
+def verdict_text(stage: Stage, rtol: float, *, reference_ran: bool | None = None) -> Text:
+    """The stage's verdict as one line of text.
+
+    ``✓ matches torch · max |Δ| 0`` / ``✓ loop = im2col = torch · max |Δ| 0`` (ct.ok),
+    ``✗ max |Δ| 3.1e-01 at [0, 1, 2, 2] · ours ≠ torch (rtol 1e-05)`` (ct.bad; one clause per
+    failing comparison), or, with nothing to compare, ``· no torch equivalent`` (when the
+    reference ran: ``reference_ran=True``) / ``· not compared``.
+    """
+    agrees = stage.agrees(rtol)
+    if agrees is None:
+        return Text("· no torch equivalent" if reference_ran else "· not compared", "ct.dim")
+    if agrees:
+        names = [*stage.alternatives, _primary(stage)]
+        names += ["torch"] if stage.reference is not None else []
+        claim = " = ".join(names) if stage.alternatives else "matches torch"
+        return Text(f"✓ {claim} · max |Δ| {format_delta(stage.max_abs_diff)}", "ct.ok")
+    return Text(f"✗ {'; '.join(_failures(stage, rtol))} (rtol {rtol:g})", "ct.bad")
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return "scalar" if not shape else str(tuple(shape))
+
+
+def _title(stage: Stage) -> Text:
+    return Text.assemble(
+        (stage.name, "ct.name"), "  ", (_shape_text(stage.shape), "ct.shape"), "  ", stage.title
+    )
+
+
+def _formula_lines(formula: str) -> list[Text]:
+    """The formula, one clause per line (clauses are separated by two spaces after ';')."""
+    return [Text(part.strip(), "ct.formula") for part in formula.split(";  ") if part.strip()]
+
+
+def _tensor_views(
+    stage: Stage, rtol: float, precision: int, highlight, reference_highlight
+) -> list[RenderableType]:
+    """Ours, torch's, and any other method's values that disagree with ours."""
+
+    def view(label: str, values, mask=None) -> Group:
+        if mask is not None and np.shape(mask) != np.shape(values):
+            mask = None
+        grid = tensor_view(values, precision=precision, highlight=mask, max_cols=PANEL_MAX_COLS)
+        return Group(Text(label, "ct.label"), grid)
+
+    ours = "ours" if not stage.alternatives else f"ours ({_primary(stage)})"
+    views = [view(ours, stage.values, highlight)]
+    if stage.reference is not None:
+        mask = reference_highlight if reference_highlight is not None else highlight
+        views.append(view("torch", stage.reference, mask))
+    scale = max(1.0, float(np.max(np.abs(stage.values))) if np.size(stage.values) else 1.0)
+    for name, values in stage.alternatives.items():
+        if max_abs_diff(stage.values, values) > rtol * scale:
+            views.append(view(f"ours ({name})", values, highlight))
+    return views
+
+
+def stage_panel(
+    stage: Stage,
+    *,
+    rtol: float,
+    precision: int = 4,
+    width: int = 100,
+    highlight=None,
+    reference_highlight=None,
+    legend: str | None = None,
+    reference_ran: bool | None = None,
+) -> RenderableType:
+    """One stage as a panel: formula, ours next to torch's (stacked if narrow), verdict.
+
+    highlight: booleans over the stage's shape, cells to mark in ours (and in torch's, unless
+    ``reference_highlight`` gives torch's own). legend: one dim line explaining the marks.
+    Gradient stages get the ``ct.border.grad`` border, others ``ct.border``.
+    """
+    parts: list[RenderableType] = _formula_lines(stage.formula)
+    if parts:
+        parts.append(Text(""))
+    views = _tensor_views(stage, rtol, precision, highlight, reference_highlight)
+    parts.append(Flow(views, gap=4) if len(views) > 1 else views[0])
+    if highlight is not None and legend:
+        parts.append(Text(legend, "ct.dim"))
+    if "target" in stage.meta and stage.meta["target"] is not None:
+        target = np.asarray(stage.meta["target"])
+        shown = format_number(target.flat[0], precision) if target.size == 1 else None
+        parts.append(Text(f"target y = {shown or tensor_summary(target)}", "ct.dim"))
+    parts.append(Text(""))
+    parts.append(verdict_text(stage, rtol, reference_ran=reference_ran))
+    panel = Panel(
+        Group(*parts),
+        title=_title(stage),
+        title_align="left",
+        border_style="ct.border.grad" if stage.is_gradient else "ct.border",
+        box=box.ROUNDED,
+    )
+    return Constrain(panel, width)
+
+
+def pool_input_name(trace: Trace) -> str | None:
+    """The stage max pooling reads (``act.out`` or ``conv.out``), None without max pooling."""
+    if "pool.argmax" not in trace:
+        return None
+    return "act.out" if "act.out" in trace else "conv.out"
+
+
+def _chosen_cells(argmax: np.ndarray, shape, size, stride) -> np.ndarray:
+    """Booleans over the pooling input (N, C, H, W) marking each window's chosen cell."""
+    n, c, ho, wo = argmax.shape
+    u, v = np.divmod(np.asarray(argmax, dtype=np.int64), size[1])
+    rows = np.arange(ho).reshape(1, 1, ho, 1) * stride[0] + u
+    cols = np.arange(wo).reshape(1, 1, 1, wo) * stride[1] + v
+    mask = np.zeros(shape, dtype=bool)
+    mask[np.arange(n).reshape(n, 1, 1, 1), np.arange(c).reshape(1, c, 1, 1), rows, cols] = True
+    return mask
+
+
+def _chosen_slots(argmax: np.ndarray, window: int) -> np.ndarray:
+    """Booleans over the window columns (N, C, kh·kw, L) marking each column's chosen row."""
+    n, c = argmax.shape[:2]
+    flat = np.asarray(argmax, dtype=np.int64).reshape(n, c, 1, -1)
+    mask = np.zeros((n, c, window, flat.shape[-1]), dtype=bool)
+    np.put_along_axis(mask, flat, True, axis=2)
+    return mask
+
+
+def pool_input_highlight(trace: Trace, *, reference: bool = False) -> np.ndarray | None:
+    """Booleans over the pooling input (conv.out or act.out): the cells max pooling chose.
+
+    reference=True: the cells torch chose (its own argmax), None when torch did not run.
+    None when the trace has no max pooling.
+    """
+    name = pool_input_name(trace)
+    scenario = trace.scenario
+    if name is None or scenario is None:
+        return None
+    argmax_stage = trace["pool.argmax"]
+    argmax = argmax_stage.reference if reference else argmax_stage.values
+    if argmax is None or np.ndim(argmax) != 4:
+        return None
+    return _chosen_cells(argmax, trace[name].shape, scenario.pool_size, scenario.pool_stride)
+
+
+def _highlights(trace: Trace) -> dict[str, tuple[np.ndarray, np.ndarray | None, str]]:
+    """{stage name: (our mask, torch's mask, legend)} for every stage that shows pooled cells."""
+    name = pool_input_name(trace)
+    ours = pool_input_highlight(trace)
+    if name is None or ours is None:
+        return {}
+    theirs = pool_input_highlight(trace, reference=True)
+    argmax = trace["pool.argmax"]
+    kh, kw = trace.scenario.pool_size
+    slots = _chosen_slots(argmax.values, kh * kw)
+    ref_slots = None if argmax.reference is None else _chosen_slots(argmax.reference, kh * kw)
+    marks = {
+        name: (ours, theirs, POOL_LEGEND),
+        "pool.cols": (slots, ref_slots, POOL_LEGEND),
+        "grad.pool.cols": (slots, ref_slots, POOL_GRAD_LEGEND),
+        f"grad.{name}": (ours, theirs, POOL_GRAD_LEGEND),
+    }
+    return {
+        key: mark
+        for key, mark in marks.items()
+        if key in trace and trace[key].shape == mark[0].shape
+    }
+
+
+def trace_renderables(
+    trace: Trace,
+    *,
+    stages: Iterable[Stage | str] | None = None,
+    precision: int = 4,
+    width: int = 100,
+) -> list[RenderableType]:
+    """Panels for ``stages`` (default: all), with "Forward" / "Backward" rules between them.
+
+    The max-pooled cells are marked automatically in the stages that show them.
+    """
+    chosen = (
+        trace.stages if stages is None else [trace[s] if isinstance(s, str) else s for s in stages]
+    )
+    marks = _highlights(trace)
+    out: list[RenderableType] = []
+    section = None
+    for stage in chosen:
+        heading = "Backward" if stage.is_gradient else "Forward"
+        if heading != section:
+            out.append(Rule(Text(heading, "ct.heading"), style="ct.dim"))
+            section = heading
+        mask, ref_mask, legend = marks.get(stage.name, (None, None, None))
+        out.append(
+            stage_panel(
+                stage,
+                rtol=trace.tolerance,
+                precision=precision,
+                width=width,
+                highlight=mask,
+                reference_highlight=ref_mask,
+                legend=legend,
+                reference_ran=trace.has_reference,
+            )
+        )
+    return out
+
+
+def _verdict_mark(stage: Stage, rtol: float) -> Text:
+    agrees = stage.agrees(rtol)
+    if agrees is None:
+        return Text("—", "ct.dim")
+    return Text("✓", "ct.ok") if agrees else Text("✗", "ct.bad")
+
+
+def _values_brief(values: np.ndarray, precision: int, room: int) -> str:
+    """A few values (``[5, 5, -1, -4]``) when they fit in ``room`` characters, else the range."""
+    a = np.asarray(values)
+    if a.ndim == 0:
+        return format_number(a, precision)
+    if a.size <= 8:
+        text = "[" + ", ".join(format_number(v, precision) for v in a.flat) + "]"
+        if len(text) <= room:
+            return text
+    summary = tensor_summary(a).split(" ", 3)
+    text = summary[3] if len(summary) > 3 else summary[-1]
+    return text if len(text) <= room else text[: room - 1] + "…"
+
+
+def stage_summary_line(stage: Stage, rtol: float, precision: int = 4) -> Text:
+    """One line: name, shape, a few values (or their range), ✓/✗/—. Fits in 80 columns."""
+    line = Text(no_wrap=True, overflow="ellipsis")
+    line.append(f"{stage.name:<18} ", "ct.name")
+    line.append(f"{_shape_text(stage.shape):<15} ", "ct.shape")
+    line.append(f"{_values_brief(stage.values, precision, 42):<42} ")
+    line.append_text(_verdict_mark(stage, rtol))
+    return line
+
+
+def closing_table(stages: Sequence[Stage], rtol: float) -> Table:
+    """Stage, shape, max |Δ| and ✓/✗ (— when not compared), with a count in the caption."""
+    stages = list(stages)
+    table = Table(box=box.SIMPLE_HEAD, caption_justify="left", header_style="bold")
+    table.add_column("stage", style="ct.name", no_wrap=True)
+    table.add_column("shape", style="ct.shape", no_wrap=True)
+    table.add_column("max |Δ|", justify="right")
+    table.add_column("", justify="center")
+    for stage in stages:
+        diff = stage.max_abs_diff
+        table.add_row(
+            stage.name,
+            _shape_text(stage.shape),
+            "—" if diff is None else format_delta(diff),
+            _verdict_mark(stage, rtol),
+        )
+    verdicts = [s.agrees(rtol) for s in stages]
+    compared = [v for v in verdicts if v is not None]
+    caption = Text(
+        f"{'✓' if all(compared) else '✗'} {sum(compared)} of {len(compared)} stages agree"
+        f" · rtol {rtol:g}",
+        "ct.ok" if all(compared) else "ct.bad",
+    )
+    if len(compared) < len(stages):
+        caption.append(f" · {len(stages) - len(compared)} not compared", "ct.dim")
+    table.caption = caption
+    table.min_width = caption.cell_len + 2  # one caption line, even for a short table
+    return table
