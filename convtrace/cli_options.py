@@ -21,9 +21,10 @@ from typing import Annotated
 import typer
 
 from .errors import ConvtraceError
-from .scenario import ScenarioSpec
+from .scenario import DEFAULT_MAX_ELEMENTS, ScenarioSpec
 
 NETWORK = "Network (generated from --seed unless files are given)"
+FILES = "Your own numbers (files)"
 LAYERS = "Layers"
 NUMERICS = "Numerics"
 OUTPUT = "Output"
@@ -157,26 +158,92 @@ SCENARIO_PARAMS: list[inspect.Parameter] = [
         help="loop | im2col | both: how the convolution is computed by hand.",
     ),
     option("dtype", str, "float32", "--dtype", help="float32 | float64.", panel=NUMERICS),
+    option(
+        "max_elements",
+        int,
+        DEFAULT_MAX_ELEMENTS,
+        "--max-elements",
+        panel=NUMERICS,
+        help="Refuse a run whose biggest tensor (input, padded input, im2col matrix, conv "
+        "output) would hold more numbers than this.",
+    ),
+    option(
+        "input",
+        str | None,
+        None,
+        "--input",
+        "-i",
+        metavar="FILE",
+        panel=FILES,
+        help="Input image: .npy, .npz, .pt/.pth, .json or .csv/.txt; (H, W), (C, H, W) or "
+        "(N, C, H, W). Its shape sets N, C, H and W.",
+    ),
+    option(
+        "weights",
+        str | None,
+        None,
+        "--weights",
+        "-w",
+        metavar="FILE",
+        panel=FILES,
+        help="Weights: .npz, .pt state dict or .json with any of conv.weight, conv.bias, "
+        "fc.weight, fc.bias; the others come from --seed.",
+    ),
+    option(
+        "target",
+        str | None,
+        None,
+        "--target",
+        "-y",
+        metavar="VALUE|FILE",
+        panel=FILES,
+        help="Target: a number, comma-separated numbers, or a file (class indices for ce).",
+    ),
+    option(
+        "scenario",
+        str | None,
+        None,
+        "--scenario",
+        metavar="FILE.toml",
+        panel=FILES,
+        help="Every option above from a TOML file (paths relative to it); flags override it. "
+        "See examples/.",
+    ),
 ]
 
 
-def spec_from_options(values: dict) -> ScenarioSpec:
-    """The shared options' values as a ScenarioSpec. Nothing is validated here: the Scenario
-    is validated once, when it is built."""
-    size, height, width = values.pop("size"), values.pop("height"), values.pop("width")
-    spec = ScenarioSpec()
-    if size is not None:
-        spec = spec.updated(height=size, width=size)
-    return spec.updated(height=height, width=width, **values)
+# Typer passes the click context to a parameter annotated typer.Context: it tells which
+# options were typed on the command line (those override a --scenario file).
+CONTEXT_PARAM = inspect.Parameter(
+    "scenario_ctx", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=typer.Context
+)
+
+
+def spec_from_options(values: dict, ctx=None) -> ScenarioSpec:
+    """The shared options' values as a ScenarioSpec, merged with --scenario and with the
+    arrays of --input/--weights/--target loaded. Shapes are validated once, when the Scenario
+    is built; files are judged as they are read."""
+    from .scenario_file import spec_from_values
+
+    explicit = None
+    if ctx is not None:
+        explicit = {
+            name
+            for name in values
+            if (source := ctx.get_parameter_source(name)) is not None
+            and source.name not in ("DEFAULT", "DEFAULT_MAP")
+        }
+    return spec_from_values(values, explicit)
 
 
 def scenario_options(command: Callable) -> Callable:
     """Give ``command(spec: ScenarioSpec, ...)`` every shared scenario option."""
 
     def convert(values, spec=None):
-        return {"spec": spec_from_options(values)}
+        ctx = values.pop("scenario_ctx", None)
+        return {"spec": spec_from_options(values, ctx)}
 
-    return extend_signature(command, SCENARIO_PARAMS, convert)
+    return extend_signature(command, [*SCENARIO_PARAMS, CONTEXT_PARAM], convert)
 
 
 # --------------------------------------------------------------------------- output

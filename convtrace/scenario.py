@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, fields, replace
 
 import numpy as np
 
-from .errors import ParameterError
+from .errors import ParameterError, ShapeError
 from .geometry import (
     PaddingSpec,
     conv_output_shape,
@@ -188,24 +188,64 @@ def _generate(spec: ScenarioSpec, dtype, in_features: int | None) -> dict[str, n
     return out
 
 
-def _torch_generated_shapes_fit(spec: ScenarioSpec) -> None:
-    total = spec.batch * spec.channels * spec.height * spec.width
-    if total > spec.max_elements:
-        raise ParameterError(
-            f"the input would have {spec.batch}×{spec.channels}×{spec.height}×{spec.width} = "
-            f"{total:,} elements, more than the limit of {spec.max_elements:,}; use a smaller "
-            "--size/--batch or raise --max-elements"
-        )
+def _with_supplied_shapes(spec: ScenarioSpec, loss: str) -> ScenarioSpec:
+    """Counts (N, C, H, W, F, kernel, classes) follow the arrays the user supplied.
+
+    A count that was also set to a non-default value and disagrees is an error, so a file is
+    never silently overruled (nor silently overrules an explicit flag).
+    """
+    from .validation import _origin, check_supplied
+
+    src, defaults = spec.sources, ScenarioSpec()
+    found: dict[str, tuple] = {}  # field -> (value from the array, name of the array)
+    x_name = _origin(src, "input", "the input")
+    if spec.input is not None:
+        x = check_supplied(spec.input, x_name, 4, "(N, C, H, W)")
+        for name, value in zip(("batch", "channels", "height", "width"), x.shape, strict=True):
+            found[name] = (value, x_name, x.shape)
+    if spec.conv_weight is not None:
+        w_name = _origin(src, "conv.weight", "conv.weight")
+        w = check_supplied(spec.conv_weight, w_name, 4, "(F, C, kh, kw)")
+        if spec.input is not None and x.shape[1] != w.shape[1]:
+            raise ShapeError(
+                f"{x_name} has {x.shape[1]} channel(s) (shape {x.shape}) but {w_name} expects "
+                f"{w.shape[1]} (shape {w.shape})"
+            )
+        found["channels"] = found.get("channels", (w.shape[1], w_name, w.shape))
+        found["filters"] = (w.shape[0], w_name, w.shape)
+        found["kernel"] = (tuple(w.shape[2:]), w_name, w.shape)
+    fc_shape = np.shape(spec.fc_weight) if spec.fc_weight is not None else ()
+    if loss == "ce" and len(fc_shape) == 2 and fc_shape[0] >= 2:
+        found["classes"] = (fc_shape[0], _origin(src, "fc.weight", "fc.weight"), fc_shape)
+    changes = {}
+    for name, (value, origin, shape) in found.items():
+        given, default = getattr(spec, name), getattr(defaults, name)
+        if name == "kernel":  # an int or a pair: compare as pairs
+            given, default = pair(given, "--kernel"), pair(default, "--kernel")
+        if given != value and given != default:
+            flag = "--height/--size" if name == "height" else "--width/--size"
+            flag = flag if name in ("height", "width") else f"--{name}"
+            raise ShapeError(
+                f"{flag} {given} disagrees with {origin}, whose shape {tuple(shape)} gives "
+                f"{name} {value}; leave {flag} out when the array comes from a file"
+            )
+        changes[name] = value
+    return replace(spec, **changes)
 
 
 def build_scenario(spec: ScenarioSpec) -> Scenario:
-    """Resolve and validate a spec: generate what is missing, check every shape once."""
+    """Resolve and validate a spec: check every shape and size once, then generate what is
+    missing (sizes are judged from the shapes before anything big is allocated)."""
+    from .validation import check_budget, check_head, check_scenario_arrays
+
     pool = _choice(spec.pool, POOLS, "--pool")
     activation = _choice(spec.activation, ACTIVATIONS, "--activation")
     loss = _choice(spec.loss, LOSSES, "--loss")
     method = _choice(spec.method, METHODS, "--method")
     dtype_name = _choice(spec.dtype, DTYPES, "--dtype")
     dtype = np.dtype(dtype_name)
+    positive_int(spec.max_elements, "--max-elements")
+    spec = _with_supplied_shapes(spec, loss)
     for name in ("batch", "channels", "height", "width", "filters"):
         positive_int(getattr(spec, name), f"--{name}")
     positive_int(spec.classes, "--classes", minimum=2)
@@ -214,33 +254,35 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
     pool_size = pair(spec.pool_size, "--pool-size")
     pool_stride = pool_size if spec.pool_stride is None else pair(spec.pool_stride, "--pool-stride")
     padding = parse_padding(spec.padding)
-    pair(spec.kernel, "--kernel")
-    _torch_generated_shapes_fit(spec)
+    kernel = pair(spec.kernel, "--kernel")
 
-    from .validation import check_scenario_arrays
-
-    generated = _generate(spec, dtype, None) if _needs_generation(spec) else {}
-    x = spec.input if spec.input is not None else generated["input"]
-    conv_w = spec.conv_weight if spec.conv_weight is not None else generated["conv_weight"]
-    x, conv_w = np.asarray(x, dtype), np.asarray(conv_w, dtype)
-    filters = conv_w.shape[0] if conv_w.ndim == 4 else spec.filters
-    conv_b = spec.conv_bias if spec.conv_bias is not None else np.ones(filters, dtype)
-
-    check_scenario_arrays(x, conv_w, np.asarray(conv_b), spec.sources)
-    pads = resolve_padding(padding, x.shape[2:], conv_w.shape[2:], stride, dilation)
-    conv_hw = conv_output_shape(x.shape[2:], conv_w.shape[2:], stride, pads, dilation)
+    x_shape = (spec.batch, spec.channels, spec.height, spec.width)
+    pads = resolve_padding(padding, x_shape[2:], kernel, stride, dilation)
+    conv_hw = conv_output_shape(x_shape[2:], kernel, stride, pads, dilation)
     if pool == "none":
         pooled_hw = conv_hw
     else:
         pooled_hw = conv_output_shape(conv_hw, pool_size, pool_stride, what="pool window")
-    in_features = filters * pooled_hw[0] * pooled_hw[1]
+    in_features = spec.filters * pooled_hw[0] * pooled_hw[1]
     out_features = spec.classes if loss == "ce" else 1
     if spec.fc_weight is not None:
         out_features = np.shape(spec.fc_weight)[0] if np.ndim(spec.fc_weight) == 2 else 1
+    window = None if pool == "none" else pool_size
+    check_budget(
+        x_shape, spec.filters, kernel, pads, conv_hw, window, pooled_hw,
+        out_features, method, spec.max_elements,
+    )  # fmt: skip
+
+    generated = _generate(spec, dtype, in_features) if _needs_generation(spec) else {}
+    x = spec.input if spec.input is not None else generated["input"]
+    conv_w = spec.conv_weight if spec.conv_weight is not None else generated["conv_weight"]
+    x, conv_w = np.asarray(x, dtype), np.asarray(conv_w, dtype)
+    conv_b = spec.conv_bias if spec.conv_bias is not None else np.ones(spec.filters, dtype)
+    check_scenario_arrays(x, conv_w, np.asarray(conv_b), spec.sources)
     if spec.fc_weight is not None:
         fc_w = spec.fc_weight
     elif loss == "ce":  # drawn after the target, from the same generator
-        fc_w = _generate(spec, dtype, in_features)["fc_weight"]
+        fc_w = generated["fc_weight"]
     else:
         fc_w = np.ones((out_features, in_features))
     fc_b = spec.fc_bias if spec.fc_bias is not None else np.ones(out_features)
@@ -250,8 +292,6 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
         target = generated["target"]
     else:
         target = np.zeros((x.shape[0], out_features))
-
-    from .validation import check_head
 
     fc_w, fc_b, target = check_head(
         fc_w, fc_b, target, in_features, x.shape[0], loss, dtype, spec.sources
@@ -283,7 +323,7 @@ def _needs_generation(spec: ScenarioSpec) -> bool:
     return (
         spec.input is None
         or spec.conv_weight is None
-        or (spec.loss == "ce" and spec.target is None)
+        or (spec.loss == "ce" and (spec.target is None or spec.fc_weight is None))
     )
 
 

@@ -1,13 +1,20 @@
 """Consistency checks on a scenario's arrays: the one place user-supplied tensors are judged.
 
 Each check raises a ConvtraceError whose sentence names the option (or file) and the values.
+Sizes are judged from shapes alone, before any tensor is generated or allocated.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from .errors import ShapeError
+from .errors import ParameterError, ShapeError
+
+# The loop method costs ~10-15 µs per output position (forward + backward) in Python: 500k
+# positions is already several seconds, so beyond that we refuse and point to im2col.
+LOOP_POSITION_LIMIT = 500_000
 
 
 def _origin(sources: dict, key: str, option: str) -> str:
@@ -34,6 +41,73 @@ def check_numeric(array, what: str) -> np.ndarray:
     ):
         raise ShapeError(f"{what} must hold real numbers, got dtype {array.dtype}")
     return array
+
+
+def check_supplied(array, what: str, ndim: int, layout: str) -> np.ndarray:
+    """An array given by the user (not generated): numeric, finite, non-empty, of rank ``ndim``."""
+    array = check_numeric(array, what)
+    if array.ndim != ndim:
+        raise ShapeError(f"{what} must be {ndim}-D {layout}, got shape {array.shape}")
+    if array.size == 0:
+        raise ShapeError(f"{what} has no elements (shape {array.shape})")
+    check_finite(np.asarray(array, float), what)
+    return array
+
+
+def _dims(shape) -> str:
+    return "×".join(str(int(d)) for d in shape)
+
+
+def check_budget(
+    x_shape,
+    filters: int,
+    kernel,
+    pads,
+    conv_hw,
+    pool_window,
+    pooled_hw,
+    out_features: int,
+    method: str,
+    max_elements: int,
+) -> None:
+    """Refuse a run whose tensors would be too big, from the shapes alone (nothing allocated).
+
+    Counted: the input (N·C·H·W), the padded input, im2col's X_col (N·C·kh·kw·H_out·W_out,
+    built by the torch reference whatever the method), the conv output (N·F·H_out·W_out), the
+    pooling windows (N·F·ph·pw·L) and the FC weight (out·in). Also refuses the loop method over
+    more than LOOP_POSITION_LIMIT output positions, which would run for minutes.
+    """
+    n, c, h, w = (int(v) for v in x_shape)
+    (kh, kw), (ho, wo) = kernel, conv_hw
+    (pt, pb), (pl, pr) = pads
+    in_features = filters * pooled_hw[0] * pooled_hw[1]
+    tensors = [
+        ("the input", (n, c, h, w)),
+        ("the padded input", (n, c, h + pt + pb, w + pl + pr)),
+        ("im2col's matrix X_col (N·C·kh·kw·H_out·W_out)", (n, c, kh, kw, ho, wo)),
+        ("the conv output (N·F·H_out·W_out)", (n, filters, ho, wo)),
+        ("the FC weight (out·in)", (out_features, in_features)),
+    ]
+    if pool_window is not None:
+        tensors.append(
+            ("the pooling windows", (n, filters, *pool_window, pooled_hw[0] * pooled_hw[1]))
+        )
+    for what, shape in tensors:
+        count = math.prod(shape)
+        if count > max_elements:
+            raise ParameterError(
+                f"{what} would have {_dims(shape)} = {count:,} elements, more than the limit "
+                f"of {max_elements:,}; use a smaller --size or --batch (or fewer --filters, a "
+                f"bigger --stride), or raise the limit with --max-elements {count}"
+            )
+    positions = n * filters * ho * wo
+    if method in ("loop", "both") and positions > LOOP_POSITION_LIMIT:
+        raise ParameterError(
+            f"--method {method} would run the convolution's Python loops over {positions:,} "
+            f"output positions (N·F·H_out·W_out = {_dims((n, filters, ho, wo))}), more than "
+            f"{LOOP_POSITION_LIMIT:,}, which takes minutes; use --method im2col for a run "
+            "this large, or a smaller --size or --batch"
+        )
 
 
 def check_scenario_arrays(x, conv_w, conv_b, sources: dict) -> None:

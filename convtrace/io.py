@@ -1,0 +1,379 @@
+"""Reading the user's arrays from files, safely: a file is data, never code.
+
+Formats (by suffix)::
+
+    .npy          one array                  np.load(allow_pickle=False), header checked first
+    .npz          several named arrays       each member read with allow_pickle=False
+    .pt / .pth    a tensor or a state dict   torch.load(weights_only=True, map_location="cpu")
+    .json         nested lists of numbers    (a weights file: an object of such lists)
+    .csv / .txt   rows of numbers            comma- or whitespace-separated; one channel
+
+Every failure is an ``InputFileError`` whose sentence names the option, the file and the reason.
+Only numeric arrays come out: object arrays are refused before anything is unpickled, and the
+element count of a ``.npy``/``.npz`` member is checked from its header before it is read.
+torch is imported only inside the ``.pt`` reader.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from .errors import InputFileError
+from .validation import check_finite, check_numeric
+
+ARRAY_SUFFIXES = (".npy", ".npz", ".pt", ".pth", ".json", ".csv", ".txt")
+WEIGHT_SUFFIXES = (".npz", ".pt", ".pth", ".json")
+WEIGHT_KEYS = ("conv.weight", "conv.bias", "fc.weight", "fc.bias")
+# A bundle written by --save-scenario also holds these; --weights leaves them to their options.
+BUNDLE_KEYS = ("input", "target")
+NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(nan|inf|infinity)", re.I)
+
+
+class _Refused(Exception):
+    """A reason, turned into an InputFileError naming the option and the file by the caller."""
+
+
+# --------------------------------------------------------------------------- public API
+def load_input(path, max_elements: int, option: str = "--input") -> np.ndarray:
+    """An input image from a file, as (N, C, H, W) (see ``as_input``)."""
+    return as_input(load_array(path, option, max_elements, keys=("input", "x")), f"{option} {path}")
+
+
+def as_input(array: np.ndarray, name: str) -> np.ndarray:
+    """(H, W) -> (1, 1, H, W), (C, H, W) -> (1, C, H, W), (N, C, H, W) as is; others refused."""
+    if array.ndim not in (2, 3, 4):
+        raise InputFileError(
+            f"{name} has {array.ndim} dimension(s) (shape {array.shape}); give "
+            "(H, W), (C, H, W) or (N, C, H, W)"
+        )
+    return array.reshape((1,) * (4 - array.ndim) + array.shape)
+
+
+def nested_array(obj, what: str, option: str) -> np.ndarray:
+    """Numbers written inline (a scenario file's lists) -> a checked array."""
+    try:
+        array = _json_array(obj, "")
+    except _Refused as reason:
+        raise InputFileError(f"{option} {what}: {reason}") from None
+    return _checked(array, option, what)
+
+
+def weights_from_mapping(mapping: dict, label: str) -> dict[str, np.ndarray]:
+    """An inline table {key: nested lists} (a scenario file's [weights]) -> checked arrays."""
+    try:
+        named = {k: _json_array(v, f"key {k!r}") for k, v in mapping.items()}
+    except _Refused as reason:
+        raise InputFileError(f"--weights {label}: {reason}") from None
+    return _accepted_weights(named, "--weights", label)
+
+
+def load_target(value: str, max_elements: int, option: str = "--target"):
+    """``--target``: a number, comma-separated numbers, or a file. Returns (array, file or None)."""
+    text = str(value).strip()
+    parts = [p.strip() for p in text.split(",")]
+    if text and all(NUMBER.fullmatch(p) for p in parts):
+        numbers = np.array([float(p) for p in parts])
+        check_finite(numbers, f"{option} {text!r}")
+        return (numbers[0] if len(numbers) == 1 else numbers), None
+    path = Path(text)
+    if path.suffix.lower() in ARRAY_SUFFIXES or path.exists():
+        return load_array(path, option, max_elements, keys=("target", "y")), str(path)
+    raise InputFileError(
+        f"{option} {text!r} is neither a number, a comma-separated list of numbers, nor a file "
+        f"({', '.join(ARRAY_SUFFIXES)})"
+    )
+
+
+def load_weights(path, max_elements: int, option: str = "--weights") -> dict[str, np.ndarray]:
+    """A weights file -> {key: array} for the keys of WEIGHT_KEYS it holds (torch's names)."""
+    suffix = _suffix(path, option, WEIGHT_SUFFIXES)
+    try:
+        if suffix == ".npz":
+            named = _read_npz(path, max_elements)
+        elif suffix == ".json":
+            obj = _read_json(path, max_elements)
+            if not isinstance(obj, dict):
+                raise _Refused("must hold a JSON object mapping keys such as conv.weight to lists")
+            named = {k: _json_array(v, f"key {k!r}") for k, v in obj.items()}
+        else:
+            named = _read_torch(path, max_elements)
+            if not isinstance(named, dict):
+                raise _Refused("must hold a state dict (a dict of tensors), not a single tensor")
+    except _Refused as reason:
+        raise InputFileError(f"{option} {path}: {reason}") from None
+    return _accepted_weights(named, option, str(path))
+
+
+def _accepted_weights(named: dict, option: str, label: str) -> dict[str, np.ndarray]:
+    named = {k: v for k, v in named.items() if k not in BUNDLE_KEYS}
+    extra = sorted(set(named) - set(WEIGHT_KEYS))
+    if extra:
+        raise InputFileError(
+            f"{option} {label} has unknown key(s) {', '.join(map(repr, extra))}; the accepted "
+            f"keys are {', '.join(WEIGHT_KEYS)} (a torch module with submodules conv and fc)"
+        )
+    if not named:
+        raise InputFileError(f"{option} {label} holds none of the keys {', '.join(WEIGHT_KEYS)}")
+    return {k: _checked(v, option, f"{label} ({k})") for k, v in named.items()}
+
+
+def load_array(path, option: str, max_elements: int, keys=("input", "x")) -> np.ndarray:
+    """One numeric, finite array from any supported file (for a .npz or a state dict: its only
+    array, or the first of ``keys`` it holds)."""
+    suffix = _suffix(path, option, ARRAY_SUFFIXES)
+    try:
+        if suffix == ".npy":
+            array = _read_npy(path, max_elements)
+        elif suffix == ".npz":
+            array = _pick(_read_npz(path, max_elements), keys)
+        elif suffix == ".json":
+            array = _json_array(_read_json(path, max_elements), "")
+        elif suffix in (".csv", ".txt"):
+            array = _read_text(path, max_elements)
+        else:
+            loaded = _read_torch(path, max_elements)
+            array = _pick(loaded, keys) if isinstance(loaded, dict) else loaded
+    except _Refused as reason:
+        raise InputFileError(f"{option} {path}: {reason}") from None
+    return _checked(array, option, str(path))
+
+
+# --------------------------------------------------------------------------- helpers
+def _suffix(path, option: str, allowed) -> str:
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in allowed:
+        raise InputFileError(
+            f"{option} {path}: unsupported file type {suffix or '(no suffix)'!r}; use one of "
+            f"{', '.join(allowed)}"
+        )
+    if not path.is_file():
+        what = "is a directory, not a file" if path.is_dir() else "does not exist"
+        raise InputFileError(f"{option} {path} {what}")
+    return suffix
+
+
+def _checked(array: np.ndarray, option: str, name: str) -> np.ndarray:
+    """Numeric dtype, at least one element, finite (index given in the file's own layout)."""
+    array = check_numeric(array, f"{option} {name}")
+    if array.size == 0:
+        raise InputFileError(f"{option} {name} holds no numbers (shape {array.shape})")
+    check_finite(array.astype(np.float64), f"{option} {name}")
+    return array
+
+
+def _pick(named: dict, keys) -> np.ndarray:
+    if len(named) == 1:
+        return next(iter(named.values()))
+    for key in keys:
+        if key in named:
+            return named[key]
+    found = ", ".join(map(repr, named)) or "none"
+    raise _Refused(f"holds the arrays {found}; keep only one, or name it {' or '.join(keys)}")
+
+
+def _too_many(count: int, max_elements: int, what: str = "it holds") -> _Refused:
+    return _Refused(
+        f"{what} {count:,} numbers, more than the limit of {max_elements:,}; use a smaller "
+        "array or raise --max-elements"
+    )
+
+
+def _check_file_size(path, max_elements: int) -> None:
+    """Text and torch files are parsed whole: refuse ones far beyond the element cap first."""
+    size = Path(path).stat().st_size
+    if size > 32 * max_elements + 2**20:
+        raise _Refused(
+            f"is {size / 2**20:.0f} MiB, too big for the limit of {max_elements:,} numbers "
+            "(raise --max-elements to allow it)"
+        )
+
+
+def _npy_from(fileobj, max_elements: int) -> np.ndarray:
+    """Read one .npy stream, judging its header (dtype, element count) before the data."""
+    try:
+        version = np.lib.format.read_magic(fileobj)
+        if version == (1, 0):
+            shape, fortran, dtype = np.lib.format.read_array_header_1_0(fileobj)
+        else:
+            shape, fortran, dtype = np.lib.format.read_array_header_2_0(fileobj)
+    except (ValueError, OSError, EOFError) as error:
+        raise _Refused(f"is not a valid .npy file ({error})") from None
+    if dtype.hasobject:
+        raise _Refused(
+            "holds Python objects (dtype object), which could only be read by unpickling "
+            "code from the file; save a numeric array instead"
+        )
+    count = math.prod(shape)
+    if count > max_elements:
+        raise _too_many(count, max_elements, f"has shape {tuple(shape)}, that is")
+    try:
+        # Read exactly what the header announces: trailing bytes are never decompressed.
+        data = fileobj.read(count * dtype.itemsize)
+        array = np.frombuffer(data, dtype=dtype, count=count)
+    except (ValueError, OSError) as error:
+        raise _Refused(f"is truncated or damaged ({error})") from None
+    order = "F" if fortran else "C"
+    return array.reshape(shape, order=order).copy()
+
+
+def _read_npy(path, max_elements: int) -> np.ndarray:
+    with open(path, "rb") as f:
+        if f.read(6) != b"\x93NUMPY":
+            raise _Refused("is not a NumPy .npy file (it does not start with the .npy header)")
+        f.seek(0)
+        return _npy_from(f, max_elements)
+
+
+def _read_npz(path, max_elements: int) -> dict[str, np.ndarray]:
+    if not zipfile.is_zipfile(path):
+        raise _Refused("is not a NumPy .npz file (not a zip archive)")
+    out: dict[str, np.ndarray] = {}
+    total = 0
+    try:
+        with zipfile.ZipFile(path) as archive:
+            for member in archive.namelist():
+                if not member.endswith(".npy"):
+                    raise _Refused(f"has a member {member!r} that is not a .npy array")
+                with archive.open(member) as f:
+                    try:
+                        array = _npy_from(f, max_elements - total)
+                    except _Refused as reason:
+                        raise _Refused(f"array {member[:-4]!r} {reason}") from None
+                total += array.size
+                out[member[:-4]] = array
+    except (zipfile.BadZipFile, OSError, EOFError) as error:
+        raise _Refused(f"is a damaged .npz archive ({error})") from None
+    if not out:
+        raise _Refused("holds no arrays")
+    return out
+
+
+def _read_torch(path, max_elements: int):
+    """A tensor, or a dict of tensors, as numpy arrays. weights_only=True: no code runs."""
+    _check_file_size(path, max_elements)
+    import pickle
+
+    import torch
+
+    try:
+        loaded = torch.load(path, weights_only=True, map_location="cpu")
+    except pickle.UnpicklingError:
+        raise _Refused(
+            "holds more than tensors (loading it would run code stored in the file), so it was "
+            "not loaded; save only a tensor or a state dict with torch.save"
+        ) from None
+    except Exception as error:  # torch reports damage with many exception types
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise _Refused(
+            f"could not be read by torch.load ({type(error).__name__}: {first})"
+        ) from None
+
+    def to_numpy(value, what):
+        if not isinstance(value, torch.Tensor):
+            raise _Refused(f"{what} is a {type(value).__name__}, not a tensor")
+        value = value.detach().cpu()
+        if value.is_floating_point() and value.dtype not in (torch.float32, torch.float64):
+            value = value.float()  # float16/bfloat16: numpy cannot hold bfloat16
+        if value.is_complex() or value.dtype == torch.bool:
+            raise _Refused(f"{what} holds {value.dtype}, not real numbers")
+        return value.numpy()
+
+    if isinstance(loaded, dict):
+        return {str(k): to_numpy(v, f"entry {k!r}") for k, v in loaded.items()}
+    return to_numpy(loaded, "its content")
+
+
+def _read_json(path, max_elements: int):
+    _check_file_size(path, max_elements)
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except UnicodeDecodeError:
+        raise _Refused("is not a UTF-8 text file") from None
+    except json.JSONDecodeError as error:
+        raise _Refused(
+            f"is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})"
+        ) from None
+    except RecursionError:
+        raise _Refused("is nested too deeply to be an array") from None
+
+
+def _json_array(obj, what: str) -> np.ndarray:
+    """Nested lists of numbers -> an array; refuse booleans, strings, null, ragged or empty.
+
+    ``what`` prefixes the location in messages (e.g. "key 'conv.weight'"), or is empty.
+    """
+
+    def label(where: str) -> str:
+        return " ".join(p for p in (what, f"entry {where}" if where else "") if p) or "it"
+
+    def described(shape: tuple) -> str:
+        if not shape:
+            return "is a single number"
+        return f"has {shape[0]} entries" if len(shape) == 1 else f"has shape {shape}"
+
+    def shape_of(node, where: str) -> tuple[int, ...]:
+        if isinstance(node, bool) or not isinstance(node, (int, float, list)):
+            kind = {type(None): "null", bool: "a boolean", str: "a string"}.get(
+                type(node), type(node).__name__
+            )
+            raise _Refused(f"{label(where)} is {json.dumps(node)[:40]} ({kind}), not a number")
+        if not isinstance(node, list):
+            return ()
+        if not node:
+            raise _Refused(f"{label(where)} is an empty list, not numbers")
+        shapes = [shape_of(child, f"{where}[{i}]") for i, child in enumerate(node)]
+        for i, s in enumerate(shapes):
+            if s != shapes[0]:
+                raise _Refused(
+                    f"{label('')} is ragged: entry {where}[{i}] {described(s)} but entry "
+                    f"{where}[0] {described(shapes[0])}; every row must have the same length"
+                )
+        return (len(node),) + shapes[0]
+
+    try:
+        shape_of(obj, "")
+    except RecursionError:
+        raise _Refused(f"{label('')} is nested too deeply") from None
+    try:
+        return np.array(obj, dtype=np.float64)
+    except OverflowError:
+        raise _Refused(f"{label('')} holds an integer too large for a float") from None
+
+
+def _read_text(path, max_elements: int) -> np.ndarray:
+    """Rows of numbers (comma- or whitespace-separated); blank lines and ``#`` lines skipped."""
+    _check_file_size(path, max_elements)
+    try:
+        lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError:
+        raise _Refused("is not a UTF-8 text file") from None
+    rows: list[list[float]] = []
+    first_line = 0
+    for number, line in enumerate(lines, start=1):
+        text = line.strip()
+        if not text or text.startswith("#"):
+            continue
+        cells = [c.strip() for c in text.split(",")] if "," in text else text.split()
+        for column, cell in enumerate(cells, start=1):
+            if not NUMBER.fullmatch(cell):
+                shown = repr(cell) if cell else "empty"
+                raise _Refused(f"line {number}, column {column} is {shown}, not a number")
+        if rows and len(cells) != len(rows[0]):
+            raise _Refused(
+                f"line {number} has {len(cells)} numbers but line {first_line} has "
+                f"{len(rows[0])}; every row must have the same length"
+            )
+        if not rows:
+            first_line = number
+        rows.append([float(c) for c in cells])
+    if not rows:
+        raise _Refused("holds no numbers")
+    return np.array(rows)

@@ -1,0 +1,229 @@
+"""Scenario files: every run option in one TOML file, and ``--save-scenario`` to write one.
+
+A scenario file uses the options' names as keys (``pool_size`` for ``--pool-size``)::
+
+    seed = 7
+    size = 8
+    channels = 3
+    kernel = 3              # or [kh, kw]; likewise stride, dilation, pool_size, pool_stride
+    padding = "same"        # "valid" | "same" | N | [ph, pw]
+    pool = "avg"
+    input = "digit.npy"     # a file (relative to the TOML file), or the numbers inline
+    weights = "edges.json"  # a file, or a table: "conv.weight" = [[[[...]]]]
+    target = 1              # a number, a list, or a file
+
+Precedence: the options' defaults < the scenario file < flags given on the command line.
+Files are read by ``convtrace.io``; the counts (N, C, H, W, F, kernel) follow from the arrays.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import numpy as np
+
+from . import io
+from .errors import InputFileError
+from .geometry import _is_int
+from .scenario import DEFAULT_MAX_ELEMENTS, Scenario, ScenarioSpec
+
+INT_KEYS = ("seed", "batch", "channels", "size", "height", "width", "filters", "classes",
+            "max_elements")  # fmt: skip
+PAIR_KEYS = ("kernel", "stride", "dilation", "pool_size", "pool_stride")
+TEXT_KEYS = ("activation", "pool", "loss", "method", "dtype")
+FILE_KEYS = ("input", "weights", "target")
+SCENARIO_KEYS = INT_KEYS + PAIR_KEYS + ("padding",) + TEXT_KEYS + FILE_KEYS
+FIELD_OF_KEY = {"conv.weight": "conv_weight", "conv.bias": "conv_bias",
+                "fc.weight": "fc_weight", "fc.bias": "fc_bias"}  # fmt: skip
+
+
+# --------------------------------------------------------------------------- reading
+def read_scenario_file(path) -> dict:
+    """The TOML file's options, type-checked; relative file paths made relative to the file."""
+    path = Path(path)
+    if path.suffix.lower() != ".toml":
+        raise InputFileError(f"--scenario {path}: a scenario file must be a .toml file")
+    if not path.is_file():
+        what = "is a directory, not a file" if path.is_dir() else "does not exist"
+        raise InputFileError(f"--scenario {path} {what}")
+    try:
+        with open(path, "rb") as f:
+            data = tomllib.load(f)
+    except tomllib.TOMLDecodeError as error:
+        raise InputFileError(f"--scenario {path} is not valid TOML ({error})") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise InputFileError(f"--scenario {path} could not be read ({error})") from None
+    unknown = sorted(set(data) - set(SCENARIO_KEYS))
+    if unknown:
+        raise InputFileError(
+            f"--scenario {path} has unknown key(s) {', '.join(map(repr, unknown))}; the allowed "
+            f"keys are {', '.join(SCENARIO_KEYS)}"
+        )
+    for key, value in data.items():
+        _check_type(path, key, value)
+        if key in FILE_KEYS and isinstance(value, str) and not _looks_numeric(key, value):
+            data[key] = str(path.parent / value)
+    return data
+
+
+def _looks_numeric(key: str, value: str) -> bool:
+    return key == "target" and io.NUMBER.fullmatch(value.split(",")[0].strip()) is not None
+
+
+def _check_type(path: Path, key: str, value) -> None:
+    def is_pair(v):
+        return isinstance(v, list) and len(v) == 2 and all(map(_is_int, v))
+
+    if key in INT_KEYS:
+        ok, expected = _is_int(value), "an integer"
+    elif key in PAIR_KEYS:
+        ok, expected = _is_int(value) or is_pair(value), "an integer or a pair [h, w]"
+    elif key == "padding":
+        ok = isinstance(value, str) or _is_int(value) or is_pair(value)
+        ok = ok or (isinstance(value, list) and len(value) == 2 and all(map(is_pair, value)))
+        expected = '"valid", "same", an integer N or a pair [ph, pw]'
+    elif key in TEXT_KEYS:
+        ok, expected = isinstance(value, str), "a string"
+    elif key == "weights":
+        ok, expected = isinstance(value, (str, dict)), "a file name or a table of arrays"
+    elif key == "input":
+        ok, expected = isinstance(value, (str, list)), "a file name or nested lists of numbers"
+    else:  # target
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        ok = number or isinstance(value, (str, list))
+        expected = "a number, a list of numbers or a file name"
+    if not ok:
+        raise InputFileError(f"--scenario {path}: {key} must be {expected}, got {value!r}")
+
+
+# --------------------------------------------------------------------------- merging
+def _hw(layer: dict) -> dict:
+    """height/width of one layer of options (--height/--width win over --size)."""
+    size = layer.get("size")
+    out = {"height": layer.get("height", size), "width": layer.get("width", size)}
+    return {k: v for k, v in out.items() if v is not None}
+
+
+def spec_from_values(values: dict, explicit: set[str] | None = None) -> ScenarioSpec:
+    """Options' values (CLI names) -> a ScenarioSpec with every file loaded.
+
+    ``explicit``: the options given on the command line; they override the scenario file. With
+    None, every value that differs from its default counts as given.
+    """
+    values = {k: v for k, v in values.items() if k != "scenario_ctx"}
+    scenario = values.pop("scenario", None)
+    if explicit is None:
+        explicit = {k for k, v in values.items() if v is not None and v != _default(k)}
+    given = {k: v for k, v in values.items() if k in explicit and v is not None}
+    from_file = read_scenario_file(scenario) if scenario else {}
+    merged = {**from_file, **given}
+    merged.pop("size", None), merged.pop("height", None), merged.pop("width", None)
+    merged.update({**_hw(from_file), **_hw(given)})
+
+    arrays = {k: merged.pop(k) for k in FILE_KEYS if k in merged}
+    spec = ScenarioSpec().updated(**{k: tuple(v) if isinstance(v, list) else v
+                                     for k, v in merged.items()})  # fmt: skip
+    if isinstance(spec.padding, tuple) and spec.padding and isinstance(spec.padding[0], list):
+        spec.padding = tuple(tuple(p) for p in spec.padding)
+    cap = spec.max_elements if _is_int(spec.max_elements) else DEFAULT_MAX_ELEMENTS
+    return _load_arrays(spec, arrays, max(int(cap), 1), scenario)
+
+
+def _default(name: str):
+    if name in ("size", "height", "width", "input", "weights", "target", "pool_stride"):
+        return None
+    return getattr(ScenarioSpec(), name, None)
+
+
+def _load_arrays(spec: ScenarioSpec, arrays: dict, cap: int, scenario) -> ScenarioSpec:
+    """Load input / weights / target (file names, or numbers written inline in the TOML)."""
+    sources = dict(spec.sources)
+    inline = f"{scenario} " if scenario else ""
+    if "input" in arrays:
+        value = arrays["input"]
+        if isinstance(value, list):
+            name = f"{inline}(input)"
+            spec.input = io.as_input(io.nested_array(value, name, "--input"), name)
+        else:
+            spec.input = io.load_input(value, cap)
+            name = str(value)
+        sources["input"] = name
+    if "weights" in arrays:
+        value = arrays["weights"]
+        if isinstance(value, dict):
+            named = io.weights_from_mapping(value, f"{inline}[weights]")
+            label = f"{inline}[weights]"
+        else:
+            named, label = io.load_weights(value, cap), str(value)
+        for key, array in named.items():
+            setattr(spec, FIELD_OF_KEY[key], array)
+            sources[key] = f"{label} ({key})"
+    if "target" in arrays:
+        value = arrays["target"]
+        if isinstance(value, list):
+            spec.target, sources["target"] = io.nested_array(value, "target", "--target"), None
+        elif isinstance(value, (int, float)):
+            spec.target, sources["target"] = np.asarray(float(value)), None
+        else:
+            spec.target, sources["target"] = io.load_target(value, cap)
+    spec.sources = {k: v for k, v in sources.items() if v}
+    return spec
+
+
+# --------------------------------------------------------------------------- saving
+def _toml_value(value) -> str:
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return str(int(value))
+
+
+def save_scenario(scenario: Scenario, directory) -> Path:
+    """Write ``directory/scenario.toml`` and ``directory/arrays.npz`` (input, conv.weight,
+    conv.bias, fc.weight, fc.bias, target) so ``--scenario`` replays exactly this run."""
+    directory = Path(directory)
+    if directory.exists() and not directory.is_dir():
+        raise InputFileError(f"--save-scenario {directory} exists and is not a directory")
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        s = scenario
+        np.savez(
+            directory / "arrays.npz",
+            **{"input": s.x, "conv.weight": s.conv_weight, "conv.bias": s.conv_bias,
+               "fc.weight": s.fc_weight, "fc.bias": s.fc_bias, "target": s.target},
+        )  # fmt: skip
+        n, c, h, w = s.x.shape
+        options = {
+            "seed": s.seed,
+            "stride": s.stride,
+            "padding": s.padding,
+            "dilation": s.dilation,
+            "activation": s.activation,
+            "pool": s.pool,
+            "pool_size": s.pool_size,
+            "pool_stride": s.pool_stride,
+            "loss": s.loss,
+            "method": s.method,
+            "dtype": s.dtype,
+            "input": "arrays.npz",
+            "weights": "arrays.npz",
+            "target": "arrays.npz",
+        }
+        lines = [
+            "# convtrace scenario, written by `convtrace run --save-scenario`.",
+            f"# Replay it: convtrace run --scenario {directory / 'scenario.toml'}",
+            f"# arrays.npz: input {n}×{c}×{h}×{w}, conv.weight "
+            f"{'×'.join(map(str, s.conv_weight.shape))}, fc.weight "
+            f"{'×'.join(map(str, s.fc_weight.shape))}; the counts (batch, channels, size, "
+            "filters, kernel, classes) follow from these arrays.",
+            "",
+            *(f"{key} = {_toml_value(value)}" for key, value in options.items()),
+        ]
+        (directory / "scenario.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    except OSError as error:
+        raise InputFileError(
+            f"--save-scenario {directory} could not be written ({error.strerror or error})"
+        ) from None
+    return directory / "scenario.toml"
