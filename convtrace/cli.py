@@ -152,7 +152,20 @@ def _scenario_heading(s) -> str:
 @guarded
 @output_options
 @scenario_options
-def run(spec: ScenarioSpec, out: OutputOptions) -> None:
+def run(
+    spec: ScenarioSpec,
+    out: OutputOptions,
+    save_scenario: Annotated[
+        str | None,
+        typer.Option(
+            "--save-scenario",
+            metavar="DIR",
+            rich_help_panel="Your own numbers (files)",
+            help="Write this run as DIR/scenario.toml + DIR/arrays.npz, to edit and replay "
+            "with --scenario.",
+        ),
+    ] = None,
+) -> None:
     """Forward, loss and backward: every stage, ours next to PyTorch's.
 
     [bold]Examples[/bold]
@@ -161,10 +174,17 @@ def run(spec: ScenarioSpec, out: OutputOptions) -> None:
       convtrace run --padding same --stride 2 --size 7
       convtrace run --only 'grad.*' --precision 6
       convtrace run --json > trace.json
+      convtrace run --scenario examples/digit.toml  your own numbers (see examples/)
 
     Exit code 0 when every stage agrees with torch, 1 when any disagrees, 2 for bad input.
     """
-    _show(_trace(spec, out, backward=True), out)
+    trace = _trace(spec, out, backward=True)
+    if save_scenario is not None:
+        from .scenario_file import save_scenario as write_scenario
+
+        saved = write_scenario(trace.scenario, save_scenario)
+        typer.echo(f"Saved; replay with: convtrace run --scenario {saved}", err=True)
+    _show(trace, out)
 
 
 @app.command()
