@@ -200,6 +200,7 @@ def test_no_color_keeps_the_highlight(monkeypatch):
         console.print(tensor_view(a, highlight=a > 5))
         return out.getvalue()
 
+    monkeypatch.setenv("TERM", "xterm-256color")  # "dumb" would switch colour off by itself
     monkeypatch.delenv("NO_COLOR", raising=False)
     assert colour_codes(ansi())  # the control: normally the values are coloured
     monkeypatch.setenv("NO_COLOR", "1")
