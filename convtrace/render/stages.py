@@ -95,7 +95,11 @@ def _shape_text(shape: tuple[int, ...]) -> str:
 
 def _title(stage: Stage) -> Text:
     return Text.assemble(
-        (stage.name, "ct.name"), "  ", (_shape_text(stage.shape), "ct.shape"), "  ", stage.title
+        (stage.name, "ct.name"),
+        "  ",
+        (_shape_text(stage.shape), "ct.shape"),
+        "  ",
+        (stage.title, "ct.title"),
     )
 
 
