@@ -267,8 +267,10 @@ def explain(
     cell: Annotated[
         str,
         typer.Argument(
-            help="The number to explain, as stage[i,j,...]: conv.out[n,f,i,j], pool.out[n,c,i,j],"
-            " grad.conv.weight[f,c,u,v], grad.conv.bias[f] or grad.input[n,c,r,q]. Quote it.",
+            help="The number to explain, as stage\\[i,j,...]: conv.out\\[n,f,i,j], "
+            "pool.out\\[n,c,i,j], grad.conv.weight\\[f,c,u,v], grad.conv.bias\\[f] or "
+            "grad.input\\[n,c,r,q]. Quote it for the shell.",
+            metavar="CELL",
             show_default=False,
         ),
     ],

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .errors import ConvtraceError
-from .im2col import pad_input
+from .im2col import im2col, pad_input
 
 #: The stages explain covers, with the names of their axes.
 AXES = {
@@ -204,11 +204,15 @@ def _conv_out(trace, s, index):
         "dilation": s.dilation,
         "column": column,
         "row": row,
+        "w_out": w_out,
     }
-    if "conv.cols" in trace and "conv.weight_rows" in trace:
-        x_col = np.asarray(trace["conv.cols"].values)[n, :, column].astype(np.float64)
-        w_row = np.asarray(trace["conv.weight_rows"].values)[row].astype(np.float64)
-        details["im2col_dot"] = float(x_col @ w_row)
+    # The same number as a matrix-product entry, from the trace's X_col when the run has one.
+    if "conv.cols" in trace:
+        x_col = np.asarray(trace["conv.cols"].values)[n, :, column]
+    else:
+        x_col = im2col(s.x[n : n + 1], (kh, kw), s.stride, s.pads, s.dilation)[0, :, column]
+    w_row = s.conv_weight.reshape(s.conv_weight.shape[0], -1)[row]
+    details["im2col_dot"] = float(x_col.astype(np.float64) @ w_row.astype(np.float64))
     formula = "H[n,f,i,j] = Σ_{c,u,v} x_pad[n,c, i·s+u·d, j·s+v·d] · W[f,c,u,v] + b[f]"
     return "conv", formula, terms, float(s.conv_bias[f]), details
 

@@ -146,6 +146,14 @@ def test_conv_terms_are_the_im2col_column_times_the_weight_row():
     assert [t.factors[1] for t in e.terms] == list(row)
 
 
+def test_im2col_view_without_the_traces_x_col():
+    trace = trace_of("no-pool-mse-loop")  # --method loop: no conv.cols stage
+    assert "conv.cols" not in trace
+    e = explain_cell(trace, "conv.out", (0, 1, 3, 1))
+    assert e.details["column"] == 3 * 4 + 1
+    assert e.details["im2col_dot"] + e.bias == pytest.approx(e.trace_value, abs=1e-4)
+
+
 def test_padding_reads_are_terms_with_factor_zero():
     trace = trace_of("batch2-same-s2-d2-relu-avg")
     e = explain_cell(trace, "grad.conv.weight", (1, 1, 0, 2))

@@ -33,12 +33,17 @@ def _product(factors, precision: int, first: bool = True) -> str:
     return "·".join(_factor(f, precision, first and k == 0) for k, f in enumerate(factors))
 
 
-def _crop(size: int, marked: list[int]) -> list[int | None]:
-    """Indices to show on one axis: all when small, else the marked span ± 1 (None = elided)."""
-    if size <= GRID_LIMIT or not marked:
-        return list(range(min(size, GRID_LIMIT) if not marked else size))
-    lo, hi = max(min(marked) - 1, 0), min(max(marked) + 1, size - 1)
-    return ([None] if lo > 0 else []) + list(range(lo, hi + 1)) + ([None] if hi < size - 1 else [])
+def _crop(size: int, marked: list[int], limit: int = GRID_LIMIT) -> list[int | None]:
+    """Indices to show on one axis (None = elided): all when they fit, else the marked span ± 1,
+    itself elided in the middle when still longer than ``limit``."""
+    if size <= limit:
+        return list(range(size))
+    lo, hi = (max(min(marked) - 1, 0), min(max(marked) + 1, size - 1)) if marked else (0, size - 1)
+    shown: list[int | None] = list(range(lo, hi + 1))
+    if len(shown) > limit:
+        half = (limit - 1) // 2
+        shown = shown[:half] + [None] + shown[-half:]
+    return ([None] if lo > 0 else []) + shown + ([None] if hi < size - 1 else [])
 
 
 def grid(
@@ -72,13 +77,14 @@ def grid(
     out.append(label + "\n", style="ct.label")
     out.append(" " * head + " │", style="ct.axis")
     for c in cols:
-        out.append(("⋯" if c is None else str(col_labels[c])).rjust(width), style="ct.axis")
+        label_text = "⋯" if c is None else str(col_labels[c])
+        out.append(label_text.rjust(width - 1) + " ", style="ct.axis")
     out.append("\n" + "─" * (head + 1) + "┼" + "─" * (width * len(cols)), style="ct.axis")
     for r in rows:
         out.append("\n" + ("⋮" if r is None else str(row_labels[r])).rjust(head) + " │", "ct.axis")
         for c in cols:
             if r is None or c is None:
-                out.append(("⋮" if r is None else "⋯").rjust(width), style="ct.axis")
+                out.append(("⋮" if r is None else "⋯").rjust(width - 1) + " ", style="ct.axis")
             elif (r, c) in marks:
                 out.append(" " * (width - len(cells[r, c]) - 2))
                 out.append(f"[{cells[r, c]}]", style=marks[r, c])
@@ -166,12 +172,16 @@ def _conv_view(e, p: int) -> list[RenderableType]:
     n, f, i, j = e.index
     (sh, sw), (dh, dw), (pt, pl) = d["stride"], d["dilation"], (d["pads"][0][0], d["pads"][1][0])
     (top, bottom), (left, right) = d["pads"]
+    padding = (
+        f"padding top {top} bottom {bottom} left {left} right {right}: the dim zeros"
+        if top or bottom or left or right
+        else "no padding"
+    )
     out = [
         Text(
             f"output position (i={i}, j={j}) reads x at rows {i}·{sh} + u·{dh} − {pt} and "
             f"columns {j}·{sw} + v·{dw} − {pl} for u, v = 0…{e.details['kernel'].shape[1] - 1}"
-            f" (stride {sh}×{sw}, dilation {dh}×{dw}, padding top {top} bottom {bottom} left "
-            f"{left} right {right}); [v] marks the window, grey cells are padding",
+            f" (stride {sh}×{sw}, dilation {dh}×{dw}, {padding}); [v] marks the window",
             style="ct.dim",
         )
     ]
@@ -183,7 +193,7 @@ def _conv_view(e, p: int) -> list[RenderableType]:
             grid(
                 padded[c],
                 p,
-                label=f"x_pad[n={n}, c={c}]",
+                label=f"{'x_pad' if top or bottom or left or right else 'x'}[n={n}, c={c}]",
                 marks=marks,
                 row_labels=rows,
                 col_labels=cols,
@@ -194,14 +204,13 @@ def _conv_view(e, p: int) -> list[RenderableType]:
         ]
         out.append(Flow(items))
     out.append(sum_line(e, p, limit=max(SHOWN_TERMS, 32)))
-    if "im2col_dot" in d:
-        dot = d["im2col_dot"]
-        line = Text(
-            f"im2col: column {d['column']} (= {i}·W_out + {j}) of X_col[{n}] · row {d['row']} of "
-            f"W_row = {_num(dot, p)}, + b[{f}] {_num(e.bias, p)} = "
-        )
-        line.append(_num(dot + e.bias, p), style="ct.big")
-        out.append(line)
+    dot = d["im2col_dot"]
+    line = Text(
+        f"im2col: column {d['column']} (= {i}·{d['w_out']} + {j}) of X_col[{n}] · row "
+        f"{d['row']} of W_row = {_num(dot, p)}, + b[{f}] {_num(e.bias, p)} = "
+    )
+    line.append(_num(dot + e.bias, p), style="ct.big")
+    out.append(line)
     return out
 
 
@@ -227,9 +236,10 @@ def _pool_view(e, p: int) -> list[RenderableType]:
         u, v = divmod(chosen, pw)
         line = Text(f"max({values}) = ")
         line.append(_num(e.value, p), style="ct.big")
+        ties = sum(1 for t in e.terms if t.factors[0] == e.terms[chosen].factors[0])
         line.append(
             f"; chosen: window index {chosen} (u={u}, v={v}) = {d['source']}[{n},{c},{r},{q}]"
-            " (the first maximum on ties)"
+            + (" (a tie: the first maximum wins, as in torch)" if ties > 1 else "")
         )
         out.append(line)
         if "trace_argmax" in d and d["trace_argmax"] != chosen:
