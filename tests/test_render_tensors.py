@@ -64,6 +64,9 @@ def colour_codes(ansi: str) -> list[str]:
         (2.50, "2.5"),
         (-0.25, "-0.25"),
         (123.456, "123.5"),
+        (14010.5, "14010.5"),  # no 1.401e+04 for mid-size numbers
+        (np.float32(4.9999995), "5.0"),  # rounded, but visibly not a whole number
+        (2.5e7 + 0.5, "2.5e+07"),
         (True, "1"),
         (float("nan"), "nan"),
         (float("inf"), "inf"),

@@ -28,7 +28,8 @@ def format_number(value, precision: int) -> str:
     """A number as a student would write it: ``4``, ``-3``, ``0.1192``, ``1.2e-07``.
 
     Whole numbers print without a decimal point; others with ``precision`` significant digits in
-    general format (no trailing zeros). ``-0`` prints as ``0``.
+    general format (no trailing zeros), but never fewer than one decimal below 10⁷ (``14010.5``)
+    and never looking whole (4.9999998 → ``5.0``). ``-0`` prints as ``0``.
     """
     v = float(value)
     if math.isnan(v):
@@ -37,7 +38,12 @@ def format_number(value, precision: int) -> str:
         return "inf" if v > 0 else "-inf"
     if v.is_integer() and abs(v) < 1e15:
         return str(int(v))
-    text = f"{v:.{max(precision, 1)}g}"
+    digits = max(precision, 1)
+    if 1 <= abs(v) < 1e7:
+        digits = max(digits, len(str(int(abs(v)))) + 1)  # 14010.5, not 1.401e+04
+    text = f"{v:.{digits}g}"
+    if text.lstrip("-").isdigit():
+        text += ".0"  # rounded to a whole number, but not one: keep the point visible
     return "0" if text == "-0" else text
 
 
