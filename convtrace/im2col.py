@@ -175,13 +175,15 @@ def col2im_matrix(
         work.fill(0)
     src = matrix_as_windows(matrix, n, kernel_size, out_hw)
     scatter_windows(src, work.transpose(1, 0, 2, 3), kernel_size, stride, dilation, pads)
-    return np.ascontiguousarray(work.transpose(1, 0, 2, 3))
+    # .copy(), not ascontiguousarray: with C or N = 1 the view already counts as contiguous
+    # and would alias the reused work array
+    return work.transpose(1, 0, 2, 3).copy()
 
 
 def unfold_layout(matrix: np.ndarray, n: int) -> np.ndarray:
     """(C*kh*kw, N*L) column matrix -> a fresh (N, C*kh*kw, L) array, torch's unfold layout."""
     k, total = matrix.shape
-    return np.ascontiguousarray(matrix.reshape(k, n, total // n).transpose(1, 0, 2))
+    return matrix.reshape(k, n, total // n).transpose(1, 0, 2).copy()  # never a view
 
 
 def _check_4d(x, what: str) -> np.ndarray:
