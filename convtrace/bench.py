@@ -1,0 +1,444 @@
+"""Benchmark runner: Conv2D (im2col, and loop on a small layer) against torch's conv2d.
+
+Pure functions returning records, used by ``benchmarks/bench_conv.py`` (plain text, see
+:func:`format_report`) and by ``convtrace bench`` (Rich, ``convtrace.render.bench``). Nothing is
+printed here, and torch is imported only inside the functions that time it.
+
+Per layer, in ONE process (on a shared, noisy machine only ratios measured side by side mean
+anything), the median of ``repeat`` runs after one warm-up, the contenders interleaved run by run:
+
+- forward, and forward + backward (dW, dX, db), of ``Conv2D(method="im2col")``;
+- the same for ``torch.nn.functional.conv2d`` using every core (forward under ``no_grad``,
+  backward by autograd; an asymmetric "same" padding is an explicit ``F.pad``, as in tests);
+- ``Conv2D(method="loop")`` on the preset's small loop layer only (slow on purpose);
+- numpy's own ``matmul`` GFLOP/s at the forward's GEMM size (F, K) @ (K, N*L): the ceiling;
+- the peak memory of one im2col forward on a fresh layer (tracemalloc), next to the input
+  and the column matrix X: (K, N*L), K = C*kh*kw, which is kh*kw times the input at stride 1.
+
+Flops: forward ``2*N*F*K*L`` (L = H_out*W_out); forward + backward three times that (dW, dX).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import math
+import os
+import platform
+import statistics
+import time
+import tracemalloc
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .geometry import conv_output_shape, resolve_padding
+from .layers.conv import Conv2D
+
+PHASES = ("forward", "forward_backward")
+METHODS = ("loop", "im2col", "torch")
+
+
+@dataclass(frozen=True)
+class LayerSpec:
+    """One convolution to time: input (batch, channels, size, size) -> filters, square kernel."""
+
+    batch: int
+    channels: int
+    size: int
+    filters: int
+    kernel: int
+    stride: int = 1
+    padding: str | int = "valid"
+
+    @property
+    def input_shape(self) -> tuple[int, int, int, int]:
+        return self.batch, self.channels, self.size, self.size
+
+    @property
+    def pads(self):
+        k, s = (self.kernel,) * 2, (self.stride,) * 2
+        return resolve_padding(self.padding, (self.size, self.size), k, s)
+
+    @property
+    def out_hw(self) -> tuple[int, int]:
+        k, s = (self.kernel,) * 2, (self.stride,) * 2
+        return conv_output_shape((self.size, self.size), k, s, self.pads)
+
+    @property
+    def gemm(self) -> tuple[int, int, int]:
+        """(F, K, N*L): the forward is one (F, K) @ (K, N*L) matrix product."""
+        h, w = self.out_hw
+        return self.filters, self.channels * self.kernel**2, self.batch * h * w
+
+    @property
+    def forward_flops(self) -> int:
+        f, k, p = self.gemm
+        return 2 * f * k * p
+
+    def flops(self, phase: str) -> int:
+        return self.forward_flops * (1 if phase == "forward" else 3)
+
+    @property
+    def label(self) -> str:
+        n, c, h, w = self.input_shape
+        k, s = self.kernel, self.stride
+        return f"{n}×{c}×{h}×{w} → {self.filters}, {k}×{k} s{s} {self.padding}"
+
+
+@dataclass(frozen=True)
+class Preset:
+    layers: tuple[LayerSpec, ...]
+    loop: LayerSpec  # the small layer on which the loop method is timed too
+
+
+PRESETS: dict[str, Preset] = {
+    "tiny": Preset(  # a smoke test: a second or two
+        (LayerSpec(2, 3, 8, 4, 3, 1, "same"), LayerSpec(2, 4, 9, 6, 3, 2, "same")),
+        LayerSpec(1, 2, 6, 2, 3, 1, "same"),
+    ),
+    "small": Preset(
+        (
+            LayerSpec(8, 16, 32, 32, 3, 1, "same"),
+            LayerSpec(8, 3, 32, 16, 5, 2, "valid"),
+            LayerSpec(16, 32, 16, 64, 3, 1, "valid"),
+            LayerSpec(8, 32, 16, 64, 3, 2, "same"),
+        ),
+        LayerSpec(2, 3, 16, 4, 3, 1, "same"),
+    ),
+    "medium": Preset(  # the layers of the performance issue
+        (
+            LayerSpec(16, 32, 32, 64, 3, 1, "same"),
+            LayerSpec(8, 3, 64, 32, 5, 2, "valid"),
+            LayerSpec(32, 64, 28, 64, 3, 1, "valid"),
+            LayerSpec(16, 64, 16, 128, 3, 2, "same"),
+        ),
+        LayerSpec(4, 8, 16, 8, 3, 1, "same"),
+    ),
+    "large": Preset(
+        (
+            LayerSpec(32, 64, 56, 64, 3, 1, "same"),
+            LayerSpec(16, 3, 224, 64, 7, 2, "same"),
+            LayerSpec(64, 128, 14, 256, 3, 1, "same"),
+            LayerSpec(32, 128, 28, 256, 3, 2, "same"),
+        ),
+        LayerSpec(8, 16, 16, 16, 3, 1, "same"),
+    ),
+}
+
+
+@dataclass
+class LayerResult:
+    """Median seconds per phase and method, plus the layer's ceiling and memory figures."""
+
+    spec: LayerSpec
+    dtype: str
+    seconds: dict[str, dict[str, float]]  # phase -> method -> median seconds
+    ceiling_gflops: float
+    peak_bytes: int  # one im2col forward on a fresh layer
+    input_bytes: int
+    cols_bytes: int
+
+    def gflops(self, method: str, phase: str) -> float | None:
+        t = self.seconds[phase].get(method)
+        return None if t is None else self.spec.flops(phase) / t / 1e9
+
+    def ratio(self, phase: str, slow: str = "im2col", fast: str = "torch") -> float | None:
+        """Time of ``slow`` over time of ``fast``: 1.3 means ``slow`` takes 1.3× as long."""
+        times = self.seconds[phase]
+        if slow not in times or fast not in times:
+            return None
+        return times[slow] / times[fast]
+
+
+@dataclass
+class BenchReport:
+    preset: str
+    dtype: str
+    repeat: int
+    layers: list[LayerResult]
+    loop: LayerResult | None
+    machine: dict[str, str] = field(default_factory=dict)
+    other_load: float | None = None  # share of all CPUs other processes used during the run
+
+    def geomean_ratio(self, phase: str) -> float:
+        """Geometric mean over the main layers of im2col time / torch time."""
+        ratios = [r.ratio(phase) for r in self.layers]
+        return math.exp(sum(math.log(r) for r in ratios) / len(ratios))
+
+
+def machine_info() -> dict[str, str]:
+    """CPU, core count and numpy's BLAS, from what Python can see without extra packages."""
+    cpu = platform.processor() or platform.machine()
+    with contextlib.suppress(OSError):
+        with open("/proc/cpuinfo") as f:
+            names = [ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")]
+        cpu = names[0] if names else cpu
+    blas = "unknown BLAS"
+    with contextlib.suppress(Exception):
+        info = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        blas = f"{info['name']} {info.get('version', '')}".strip()
+    return {
+        "cpu": cpu,
+        "cores": str(os.cpu_count()),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "blas": blas,
+    }
+
+
+def _cpu_seconds() -> tuple[float, float] | None:
+    """(CPU seconds used by every process so far, by this one), or None without /proc/stat.
+
+    Busy = user + nice + system + irq + softirq + steal (a VM's stolen time is load too).
+    """
+    try:
+        with open("/proc/stat") as f:
+            ticks = [int(v) for v in f.readline().split()[1:9]]
+    except (OSError, ValueError):
+        return None
+    busy = sum(ticks) - ticks[3] - ticks[4]  # minus idle and iowait
+    own = os.times()
+    return busy / os.sysconf("SC_CLK_TCK"), own.user + own.system
+
+
+def _interleaved(calls: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
+    """Median seconds of each call over ``repeat`` rounds (one call of each per round), after
+    one warm-up round; interleaving lets every contender see the same machine noise."""
+    for fn in calls.values():
+        fn()
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    gc.collect()
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for _ in range(repeat):
+            for name, fn in calls.items():
+                start = time.perf_counter()
+                fn()
+                samples[name].append(time.perf_counter() - start)
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return {name: statistics.median(s) for name, s in samples.items()}
+
+
+def _numpy_calls(spec: LayerSpec, method: str, x, w, b, dout) -> dict[str, Callable]:
+    layer = Conv2D(
+        spec.filters, spec.kernel, spec.stride, spec.padding, weight=w, bias=b, method=method
+    )
+
+    def forward_backward():
+        layer.forward(x)
+        layer.backward(dout)
+
+    def forward():
+        layer.forward(x)
+
+    return {f"{method}.forward": forward, f"{method}.forward_backward": forward_backward}
+
+
+def _torch_calls(spec: LayerSpec, x, w, b, dout) -> dict[str, Callable]:
+    import torch
+    import torch.nn.functional as F
+
+    (pt, pb), (pl, pr) = spec.pads
+    xt, wt, bt = (torch.from_numpy(a).requires_grad_(True) for a in (x, w, b))
+    grad = torch.from_numpy(dout)
+
+    def conv(inp):
+        if pt == pb and pl == pr:
+            return F.conv2d(inp, wt, bt, spec.stride, (pt, pl))
+        return F.conv2d(F.pad(inp, (pl, pr, pt, pb)), wt, bt, spec.stride)
+
+    def forward():
+        with torch.no_grad():
+            conv(xt)
+
+    def forward_backward():
+        conv(xt).backward(grad)
+        xt.grad = wt.grad = bt.grad = None
+
+    return {"torch.forward": forward, "torch.forward_backward": forward_backward}
+
+
+@contextlib.contextmanager
+def torch_on_all_cores():
+    """torch.set_num_threads(os.cpu_count()) for the duration, then the previous setting."""
+    import torch
+
+    previous = torch.get_num_threads()
+    torch.set_num_threads(os.cpu_count() or 1)
+    try:
+        yield torch
+    finally:
+        torch.set_num_threads(previous)
+
+
+def matmul_gflops(f: int, k: int, p: int, dtype="float32", repeat: int = 5) -> float:
+    """numpy's own (F, K) @ (K, P) speed in GFLOP/s, the ceiling of an im2col convolution."""
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((f, k)).astype(dtype)
+    bmat = rng.standard_normal((k, p)).astype(dtype)
+    out = np.empty((f, p), dtype)
+    t = _interleaved({"matmul": lambda: np.matmul(a, bmat, out=out)}, repeat)["matmul"]
+    return 2 * f * k * p / t / 1e9
+
+
+def forward_peak_bytes(spec: LayerSpec, x, w, b) -> int:
+    """Peak memory allocated by one im2col forward on a fresh layer, measured by tracemalloc."""
+    layer = Conv2D(spec.filters, spec.kernel, spec.stride, spec.padding, weight=w, bias=b)
+    already = tracemalloc.is_tracing()
+    if not already:
+        tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        before, _ = tracemalloc.get_traced_memory()
+        layer.forward(x)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        if not already:
+            tracemalloc.stop()
+    return peak - before
+
+
+def bench_layer(
+    spec: LayerSpec, repeat: int = 5, dtype="float32", methods=("im2col", "torch")
+) -> LayerResult:
+    """Time one layer with the given methods (see the module docstring for what is measured)."""
+    rng = np.random.default_rng(0)
+    dtype = np.dtype(dtype)
+    x = rng.standard_normal(spec.input_shape).astype(dtype)
+    w = rng.standard_normal((spec.filters, spec.channels, spec.kernel, spec.kernel))
+    w = (w / math.sqrt(spec.channels * spec.kernel**2)).astype(dtype)
+    b = rng.standard_normal(spec.filters).astype(dtype)
+    dout = rng.standard_normal((spec.batch, spec.filters, *spec.out_hw)).astype(dtype)
+    calls: dict[str, Callable] = {}
+    for method in methods:
+        if method == "torch":
+            calls.update(_torch_calls(spec, x, w, b, dout))
+        else:
+            calls.update(_numpy_calls(spec, method, x, w, b, dout))
+    with torch_on_all_cores() if "torch" in methods else contextlib.nullcontext():
+        medians = _interleaved(calls, repeat)
+    del calls  # free the timed layers' work arrays before measuring a fresh one
+    seconds = {phase: {} for phase in PHASES}
+    for name, t in medians.items():
+        method, phase = name.split(".")
+        seconds[phase][method] = t
+    f, k, p = spec.gemm
+    return LayerResult(
+        spec=spec,
+        dtype=dtype.name,
+        seconds=seconds,
+        ceiling_gflops=matmul_gflops(f, k, p, dtype, repeat),
+        peak_bytes=forward_peak_bytes(spec, x, w, b),
+        input_bytes=x.nbytes,
+        cols_bytes=k * p * dtype.itemsize,
+    )
+
+
+def count_steps(preset: str) -> int:
+    """How many times :func:`run_benchmark` calls ``on_step`` (for a progress bar's total)."""
+    return len(PRESETS[preset].layers) + 1
+
+
+def run_benchmark(
+    preset: str = "medium",
+    repeat: int = 5,
+    dtype="float32",
+    on_step: Callable[[str], None] | None = None,
+) -> BenchReport:
+    """Time every layer of ``preset`` (im2col vs torch), then its loop layer (loop, im2col,
+    torch). ``on_step(label)`` is called before each layer starts."""
+    if preset not in PRESETS:
+        raise ValueError(f"unknown preset {preset!r}: use one of {', '.join(PRESETS)}")
+    if repeat < 1:
+        raise ValueError(f"repeat must be at least 1, got {repeat}")
+    chosen = PRESETS[preset]
+    cpu_start, wall_start = _cpu_seconds(), time.perf_counter()
+    results = []
+    for spec in chosen.layers:
+        if on_step:
+            on_step(spec.label)
+        results.append(bench_layer(spec, repeat, dtype))
+    if on_step:
+        on_step(f"loop method on {chosen.loop.label}")
+    loop = bench_layer(chosen.loop, repeat, dtype, methods=METHODS)
+    import torch  # already imported by the timing above: only read its version
+
+    machine = machine_info()
+    machine["torch"] = f"{torch.__version__}, {os.cpu_count()} threads"
+    other = None
+    cpu_end = _cpu_seconds()
+    if cpu_start and cpu_end:
+        available = (time.perf_counter() - wall_start) * (os.cpu_count() or 1)
+        used_elsewhere = (cpu_end[0] - cpu_start[0]) - (cpu_end[1] - cpu_start[1])
+        other = min(max(used_elsewhere / available, 0.0), 1.0)
+    return BenchReport(preset, np.dtype(dtype).name, repeat, results, loop, machine, other)
+
+
+def load_note(report: BenchReport) -> str:
+    """How busy other processes kept the machine while we timed (the numbers' reliability)."""
+    if report.other_load is None:
+        return "load of other processes: unknown (no /proc/stat)"
+    note = f"other processes used {report.other_load:.0%} of the CPUs during the run"
+    return note + (" — timings are unreliable, run again later" if report.other_load > 0.1 else "")
+
+
+def _ms(t: float | None) -> str:
+    return "—" if t is None else f"{t * 1e3:.2f}"
+
+
+def _x(r: float | None) -> str:
+    return "—" if r is None else f"{r:.2f}×"
+
+
+def format_report(report: BenchReport) -> str:
+    """The report as plain-text tables (what ``benchmarks/bench_conv.py`` prints)."""
+    m = report.machine
+    mib = 2.0**20
+    lines = [
+        f"Conv2D im2col vs torch — preset {report.preset}, {report.dtype}, "
+        f"median of {report.repeat} after a warm-up",
+        f"CPU {m.get('cpu')}, {m.get('cores')} cores · numpy {m.get('numpy')} "
+        f"({m.get('blas')}) · torch {m.get('torch')}",
+        load_note(report),
+        "",
+        f"{'layer':<34} {'fwd ms':>8} {'torch':>8} {'ratio':>7}   "
+        f"{'f+b ms':>8} {'torch':>8} {'ratio':>7}",
+    ]
+    for r in report.layers:
+        fwd, fb = r.seconds["forward"], r.seconds["forward_backward"]
+        lines.append(
+            f"{r.spec.label:<34} {_ms(fwd['im2col']):>8} {_ms(fwd['torch']):>8} "
+            f"{_x(r.ratio('forward')):>7}   {_ms(fb['im2col']):>8} {_ms(fb['torch']):>8} "
+            f"{_x(r.ratio('forward_backward')):>7}"
+        )
+    lines += [
+        f"{'geometric mean of the ratios':<34} {'':>17} {_x(report.geomean_ratio('forward')):>7}"
+        f"   {'':>17} {_x(report.geomean_ratio('forward_backward')):>7}",
+        "",
+        f"{'GFLOP/s':<34} {'fwd':>8} {'torch':>8} {'f+b':>8} {'torch':>8} {'ceiling':>8}"
+        f"   {'input MiB':>9} {'cols MiB':>9} {'peak MiB':>9}",
+    ]
+    for r in report.layers:
+        g = [r.gflops(meth, ph) for ph in PHASES for meth in ("im2col", "torch")]
+        lines.append(
+            f"{r.spec.label:<34} {g[0]:>8.1f} {g[1]:>8.1f} {g[2]:>8.1f} {g[3]:>8.1f} "
+            f"{r.ceiling_gflops:>8.1f}   {r.input_bytes / mib:>9.2f} {r.cols_bytes / mib:>9.2f} "
+            f"{r.peak_bytes / mib:>9.2f}"
+        )
+    lines.append("(ceiling: numpy matmul (F, K) @ (K, N·L) alone; peak: one im2col forward)")
+    if report.loop is not None:
+        lp = report.loop
+        lines += ["", f"Why im2col exists — {lp.spec.label}:"]
+        for phase, name in (("forward", "forward"), ("forward_backward", "fwd+bwd")):
+            t = lp.seconds[phase]
+            lines.append(
+                f"  {name:<8} loop {_ms(t['loop'])} ms → im2col {_ms(t['im2col'])} ms "
+                f"({lp.ratio(phase, 'loop', 'im2col'):.0f}× faster) → torch {_ms(t['torch'])} ms "
+                f"({lp.ratio(phase, 'im2col', 'torch'):.1f}× faster)"
+            )
+    return "\n".join(lines)

@@ -1,0 +1,149 @@
+"""Rich views of ``convtrace bench``: a progress bar while timing, then the tables of a report.
+
+The numbers come from ``convtrace.bench`` (records only); this module only lays them out.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+
+from rich.console import Console, Group
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+MIB = 2.0**20
+PHASES = ("forward", "forward_backward")
+
+
+@contextlib.contextmanager
+def bench_progress(console: Console, total: int) -> Iterator[Callable[[str], None]]:
+    """A transient progress bar; yields the ``on_step(label)`` callback ``run_benchmark`` takes.
+
+    Each call completes the previous step and shows ``label`` as the one now running.
+    """
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} layers"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+    task = progress.add_task("starting…", total=total)
+    started = False
+
+    def on_step(label: str) -> None:
+        nonlocal started
+        if started:
+            progress.advance(task)
+        started = True
+        progress.update(task, description=f"timing {label}")
+
+    with progress:
+        yield on_step
+        progress.update(task, completed=total)
+
+
+def _ms(seconds: float | None) -> str:
+    return "—" if seconds is None else f"{seconds * 1e3:,.2f}"
+
+
+def _ratio(r: float | None) -> Text:
+    """im2col time / torch time, green when within 1.5×."""
+    if r is None:
+        return Text("—", style="ct.dim")
+    return Text(f"{r:.2f}×", style="ct.ok" if r <= 1.5 else "ct.bad")
+
+
+def _speedup(slow: float | None, fast: float | None) -> str:
+    return "—" if slow is None or fast is None else f"×{slow / fast:,.1f}"
+
+
+def timing_table(report) -> Table:
+    """One row per layer: times of im2col and torch, their ratio, and the speed-ups."""
+    table = Table(
+        title=f"Conv2D im2col vs torch · preset {report.preset} · {report.dtype} · "
+        f"median of {report.repeat}",
+        title_style="ct.heading",
+        header_style="bold",
+        show_footer=True,
+        footer_style="bold",
+    )
+    table.add_column("layer", footer="geometric mean", style="ct.label", no_wrap=True)
+    for phase, name in (("forward", "fwd"), ("forward_backward", "fwd+bwd")):
+        table.add_column(f"im2col\n{name} ms", justify="right")
+        table.add_column(f"torch\n{name} ms", justify="right")
+        table.add_column("ratio", justify="right", footer=_ratio(report.geomean_ratio(phase)))
+    table.add_column("speed-up fwd+bwd\nloop → im2col → torch", justify="right", no_wrap=True)
+    rows = list(report.layers) + ([report.loop] if report.loop is not None else [])
+    for r in rows:
+        fb = r.seconds["forward_backward"]
+        table.add_row(
+            ("loop layer " if r is report.loop else "") + r.spec.label,
+            _ms(r.seconds["forward"]["im2col"]),
+            _ms(r.seconds["forward"]["torch"]),
+            _ratio(r.ratio("forward")),
+            _ms(fb["im2col"]),
+            _ms(fb["torch"]),
+            _ratio(r.ratio("forward_backward")),
+            f"{_speedup(fb.get('loop'), fb['im2col'])} → {_speedup(fb['im2col'], fb['torch'])}",
+        )
+    return table
+
+
+def _gflops(r, method: str) -> str:
+    return " / ".join(f"{r.gflops(method, phase):,.1f}" for phase in PHASES)
+
+
+def ceiling_table(report) -> Table:
+    """Throughput against the GEMM ceiling, and the memory the column matrix costs."""
+    table = Table(title="What bounds im2col", title_style="ct.heading", header_style="bold")
+    table.add_column("layer", style="ct.label", no_wrap=True)
+    table.add_column("GEMM (F, K) @ (K, N·L)", justify="right")
+    table.add_column("matmul alone\nGFLOP/s", justify="right")
+    table.add_column("im2col GFLOP/s\nfwd / fwd+bwd", justify="right")
+    table.add_column("torch GFLOP/s\nfwd / fwd+bwd", justify="right")
+    table.add_column("input\nMiB", justify="right")
+    table.add_column("cols\nMiB", justify="right")
+    table.add_column("peak fwd\nMiB", justify="right")
+    for r in report.layers:
+        f, k, p = r.spec.gemm
+        table.add_row(
+            r.spec.label,
+            f"({f}, {k}) @ ({k}, {p})",
+            f"{r.ceiling_gflops:,.1f}",
+            _gflops(r, "im2col"),
+            _gflops(r, "torch"),
+            f"{r.input_bytes / MIB:,.2f}",
+            f"{r.cols_bytes / MIB:,.2f}",
+            f"{r.peak_bytes / MIB:,.2f}",
+        )
+    return table
+
+
+def machine_line(report) -> Text:
+    from ..bench import load_note
+
+    m = report.machine
+    text = Text(
+        f"CPU {m.get('cpu')}, {m.get('cores')} cores · numpy {m.get('numpy')} with "
+        f"{m.get('blas')} · torch {m.get('torch')}\n",
+        style="ct.dim",
+    )
+    busy = report.other_load is not None and report.other_load > 0.1
+    text.append(load_note(report), style="ct.bad" if busy else "ct.dim")
+    return text
+
+
+def report_view(report) -> Group:
+    """Everything ``convtrace bench`` prints after timing."""
+    notes = Text(
+        "ratio = im2col time / torch time (lower is better; ≤ 1.5× in green). The loop layer "
+        "shows why im2col exists: the same sums as Python loops. cols = C·kh·kw × N·L numbers, "
+        "kh·kw times the input at stride 1.",
+        style="ct.dim",
+    )
+    return Group(machine_line(report), timing_table(report), ceiling_table(report), notes)
