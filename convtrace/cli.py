@@ -116,7 +116,7 @@ def _render(trace, stages, out: OutputOptions, summary_only, heading) -> None:
 
     console = make_console()
     rtol = trace.tolerance
-    console.print(Rule(heading or _scenario_heading(trace.scenario), style="ct.dim"))
+    console.print(heading or _scenario_heading(trace.scenario), style="ct.title", justify="center")
     brief = [s for s in stages if s.name in summary_only]
     for stage in brief:
         console.print(stage_summary_line(stage, rtol, precision=out.precision))
@@ -127,7 +127,7 @@ def _render(trace, stages, out: OutputOptions, summary_only, heading) -> None:
     )
     for renderable in renderables:
         console.print(renderable)
-        if pause:
+        if pause and not isinstance(renderable, Rule):
             console.input("[ct.dim]Enter ↵ for the next stage[/]")
     if trace.has_reference or any(s.alternatives for s in stages):
         console.print(closing_table(stages, rtol))
