@@ -208,11 +208,25 @@ def test_a_pixel_no_tap_reaches_has_no_terms_and_zero_gradient():
     padding=st.sampled_from(["valid", "same", "1", "0,2"]),
     activation=st.sampled_from(["none", "relu"]),
     pool=st.sampled_from(["max", "avg", "none"]),
+    loss=st.sampled_from(["bce", "mse", "ce"]),
+    dtype=st.sampled_from(["float32", "float64"]),
     seed=st.integers(0, 1000),
     data=st.data(),
 )
 def test_any_scenario_any_cell(
-    batch, channels, size, kernel, stride, dilation, padding, activation, pool, seed, data
+    batch,
+    channels,
+    size,
+    kernel,
+    stride,
+    dilation,
+    padding,
+    activation,
+    pool,
+    loss,
+    dtype,
+    seed,
+    data,
 ):
     spec = ScenarioSpec(
         batch=batch,
@@ -226,6 +240,8 @@ def test_any_scenario_any_cell(
         activation=activation,
         pool=pool,
         pool_size=1 if size < 7 else 2,
+        loss=loss,
+        dtype=dtype,
         seed=seed,
     )
     try:
