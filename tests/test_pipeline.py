@@ -3,9 +3,10 @@
 import numpy as np
 import torch
 import torch.nn.functional as F
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from convtrace import ConvtraceError
 from convtrace.pipeline import run_pipeline
 from convtrace.reference import attach_reference
 from convtrace.scenario import ScenarioSpec, build_scenario
@@ -83,7 +84,11 @@ scenarios = st.fixed_dictionaries(
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios)
 def test_every_stage_agrees_with_torch_over_random_scenarios(spec):
-    trace = _trace(**spec)
+    try:
+        scenario = build_scenario(ScenarioSpec(**spec))
+    except ConvtraceError:
+        assume(False)  # a window that does not fit: refusals are tested elsewhere
+    trace = attach_reference(run_pipeline(scenario))
     assert trace.failures() == [], [(s.name, s.max_abs_diff) for s in trace.failures()]
     compared = [s for s in trace if s.reference is not None]
     assert len(compared) == len(trace)  # torch has an equivalent for every stage
