@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import InputFileError
+from .errors import ConvtraceError, InputFileError
 from .validation import check_finite, check_numeric
 
 ARRAY_SUFFIXES = (".npy", ".npz", ".pt", ".pth", ".json", ".csv", ".txt")
@@ -161,10 +161,13 @@ def _suffix(path, option: str, allowed) -> str:
 
 def _checked(array: np.ndarray, option: str, name: str) -> np.ndarray:
     """Numeric dtype, at least one element, finite (index given in the file's own layout)."""
-    array = check_numeric(array, f"{option} {name}")
-    if array.size == 0:
-        raise InputFileError(f"{option} {name} holds no numbers (shape {array.shape})")
-    check_finite(array.astype(np.float64), f"{option} {name}")
+    try:
+        array = check_numeric(array, f"{option} {name}")
+        if array.size == 0:
+            raise InputFileError(f"{option} {name} holds no numbers (shape {array.shape})")
+        check_finite(array.astype(np.float64), f"{option} {name}")
+    except ConvtraceError as error:  # the shared rule, reported as a problem of this file
+        raise InputFileError(str(error)) from None
     return array
 
 
@@ -317,7 +320,9 @@ def _json_array(obj, what: str) -> np.ndarray:
     def described(shape: tuple) -> str:
         if not shape:
             return "is a single number"
-        return f"has {shape[0]} entries" if len(shape) == 1 else f"has shape {shape}"
+        if len(shape) == 1:
+            return f"has {shape[0]} {'entry' if shape[0] == 1 else 'entries'}"
+        return f"has shape {shape}"
 
     def shape_of(node, where: str) -> tuple[int, ...]:
         if isinstance(node, bool) or not isinstance(node, (int, float, list)):

@@ -258,7 +258,11 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
 
     x_shape = (spec.batch, spec.channels, spec.height, spec.width)
     pads = resolve_padding(padding, x_shape[2:], kernel, stride, dilation)
-    conv_hw = conv_output_shape(x_shape[2:], kernel, stride, pads, dilation)
+    try:
+        conv_hw = conv_output_shape(x_shape[2:], kernel, stride, pads, dilation)
+    except ParameterError as error:  # name the file the input size came from
+        origin = spec.sources.get("input") if spec.input is not None else None
+        raise ParameterError(f"{error} of {origin}" if origin else str(error)) from None
     if pool == "none":
         pooled_hw = conv_hw
     else:

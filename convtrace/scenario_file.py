@@ -162,11 +162,13 @@ def _load_arrays(spec: ScenarioSpec, arrays: dict, cap: int, scenario) -> Scenar
     if "target" in arrays:
         value = arrays["target"]
         if isinstance(value, list):
-            spec.target, sources["target"] = io.nested_array(value, "target", "--target"), None
+            name = f"{inline}(target)"
+            spec.target, sources["target"] = io.nested_array(value, name, "--target"), name
         elif isinstance(value, (int, float)):
-            spec.target, sources["target"] = np.asarray(float(value)), None
+            spec.target, sources["target"] = np.asarray(float(value)), f"--target {value}"
         else:
-            spec.target, sources["target"] = io.load_target(value, cap)
+            spec.target, source = io.load_target(value, cap)
+            sources["target"] = source or f"--target {value}"
     spec.sources = {k: v for k, v in sources.items() if v}
     return spec
 

@@ -13,7 +13,8 @@ import numpy as np
 from .errors import ParameterError, ShapeError
 
 # The loop method costs ~10-15 µs per output position (forward + backward) in Python: 500k
-# positions is already several seconds, so beyond that we refuse and point to im2col.
+# positions is already several seconds (more with --method both and torch's reference), and it
+# grows without bound, so beyond that we refuse and point to im2col.
 LOOP_POSITION_LIMIT = 500_000
 
 
@@ -75,7 +76,7 @@ def check_budget(
     Counted: the input (N·C·H·W), the padded input, im2col's X_col (N·C·kh·kw·H_out·W_out,
     built by the torch reference whatever the method), the conv output (N·F·H_out·W_out), the
     pooling windows (N·F·ph·pw·L) and the FC weight (out·in). Also refuses the loop method over
-    more than LOOP_POSITION_LIMIT output positions, which would run for minutes.
+    more than LOOP_POSITION_LIMIT output positions, which would keep a class waiting.
     """
     n, c, h, w = (int(v) for v in x_shape)
     (kh, kw), (ho, wo) = kernel, conv_hw
@@ -105,8 +106,8 @@ def check_budget(
         raise ParameterError(
             f"--method {method} would run the convolution's Python loops over {positions:,} "
             f"output positions (N·F·H_out·W_out = {_dims((n, filters, ho, wo))}), more than "
-            f"{LOOP_POSITION_LIMIT:,}, which takes minutes; use --method im2col for a run "
-            "this large, or a smaller --size or --batch"
+            f"the {LOOP_POSITION_LIMIT:,} that Python loops get through in a few seconds; use "
+            "--method im2col for a run this large, or a smaller --size or --batch"
         )
 
 

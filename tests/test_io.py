@@ -167,7 +167,7 @@ def test_truncated_npy_is_refused(tmp_path):
     ("text", "message"),
     [
         ("[]", "it is an empty list, not numbers"),
-        ("[[1, 2], [3]]", r"ragged: entry \[1\] has 1 entries but entry \[0\] has 2"),
+        ("[[1, 2], [3]]", r"ragged: entry \[1\] has 1 entry but entry \[0\] has 2"),
         ('[[1, "2"]]', r'entry \[0\]\[1\] is "2" \(a string\), not a number'),
         ("[[1, true]]", r"entry \[0\]\[1\] is true \(a boolean\), not a number"),
         ("[[1, null]]", r"entry \[0\]\[1\] is null \(null\), not a number"),

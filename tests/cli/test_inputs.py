@@ -56,7 +56,7 @@ def test_weights_and_target_files(invoke, files):
 def test_target_value(invoke):
     doc = json.loads(invoke("run", "--target", "1", "--json").stdout)
     assert doc["stages"][-1]["agrees"] and doc["scenario"]["loss"] == "bce"
-    refused(invoke("run", "--target", "2", "--json"), "for bce must be between 0 and 1")
+    refused(invoke("run", "--target", "2", "--json"), "--target 2 for bce must be between 0 and 1")
 
 
 # --------------------------------------------------------------------------- refusals
@@ -89,6 +89,7 @@ def test_pt_whose_pickle_would_create_a_file(invoke, files):
     [
         ("[]", "x.json: it is an empty list, not numbers"),
         ("[[1, 2, 3], [4, 5]]", "x.json: it is ragged: entry [1] has 2 entries but entry [0]"),
+        ("[[1, 2], [3]]", "entry [1] has 1 entry but entry [0] has 2 entries"),
     ],
 )
 def test_empty_and_ragged_json(invoke, files, text, fragment):
@@ -129,7 +130,8 @@ def test_channel_mismatch(invoke, files):
 
 def test_kernel_larger_than_the_input(invoke, files):
     np.save("tiny.npy", np.ones((2, 2)))
-    refused(invoke("run", "--input", "tiny.npy"), "kernel 3×3 does not fit the padded input 2×2")
+    message = refused(invoke("run", "--input", "tiny.npy"))
+    assert message == "Error: kernel 3×3 does not fit the padded input 2×2 of tiny.npy"
     refused(invoke("run", "--kernel", 5, "--dilation", 2), "(dilated to 9×9) does not fit")
 
 
