@@ -261,21 +261,25 @@ def _read_npz(path, max_elements: int) -> dict[str, np.ndarray]:
 def _read_torch(path, max_elements: int):
     """A tensor, or a dict of tensors, as numpy arrays. weights_only=True: no code runs."""
     _check_file_size(path, max_elements)
+    with open(path, "rb") as f:
+        legacy = f.read(1) == b"\x80"  # torch.save's old format: a pickle (PROTO opcode)
+    if not (zipfile.is_zipfile(path) or legacy):
+        raise _Refused("is not a file saved by torch.save (neither a zip archive nor a pickle)")
     import pickle
 
     import torch
 
     try:
         loaded = torch.load(path, weights_only=True, map_location="cpu")
-    except pickle.UnpicklingError:
-        raise _Refused(
-            "holds more than tensors (loading it would run code stored in the file), so it was "
-            "not loaded; save only a tensor or a state dict with torch.save"
-        ) from None
     except Exception as error:  # torch reports damage with many exception types
-        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        if isinstance(error, pickle.UnpicklingError) and "Weights only" in str(error):
+            raise _Refused(
+                "holds more than tensors (loading it would run code stored in the file), so it "
+                "was not loaded; save only a tensor or a state dict with torch.save"
+            ) from None
+        first = (str(error).strip().splitlines() or [""])[0][:120]
         raise _Refused(
-            f"could not be read by torch.load ({type(error).__name__}: {first})"
+            f"is not a file saved by torch.save, or it is damaged ({type(error).__name__}: {first})"
         ) from None
 
     def to_numpy(value, what):

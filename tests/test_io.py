@@ -230,3 +230,17 @@ def test_unsupported_suffix_and_directories(tmp_path):
         load_array(tmp_path / "d.npy", "--input", CAP)
     with pytest.raises(InputFileError, match=r"unsupported file type '.npy'; use one of .npz"):
         load_weights(tmp_path / "w.npy", CAP)
+
+
+def test_pt_random_bytes_and_the_legacy_format(tmp_path):
+    (tmp_path / "noise.pt").write_bytes(bytes(range(7, 250)))
+    with pytest.raises(InputFileError, match="is not a file saved by torch.save"):
+        load_input(tmp_path / "noise.pt", CAP)
+    torch.save(torch.ones(3, 4), tmp_path / "old.pt", _use_new_zipfile_serialization=False)
+    assert load_input(tmp_path / "old.pt", CAP).shape == (1, 1, 3, 4)
+
+
+def test_pt_holding_a_whole_module_is_refused(tmp_path):
+    torch.save(torch.nn.Linear(2, 1), tmp_path / "model.pt")
+    with pytest.raises(InputFileError, match="save only a tensor or a state dict"):
+        load_weights(tmp_path / "model.pt", CAP)
