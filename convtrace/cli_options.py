@@ -206,7 +206,7 @@ SCENARIO_PARAMS: list[inspect.Parameter] = [
         "--scenario",
         metavar="FILE.toml",
         panel=FILES,
-        help="Every option above from a TOML file (paths relative to it); flags override it. "
+        help="Every run option from a TOML file (paths relative to it); flags override it. "
         "See examples/.",
     ),
 ]
