@@ -75,8 +75,9 @@ def check_budget(
 
     Counted: the input (N·C·H·W), the padded input, im2col's X_col (N·C·kh·kw·H_out·W_out,
     built by the torch reference whatever the method), the conv output (N·F·H_out·W_out), the
-    pooling windows (N·F·ph·pw·L) and the FC weight (out·in). Also refuses the loop method over
-    more than LOOP_POSITION_LIMIT output positions, which would keep a class waiting.
+    conv weight (F·C·kh·kw), the pooling windows (N·F·ph·pw·L) and the FC weight (out·in).
+    Also refuses the loop method over more than LOOP_POSITION_LIMIT output positions, which
+    would keep a class waiting.
     """
     n, c, h, w = (int(v) for v in x_shape)
     (kh, kw), (ho, wo) = kernel, conv_hw
@@ -87,6 +88,7 @@ def check_budget(
         ("the padded input", (n, c, h + pt + pb, w + pl + pr)),
         ("im2col's matrix X_col (N·C·kh·kw·H_out·W_out)", (n, c, kh, kw, ho, wo)),
         ("the conv output (N·F·H_out·W_out)", (n, filters, ho, wo)),
+        ("the conv weight (F·C·kh·kw)", (filters, c, kh, kw)),
         ("the FC weight (out·in)", (out_features, in_features)),
     ]
     if pool_window is not None:

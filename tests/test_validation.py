@@ -46,6 +46,13 @@ def test_budget_counts_the_im2col_matrix():
                 pooled=(94, 94))  # fmt: skip
 
 
+def test_budget_counts_the_conv_weight(monkeypatch):
+    monkeypatch.setattr(torch, "randint", lambda *a, **k: pytest.fail("drew numbers"))
+    spec = ScenarioSpec(height=1000, width=1000, kernel=1000, filters=10**6, pool="none")
+    with pytest.raises(ParameterError, match=r"the conv weight \(F·C·kh·kw\) would have"):
+        build_scenario(spec)
+
+
 def test_budget_refuses_long_loop_runs_and_points_to_im2col():
     hw = (100, 100)
     _budget(x_shape=(10, 1, 102, 102), filters=8, conv_hw=hw, method="im2col", pooled=(50, 50))
