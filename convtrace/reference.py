@@ -28,8 +28,14 @@ def _torch_padding(s: Scenario):
     return (pt, pl), None
 
 
-def compute_reference(s: Scenario) -> dict[str, np.ndarray]:
-    """Run the scenario's network in torch and return {stage name: torch's value}."""
+def compute_reference(
+    s: Scenario, our_argmax: np.ndarray | None = None, rtol: float = 1e-5
+) -> dict[str, np.ndarray]:
+    """Run the scenario's network in torch and return {stage name: torch's value}.
+
+    our_argmax: our max-pool choice per window (N, C, H_out, W_out), used only to settle
+    near-ties (see ``_settle_near_ties``). ``"pool.near_ties"`` in the answer counts them.
+    """
     import torch
     import torch.nn.functional as F
     from torch import nn
@@ -77,9 +83,9 @@ def compute_reference(s: Scenario) -> dict[str, np.ndarray]:
         ref["pool.cols"] = windows.reshape(n, f, ph * pw, -1)
         if s.pool == "max":
             p, indices = F.max_pool2d(a, s.pool_size, s.pool_stride, return_indices=True)
-            ref["pool.argmax"] = _window_local_argmax(
-                indices, a.shape[3], s.pool_size, s.pool_stride
-            )
+            chosen = _window_local_argmax(indices, a.shape[3], s.pool_size, s.pool_stride)
+            p, chosen, ties = _settle_near_ties(p, chosen, ref["pool.cols"], our_argmax, rtol)
+            ref["pool.argmax"], ref["pool.near_ties"] = chosen, torch.tensor(ties)
         else:
             p = F.avg_pool2d(a, s.pool_size, s.pool_stride)
         p.retain_grad()
@@ -120,6 +126,35 @@ def compute_reference(s: Scenario) -> dict[str, np.ndarray]:
     return {k: v.detach().numpy().copy() for k, v in ref.items()}
 
 
+def _settle_near_ties(p, chosen, windows, our_argmax, rtol):
+    """Follow our max-pool choice where torch's differs only by rounding.
+
+    Two cells of a window can differ by a float rounding (our conv and torch's sum in different
+    orders); then torch and we may pick different cells, and the gradient is routed to
+    different places although both choices are right. Where torch's chosen value and the value
+    of our choice agree within ``rtol``, torch's graph is rebuilt to take our cell (by
+    ``gather``, so autograd still computes every gradient). A real disagreement is left as it
+    is, to be reported. Returns (pooled, chosen, number of settled windows).
+    """
+    import torch
+
+    if our_argmax is None:
+        return p, chosen, 0
+    ours = torch.as_tensor(np.asarray(our_argmax), dtype=torch.long).reshape(chosen.shape)
+    n, c = chosen.shape[:2]
+    flat_windows = windows.reshape(n, c, windows.shape[2], -1)
+    value_of = lambda idx: flat_windows.gather(2, idx.reshape(n, c, 1, -1)).reshape(p.shape)  # noqa: E731
+    with torch.no_grad():
+        torch_value, our_value = value_of(chosen), value_of(ours)
+        scale = torch.clamp(torch_value.abs(), min=1.0)
+        tie = (chosen != ours) & ((torch_value - our_value).abs() <= rtol * scale)
+    ties = int(tie.sum())
+    if not ties:
+        return p, chosen, 0
+    settled = torch.where(tie, ours, chosen)
+    return value_of(settled), settled, ties
+
+
 def _window_local_argmax(indices, width: int, size, stride):
     """torch's flat argmax (row·W + col in the pooled map) -> our window-local u·kw + v."""
     import torch
@@ -147,9 +182,18 @@ def _window_grad(s: Scenario, d_pool, argmax):
 
 def attach_reference(trace: Trace) -> Trace:
     """Compute torch's values for the trace's scenario and attach each to its stage."""
-    reference = compute_reference(trace.scenario)
+    argmax = trace["pool.argmax"].values if "pool.argmax" in trace else None
+    reference = compute_reference(trace.scenario, argmax, trace.tolerance)
     for stage in trace:
         if stage.name in reference:
             stage.reference = reference[stage.name].reshape(stage.shape)
+    ties = int(reference.get("pool.near_ties", 0))
+    if ties:
+        trace["pool.argmax"].meta["near_ties"] = ties
+        trace[
+            "pool.argmax"
+        ].formula += (
+            f"  ({ties} window(s) hold two maxima equal up to rounding: torch follows our choice)"
+        )
     trace.has_reference = True
     return trace
