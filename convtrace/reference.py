@@ -29,12 +29,16 @@ def _torch_padding(s: Scenario):
 
 
 def compute_reference(
-    s: Scenario, our_argmax: np.ndarray | None = None, rtol: float = 1e-5
+    s: Scenario,
+    our_argmax: np.ndarray | None = None,
+    rtol: float = 1e-5,
+    our_conv_out: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Run the scenario's network in torch and return {stage name: torch's value}.
 
     our_argmax: our max-pool choice per window (N, C, H_out, W_out), used only to settle
     near-ties (see ``_settle_near_ties``). ``"pool.near_ties"`` in the answer counts them.
+    our_conv_out: our H, used only to settle ReLU's decision for values within rounding of 0.
     """
     import torch
     import torch.nn.functional as F
@@ -73,7 +77,7 @@ def compute_reference(
     ref["conv.out"] = h_out
     a = h_out
     if s.activation == "relu":
-        a = torch.relu(h_out)
+        a, ref["act.near_zero"] = _relu_settling_near_zero(h_out, our_conv_out, rtol)
         a.retain_grad()
         ref["act.out"] = a
     p = a
@@ -124,6 +128,23 @@ def compute_reference(
     ref["grad.conv.cols"] = d_cols
     ref["grad.input"] = x.grad
     return {k: v.detach().numpy().copy() for k, v in ref.items()}
+
+
+def _relu_settling_near_zero(h, our_h, rtol):
+    """ReLU(h), following our on/off decision where h is within rounding of 0 and the signs of
+    ours and torch's differ (a gradient passes or not, though both values are right).
+    Returns (activation, number of settled cells)."""
+    import torch
+
+    torch_on = h > 0
+    if our_h is None:
+        return torch.relu(h), torch.tensor(0)
+    with torch.no_grad():
+        our_on = torch.as_tensor(np.asarray(our_h) > 0)
+        scale = torch.clamp(h.abs().amax(), min=1.0)
+        settle = (torch_on != our_on) & (h.abs() <= rtol * scale)
+    on = torch.where(settle, our_on, torch_on)
+    return torch.where(on, h, torch.zeros_like(h)), settle.sum()
 
 
 def _settle_near_ties(p, chosen, windows, our_argmax, rtol):
@@ -183,10 +204,18 @@ def _window_grad(s: Scenario, d_pool, argmax):
 def attach_reference(trace: Trace) -> Trace:
     """Compute torch's values for the trace's scenario and attach each to its stage."""
     argmax = trace["pool.argmax"].values if "pool.argmax" in trace else None
-    reference = compute_reference(trace.scenario, argmax, trace.tolerance)
+    reference = compute_reference(trace.scenario, argmax, trace.tolerance, trace["conv.out"].values)
     for stage in trace:
         if stage.name in reference:
             stage.reference = reference[stage.name].reshape(stage.shape)
+    near_zero = int(reference.get("act.near_zero", 0))
+    if near_zero:
+        trace["act.out"].meta["near_zero"] = near_zero
+        trace[
+            "act.out"
+        ].formula += (
+            f"  ({near_zero} value(s) within rounding of 0: torch follows our on/off decision)"
+        )
     ties = int(reference.get("pool.near_ties", 0))
     if ties:
         trace["pool.argmax"].meta["near_ties"] = ties

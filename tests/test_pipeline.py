@@ -131,3 +131,24 @@ def test_a_wrong_max_pool_choice_is_still_caught(monkeypatch):
     monkeypatch.setattr(MaxPool2D, "forward", pick_the_minimum)
     failing = {s.name for s in _ramp_trace().failures()}
     assert {"pool.argmax", "grad.conv.out", "grad.input"} <= failing
+
+
+def test_relu_decisions_within_rounding_of_zero_are_settled(monkeypatch):
+    """H is exactly 0 everywhere here; ours is nudged to +1e-7 (as rounding could do), so the
+    two sides disagree on whether ReLU lets the gradient through."""
+    from convtrace.layers import Conv2D
+
+    original = Conv2D.forward
+    monkeypatch.setattr(Conv2D, "forward", lambda self, x: original(self, x) + np.float32(1e-7))
+    spec = ScenarioSpec(
+        input=np.full((1, 1, 5, 5), 0.5, np.float32),
+        conv_weight=np.array([[[[1, -1], [-1, 1]]]], np.float32),
+        conv_bias=np.zeros(1, np.float32),
+        activation="relu",
+        pool="none",
+        loss="mse",
+    )
+    trace = attach_reference(run_pipeline(build_scenario(spec)))
+    assert trace.failures() == []
+    assert trace["act.out"].meta["near_zero"] == 16
+    assert np.all(trace["grad.conv.out"].values != 0)  # the gradient passed, on both sides
