@@ -128,8 +128,9 @@ def conv_output_shape(
     padded_h, padded_w = h + pt + pb, w + pl + pr
     if span_h > padded_h or span_w > padded_w:
         dilated = f" (dilated to {span_h}×{span_w})" if (dh, dw) != (1, 1) else ""
+        where = "input" if what == "pool window" else "padded input"  # pools never pad
         raise ParameterError(
-            f"{what} {kh}×{kw}{dilated} does not fit the padded input {padded_h}×{padded_w}"
+            f"{what} {kh}×{kw}{dilated} does not fit the {where} {padded_h}×{padded_w}"
         )
     return (padded_h - span_h) // sh + 1, (padded_w - span_w) // sw + 1
 

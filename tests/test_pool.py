@@ -142,8 +142,8 @@ def test_stride_defaults_to_the_kernel_size(kind):
 @pytest.mark.parametrize(
     ("kernel", "stride", "size", "message"),
     [
-        (3, None, (2, 2), "pool window 3×3 does not fit the padded input 2×2"),
-        ((2, 4), 1, (5, 3), "pool window 2×4 does not fit the padded input 5×3"),
+        (3, None, (2, 2), "pool window 3×3 does not fit the input 2×2"),
+        ((2, 4), 1, (5, 3), "pool window 2×4 does not fit the input 5×3"),
     ],
 )
 def test_pool_window_that_does_not_fit(kind, kernel, stride, size, message):
