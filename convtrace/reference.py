@@ -208,21 +208,28 @@ def attach_reference(trace: Trace) -> Trace:
     for stage in trace:
         if stage.name in reference:
             stage.reference = reference[stage.name].reshape(stage.shape)
-    near_zero = int(reference.get("act.near_zero", 0))
-    if near_zero:
-        trace["act.out"].meta["near_zero"] = near_zero
-        trace[
-            "act.out"
-        ].formula += (
-            f"  ({near_zero} value(s) within rounding of 0: torch follows our on/off decision)"
-        )
-    ties = int(reference.get("pool.near_ties", 0))
-    if ties:
-        trace["pool.argmax"].meta["near_ties"] = ties
-        trace[
-            "pool.argmax"
-        ].formula += (
-            f"  ({ties} window(s) hold two maxima equal up to rounding: torch follows our choice)"
-        )
+    _note_settled(
+        trace,
+        "act.out",
+        "near_zero",
+        reference.get("act.near_zero", 0),
+        "value(s) within rounding of 0: torch follows our on/off decision",
+    )
+    _note_settled(
+        trace,
+        "pool.argmax",
+        "near_ties",
+        reference.get("pool.near_ties", 0),
+        "window(s) hold two maxima equal up to rounding: torch follows our choice",
+    )
     trace.has_reference = True
     return trace
+
+
+def _note_settled(trace: Trace, stage_name: str, key: str, count, what: str) -> None:
+    """Say on the stage how many decisions the reference settled our way (see above)."""
+    count = int(count)
+    if count:
+        stage = trace[stage_name]
+        stage.meta[key] = count
+        stage.formula += f"  ({count} {what})"
