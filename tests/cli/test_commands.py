@@ -171,3 +171,13 @@ def test_python_dash_m_works():
     result = subprocess.run([sys.executable, "-m", "convtrace", "--help"], capture_output=True,
                             text=True)
     assert result.returncode == 0 and "run" in result.stdout
+
+
+def test_step_waits_for_enter_between_stages_on_a_terminal(invoke, monkeypatch):
+    import convtrace.cli as cli
+
+    monkeypatch.setattr(cli, "stdin_is_terminal", lambda: True)
+    result = invoke("forward", "--step", "--only", "conv.*", input="\n" * 10)
+    assert result.exit_code == 0, result.output
+    # one pause after each of the 4 conv panels (conv.weight, conv.bias, conv.cols, ...)
+    assert result.stdout.count("Enter ↵ for the next stage") == 5
