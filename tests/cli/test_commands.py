@@ -181,3 +181,18 @@ def test_step_waits_for_enter_between_stages_on_a_terminal(invoke, monkeypatch):
     assert result.exit_code == 0, result.output
     # one pause after each of the 4 conv panels (conv.weight, conv.bias, conv.cols, ...)
     assert result.stdout.count("Enter ↵ for the next stage") == 5
+
+
+def test_help_of_every_command_never_imports_torch():
+    code = (
+        "import sys\n"
+        "from convtrace.cli import app\n"
+        "for args in (['--help'], ['run', '--help'], ['explain', '--help'], ['shapes', '--help']):\n"
+        "    try:\n"
+        "        app(args)\n"
+        "    except SystemExit:\n"
+        "        pass\n"
+        "sys.exit(3 if 'torch' in sys.modules else 0)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
