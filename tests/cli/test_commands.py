@@ -187,7 +187,8 @@ def test_help_of_every_command_never_imports_torch():
     code = (
         "import sys\n"
         "from convtrace.cli import app\n"
-        "for args in (['--help'], ['run', '--help'], ['explain', '--help'], ['shapes', '--help']):\n"
+        "for args in (['--help'], ['run', '--help'], ['explain', '--help'],\n"
+        "             ['shapes', '--help']):\n"
         "    try:\n"
         "        app(args)\n"
         "    except SystemExit:\n"
