@@ -5,8 +5,9 @@ Run from the repository root::
     python benchmarks/bench_conv.py                      # the issue's four layers, float32
     python benchmarks/bench_conv.py --preset large --repeat 9 --dtype float64
 
-Everything runs in one process and the contenders are interleaved run by run, so the
-ratios are meaningful even on a shared machine; absolute times are not. The measuring code is
+Everything runs in one process, one contender after the other on the same data, so the
+ratios are meaningful on a shared machine as long as it stays quiet during the run (the
+report says how much CPU other processes took); absolute times are not. The measuring code is
 ``convtrace.bench``, shared with ``convtrace bench``.
 """
 

@@ -5,7 +5,7 @@ Pure functions returning records, used by ``benchmarks/bench_conv.py`` (plain te
 printed here, and torch is imported only inside the functions that time it.
 
 Per layer, in ONE process (on a shared, noisy machine only ratios measured side by side mean
-anything), the median of ``repeat`` runs after one warm-up, the contenders interleaved run by run:
+anything), the median of ``repeat`` runs after one warm-up run of each contender:
 
 - forward, and forward + backward (dW, dX, db), of ``Conv2D(method="im2col")``;
 - the same for ``torch.nn.functional.conv2d`` using every core (forward under ``no_grad``,
@@ -38,6 +38,8 @@ from .layers.conv import Conv2D
 
 PHASES = ("forward", "forward_backward")
 METHODS = ("loop", "im2col", "torch")
+#: Pause before each contender, for the other library's idle threads to stop spinning.
+SETTLE_SECONDS = 0.3
 
 
 @dataclass(frozen=True)
@@ -203,25 +205,34 @@ def _cpu_seconds() -> tuple[float, float] | None:
     return busy / os.sysconf("SC_CLK_TCK"), own.user + own.system
 
 
-def _interleaved(calls: dict[str, Callable[[], object]], repeat: int) -> dict[str, float]:
-    """Median seconds of each call over ``repeat`` rounds (one call of each per round), after
-    one warm-up round; interleaving lets every contender see the same machine noise."""
-    for fn in calls.values():
-        fn()
-    samples: dict[str, list[float]] = {name: [] for name in calls}
-    gc.collect()
+def _median_times(
+    calls: dict[str, Callable[[], object]], repeat: int, settle: float = SETTLE_SECONDS
+) -> dict[str, float]:
+    """Median seconds of each call over ``repeat`` runs, one contender at a time: first a pause
+    of ``settle`` seconds, then one warm-up run, then the timed runs.
+
+    Why the pause: after a product, numpy's OpenBLAS threads keep spinning for about 0.1 s (and
+    torch's OpenMP threads briefly), holding a core; timed right after the other library, torch
+    came out up to 3× slower on small layers. Alternating the libraries run by run is worse.
+    """
+    medians = {}
     gc_was_enabled = gc.isenabled()
+    gc.collect()
     gc.disable()
     try:
-        for _ in range(repeat):
-            for name, fn in calls.items():
+        for name, fn in calls.items():
+            time.sleep(settle)
+            fn()
+            samples = []
+            for _ in range(repeat):
                 start = time.perf_counter()
                 fn()
-                samples[name].append(time.perf_counter() - start)
+                samples.append(time.perf_counter() - start)
+            medians[name] = statistics.median(samples)
     finally:
         if gc_was_enabled:
             gc.enable()
-    return {name: statistics.median(s) for name, s in samples.items()}
+    return medians
 
 
 def _numpy_calls(spec: LayerSpec, method: str, x, w, b, dout) -> dict[str, Callable]:
@@ -282,7 +293,7 @@ def matmul_gflops(f: int, k: int, p: int, dtype="float32", repeat: int = 5) -> f
     a = rng.standard_normal((f, k)).astype(dtype)
     bmat = rng.standard_normal((k, p)).astype(dtype)
     out = np.empty((f, p), dtype)
-    t = _interleaved({"matmul": lambda: np.matmul(a, bmat, out=out)}, repeat)["matmul"]
+    t = _median_times({"matmul": lambda: np.matmul(a, bmat, out=out)}, repeat, 0.0)["matmul"]
     return 2 * f * k * p / t / 1e9
 
 
@@ -304,7 +315,11 @@ def forward_peak_bytes(spec: LayerSpec, x, w, b) -> int:
 
 
 def bench_layer(
-    spec: LayerSpec, repeat: int = 5, dtype="float32", methods=("im2col", "torch")
+    spec: LayerSpec,
+    repeat: int = 5,
+    dtype="float32",
+    methods=("im2col", "torch"),
+    settle: float = SETTLE_SECONDS,
 ) -> LayerResult:
     """Time one layer with the given methods (see the module docstring for what is measured)."""
     rng = np.random.default_rng(0)
@@ -321,7 +336,7 @@ def bench_layer(
         else:
             calls.update(_numpy_calls(spec, method, x, w, b, dout))
     with torch_on_all_cores() if "torch" in methods else contextlib.nullcontext():
-        medians = _interleaved(calls, repeat)
+        medians = _median_times(calls, repeat, settle)
     del calls  # free the timed layers' work arrays before measuring a fresh one
     seconds = {phase: {} for phase in PHASES}
     for name, t in medians.items():
@@ -349,9 +364,12 @@ def run_benchmark(
     repeat: int = 5,
     dtype="float32",
     on_step: Callable[[str], None] | None = None,
+    settle: float | None = None,
 ) -> BenchReport:
     """Time every layer of ``preset`` (im2col vs torch), then its loop layer (loop, im2col,
-    torch). ``on_step(label)`` is called before each layer starts."""
+    torch). ``on_step(label)`` is called before each layer starts; ``settle`` is the pause
+    before each contender (default ``SETTLE_SECONDS``; 0 for a quick smoke test)."""
+    settle = SETTLE_SECONDS if settle is None else settle
     if preset not in PRESETS:
         raise ValueError(f"unknown preset {preset!r}: use one of {', '.join(PRESETS)}")
     if repeat < 1:
@@ -362,10 +380,10 @@ def run_benchmark(
     for spec in chosen.layers:
         if on_step:
             on_step(spec.label)
-        results.append(bench_layer(spec, repeat, dtype))
+        results.append(bench_layer(spec, repeat, dtype, settle=settle))
     if on_step:
         on_step(f"loop method on {chosen.loop.label}")
-    loop = bench_layer(chosen.loop, repeat, dtype, methods=METHODS)
+    loop = bench_layer(chosen.loop, repeat, dtype, methods=METHODS, settle=settle)
     import torch  # already imported by the timing above: only read its version
 
     machine = machine_info()

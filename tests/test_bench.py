@@ -21,7 +21,7 @@ from convtrace.bench import PRESETS, LayerSpec, format_report, run_benchmark
 
 @pytest.fixture(scope="module")
 def tiny_report():
-    return run_benchmark("tiny", repeat=1)
+    return run_benchmark("tiny", repeat=1, settle=0)
 
 
 def test_tiny_preset_gives_one_record_per_layer_with_positive_times(tiny_report):
@@ -84,6 +84,7 @@ def test_bench_command_runs_and_prints_the_tables(monkeypatch):
     from convtrace.bench_cli import bench_command
 
     monkeypatch.setitem(PRESETS, "small", PRESETS["tiny"])  # keep the test short
+    monkeypatch.setattr(bench, "SETTLE_SECONDS", 0.0)
     app = typer.Typer()
     app.command("bench")(bench_command)
     app.command("other")(lambda: None)  # two commands, so "bench" is a subcommand
