@@ -88,17 +88,23 @@ def gather_windows(x: np.ndarray, dest: np.ndarray, kernel_size, stride, dilatio
     x: (N, C, H, W) unpadded; dest: a (N, C, kh, kw, H_out, W_out) array or strided view.
     One slice copy per (u, v); only the border that reads padding is zeroed.
     """
+    h_out, w_out = dest.shape[4:]
     for u, v, rows, cols, in_rows, in_cols in kernel_taps(
-        x.shape[2:], dest.shape[4:], kernel_size, stride, dilation, pads
+        x.shape[2:], (h_out, w_out), kernel_size, stride, dilation, pads
     ):
         tap = dest[:, :, u, v]
         if rows.stop == rows.start or cols.stop == cols.start:
             tap[...] = 0
             continue
-        tap[:, :, : rows.start] = 0
-        tap[:, :, rows.stop :] = 0
-        tap[:, :, rows, : cols.start] = 0
-        tap[:, :, rows, cols.stop :] = 0
+        # zero only the border strips that read padding (skipping empty ones saves calls)
+        if rows.start > 0:
+            tap[:, :, : rows.start] = 0
+        if rows.stop < h_out:
+            tap[:, :, rows.stop :] = 0
+        if cols.start > 0:
+            tap[:, :, rows, : cols.start] = 0
+        if cols.stop < w_out:
+            tap[:, :, rows, cols.stop :] = 0
         tap[:, :, rows, cols] = x[:, :, in_rows, in_cols]
 
 
