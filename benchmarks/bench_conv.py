@@ -8,7 +8,8 @@ Run from the repository root::
 Everything runs in one process, one contender after the other on the same data, so the
 ratios are meaningful on a shared machine as long as it stays quiet during the run (the
 report says how much CPU other processes took); absolute times are not. The measuring code is
-``convtrace.bench``, shared with ``convtrace bench``.
+``convtrace.bench``, shared with ``convtrace bench``; the table is
+``convtrace.render.bench.report_text``.
 """
 
 from __future__ import annotations
@@ -19,7 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
-from convtrace.bench import PRESETS, format_report, run_benchmark  # noqa: E402
+from convtrace.bench import PRESETS, run_benchmark  # noqa: E402
+from convtrace.render.bench import report_text  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -33,7 +35,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  timing {label} …", file=sys.stderr, flush=True)
 
     report = run_benchmark(args.preset, args.repeat, args.dtype, on_step=step)
-    print(format_report(report))
+    print(report_text(report))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """Benchmark runner: Conv2D (im2col, and loop on a small layer) against torch's conv2d.
 
-Pure functions returning records, used by ``benchmarks/bench_conv.py`` (plain text, see
-:func:`format_report`) and by ``convtrace bench`` (Rich, ``convtrace.render.bench``). Nothing is
-printed here, and torch is imported only inside the functions that time it.
+Pure functions returning records, used by ``benchmarks/bench_conv.py`` (plain text) and by
+``convtrace bench`` (Rich); both views live in ``convtrace.render.bench``. Nothing is printed
+here, and torch is imported only inside the functions that time it.
 
 Per layer, in ONE process (on a shared, noisy machine only ratios measured side by side mean
 anything), the median of ``repeat`` runs after one warm-up run of each contender:
@@ -403,60 +403,3 @@ def load_note(report: BenchReport) -> str:
         return "load of other processes: unknown (no /proc/stat)"
     note = f"other processes used {report.other_load:.0%} of the CPUs during the run"
     return note + (" — timings are unreliable, run again later" if report.other_load > 0.1 else "")
-
-
-def _ms(t: float | None) -> str:
-    return "—" if t is None else f"{t * 1e3:.2f}"
-
-
-def _x(r: float | None) -> str:
-    return "—" if r is None else f"{r:.2f}×"
-
-
-def format_report(report: BenchReport) -> str:
-    """The report as plain-text tables (what ``benchmarks/bench_conv.py`` prints)."""
-    m = report.machine
-    mib = 2.0**20
-    lines = [
-        f"Conv2D im2col vs torch — preset {report.preset}, {report.dtype}, "
-        f"median of {report.repeat} after a warm-up",
-        f"CPU {m.get('cpu')}, {m.get('cores')} cores · numpy {m.get('numpy')} "
-        f"({m.get('blas')}) · torch {m.get('torch')}",
-        load_note(report),
-        "",
-        f"{'layer':<34} {'fwd ms':>8} {'torch':>8} {'ratio':>7}   "
-        f"{'f+b ms':>8} {'torch':>8} {'ratio':>7}",
-    ]
-    for r in report.layers:
-        fwd, fb = r.seconds["forward"], r.seconds["forward_backward"]
-        lines.append(
-            f"{r.spec.label:<34} {_ms(fwd['im2col']):>8} {_ms(fwd['torch']):>8} "
-            f"{_x(r.ratio('forward')):>7}   {_ms(fb['im2col']):>8} {_ms(fb['torch']):>8} "
-            f"{_x(r.ratio('forward_backward')):>7}"
-        )
-    lines += [
-        f"{'geometric mean of the ratios':<34} {'':>17} {_x(report.geomean_ratio('forward')):>7}"
-        f"   {'':>17} {_x(report.geomean_ratio('forward_backward')):>7}",
-        "",
-        f"{'GFLOP/s':<34} {'fwd':>8} {'torch':>8} {'f+b':>8} {'torch':>8} {'ceiling':>8}"
-        f"   {'input MiB':>9} {'cols MiB':>9} {'peak MiB':>9}",
-    ]
-    for r in report.layers:
-        g = [r.gflops(meth, ph) for ph in PHASES for meth in ("im2col", "torch")]
-        lines.append(
-            f"{r.spec.label:<34} {g[0]:>8.1f} {g[1]:>8.1f} {g[2]:>8.1f} {g[3]:>8.1f} "
-            f"{r.ceiling_gflops:>8.1f}   {r.input_bytes / mib:>9.2f} {r.cols_bytes / mib:>9.2f} "
-            f"{r.peak_bytes / mib:>9.2f}"
-        )
-    lines.append("(ceiling: numpy matmul (F, K) @ (K, N·L) alone; peak: one im2col forward)")
-    if report.loop is not None:
-        lp = report.loop
-        lines += ["", f"Why im2col exists — {lp.spec.label}:"]
-        for phase, name in (("forward", "forward"), ("forward_backward", "fwd+bwd")):
-            t = lp.seconds[phase]
-            lines.append(
-                f"  {name:<8} loop {_ms(t['loop'])} ms → im2col {_ms(t['im2col'])} ms "
-                f"({lp.ratio(phase, 'loop', 'im2col'):.0f}× faster) → torch {_ms(t['torch'])} ms "
-                f"({lp.ratio(phase, 'im2col', 'torch'):.1f}× faster)"
-            )
-    return "\n".join(lines)

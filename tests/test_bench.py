@@ -16,7 +16,7 @@ import typer
 from typer.testing import CliRunner
 
 from convtrace import bench
-from convtrace.bench import PRESETS, LayerSpec, format_report, run_benchmark
+from convtrace.bench import PRESETS, LayerSpec, run_benchmark
 
 
 @pytest.fixture(scope="module")
@@ -60,10 +60,10 @@ def test_flops_count_one_gemm_forward_and_three_for_forward_backward():
 
 
 def test_plain_text_and_rich_reports_name_every_layer(tiny_report):
-    from convtrace.render.bench import report_view
+    from convtrace.render.bench import report_text, report_view
     from convtrace.render.console import make_console
 
-    text = format_report(tiny_report)
+    text = report_text(tiny_report)
     buffer = io.StringIO()
     make_console(width=160, file=buffer, no_color=True).print(report_view(tiny_report))
     rich_text = buffer.getvalue()

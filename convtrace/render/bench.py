@@ -1,4 +1,5 @@
-"""Rich views of ``convtrace bench``: a progress bar while timing, then the tables of a report.
+"""Views of a benchmark report: Rich (a progress bar while timing, then tables) for
+``convtrace bench``, plain text for ``benchmarks/bench_conv.py``.
 
 The numbers come from ``convtrace.bench`` (records only); this module only lays them out.
 """
@@ -13,8 +14,9 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 from rich.text import Text
 
+from ..bench import PHASES, load_note
+
 MIB = 2.0**20
-PHASES = ("forward", "forward_backward")
 
 
 @contextlib.contextmanager
@@ -125,8 +127,6 @@ def ceiling_table(report) -> Table:
 
 
 def machine_line(report) -> Text:
-    from ..bench import load_note
-
     m = report.machine
     text = Text(
         f"CPU {m.get('cpu')}, {m.get('cores')} cores · numpy {m.get('numpy')} with "
@@ -147,3 +147,63 @@ def report_view(report) -> Group:
         style="ct.dim",
     )
     return Group(machine_line(report), timing_table(report), ceiling_table(report), notes)
+
+
+# --- plain text -------------------------------------------------------------------------
+
+
+def _cells(values, width: int = 9) -> str:
+    return "".join(f"{v:>{width}}" for v in values)
+
+
+def report_text(report) -> str:
+    """The report as plain-text tables (what ``benchmarks/bench_conv.py`` prints)."""
+
+    def ms(t):
+        return "—" if t is None else f"{t * 1e3:.2f}"
+
+    def ratio(r):
+        return "—" if r is None else f"{r:.2f}×"
+
+    m, w = report.machine, 34
+    lines = [
+        f"Conv2D im2col vs torch — preset {report.preset}, {report.dtype}, "
+        f"median of {report.repeat} after a warm-up",
+        f"CPU {m.get('cpu')}, {m.get('cores')} cores · numpy {m.get('numpy')} "
+        f"({m.get('blas')}) · torch {m.get('torch')}",
+        load_note(report),
+        "",
+        f"{'layer':<{w}}" + _cells(["fwd ms", "torch", "ratio", "f+b ms", "torch", "ratio"]),
+    ]
+    for r in report.layers:
+        fwd, fb = r.seconds["forward"], r.seconds["forward_backward"]
+        cells = [ms(fwd["im2col"]), ms(fwd["torch"]), ratio(r.ratio("forward"))]
+        cells += [ms(fb["im2col"]), ms(fb["torch"]), ratio(r.ratio("forward_backward"))]
+        lines.append(f"{r.spec.label:<{w}}" + _cells(cells))
+    means = [ratio(report.geomean_ratio(phase)) for phase in PHASES]
+    lines.append(f"{'geometric mean of the ratios':<{w}}" + _cells(["", "", means[0], "", ""]))
+    lines[-1] += _cells([means[1]])
+    lines += [
+        "",
+        f"{'GFLOP/s':<{w}}"
+        + _cells(["fwd", "torch", "f+b", "torch", "ceiling"])
+        + _cells(["input MiB", "cols MiB", "peak MiB"], 10),
+    ]
+    for r in report.layers:
+        flops = [f"{r.gflops(meth, ph):.1f}" for ph in PHASES for meth in ("im2col", "torch")]
+        mib = [f"{b / MIB:.2f}" for b in (r.input_bytes, r.cols_bytes, r.peak_bytes)]
+        lines.append(
+            f"{r.spec.label:<{w}}" + _cells([*flops, f"{r.ceiling_gflops:.1f}"]) + _cells(mib, 10)
+        )
+    lines.append("(ceiling: numpy matmul (F, K) @ (K, N·L) alone; peak: one im2col forward)")
+    if report.loop is not None:
+        lp = report.loop
+        lines += ["", f"Why im2col exists — {lp.spec.label}:"]
+        for phase, name in (("forward", "forward"), ("forward_backward", "fwd+bwd")):
+            t = lp.seconds[phase]
+            lines.append(
+                f"  {name:<8} loop {ms(t['loop'])} ms → im2col {ms(t['im2col'])} ms "
+                f"({lp.ratio(phase, 'loop', 'im2col'):.0f}× faster) → torch {ms(t['torch'])} ms "
+                f"(im2col takes {ratio(lp.ratio(phase))} torch's time)"
+            )
+    return "\n".join(lines)
