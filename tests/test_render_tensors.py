@@ -211,3 +211,123 @@ def test_no_color_keeps_the_highlight(monkeypatch):
     assert colour_codes(plain) == []
     assert "\x1b[1;7m[6]" in plain  # bold reverse survives NO_COLOR
     assert "[6]" in re.sub(r"\x1b\[[0-9;]*m", "", plain)
+
+
+# Heat-map thumbnails of elided grids (convtrace/render/thumbnail.py; unit tests there).
+
+
+def thumbnail_rows(text: str) -> list[str]:
+    """The cells (two characters each) of the first framed thumbnail in ``text``, one per row."""
+    lines = text.splitlines()
+    top = next(k for k, line in enumerate(lines) if line.lstrip().startswith("┌"))
+    left = lines[top].index("┌")
+    right = lines[top].index("┐")
+    rows = []
+    for line in lines[top + 1 :]:
+        if line[left] == "└":
+            return rows
+        assert line[left] == "│" and line[right] == "│"
+        rows.append(line[left + 1 : right])
+    raise AssertionError("thumbnail frame not closed")
+
+
+def test_thumbnail_shows_a_diagonal_line():
+    a = np.zeros((28, 28), dtype=np.float32)
+    a[np.arange(28), np.arange(28)] = 1.0
+    text = render(tensor_view(a))
+    assert "thumbnail: 1 cell = 2×2 values (max |v|)" in text
+    rows = thumbnail_rows(text)
+    assert len(rows) == 14 and all(len(row) == 28 for row in rows)
+    for k, row in enumerate(rows):  # the full glyph moves one cell right per row
+        assert row == " " * 2 * k + "██" + " " * 2 * (13 - k)
+    assert "⋮" in text and "⋯" in text  # the numbers are still there, elided
+
+
+def test_thumbnail_is_one_value_per_cell_when_it_fits():
+    a = np.zeros((13, 13))
+    a[np.arange(13), 12 - np.arange(13)] = -np.linspace(1, 4, 13)  # anti-diagonal, growing |v|
+    text = render(tensor_view(a))
+    assert "thumbnail: 1 cell = 1 value · |v|: ░≤1  ▒≤2  ▓≤3  █≤4" in text
+    rows = thumbnail_rows(text)
+    assert len(rows) == 13
+    cells = [(row.rstrip().rindex(row.split()[0]) // 2, row.split()[0]) for row in rows]
+    assert [column for column, _ in cells] == list(range(12, -1, -1))
+    assert [glyphs for _, glyphs in cells][::4] == ["░░", "▒▒", "▓▓", "██"]  # |v| 1, 2, 3, 4
+
+
+def test_large_slice_thumbnail_is_downsampled_to_fit():
+    a = np.random.default_rng(1).standard_normal((200, 200))
+    for width in (100, 60, 40):
+        text = render(tensor_view(a), width=width)
+        rows = thumbnail_rows(text)
+        assert 4 <= len(rows) <= 24
+        assert max(cell_len(line) for line in lines_of(text)) <= width
+        caption = " ".join(text.split())  # the caption wraps when narrow
+        match = re.search(r"1 cell = (\d+)×(\d+) values \(max \|v\|\)", caption)
+        assert match and int(match[1]) * len(rows) >= 200
+        assert int(match[2]) * len(rows[0]) // 2 >= 200
+    last = next(line for line in lines_of(render(tensor_view(a))) if "199 │" in line)
+    assert last.startswith("│") and format_number(a[199, 0], 4) in last  # side by side
+
+
+def test_thumbnail_beside_the_grid_when_wide_above_it_when_narrow():
+    a = np.arange(28 * 28, dtype=np.float32).reshape(28, 28) / 100
+    wide = lines_of(render(tensor_view(a), width=100))
+    assert wide[2].startswith("┌") and "│    0" in wide[2]  # frame top next to column indices
+    narrow = lines_of(render(tensor_view(a), width=50))
+    top = next(k for k, line in enumerate(narrow) if line.startswith("┌"))
+    assert set(narrow[top]) == {"┌", "─", "┐"}  # nothing beside it
+    assert "│    0" in narrow[top + 16] and max(cell_len(line) for line in narrow) <= 50
+
+
+def test_no_thumbnail_for_small_grids():
+    for a in (
+        np.arange(16.0).reshape(4, 4),
+        np.ones((12, 12), dtype=np.float32),
+        np.ones((1, 2, 5, 5)),
+        np.arange(40.0),  # a long 1-D row: elided, but not a picture
+        np.arange(600.0).reshape(1, 600),  # a single row
+        np.arange(900).reshape(30, 30),  # integers are indices here (pool.argmax), not pictures
+    ):
+        text = render(tensor_view(a))
+        assert "thumbnail" not in text and "┌" not in text and "██" not in text
+
+
+def test_thumbnails_only_for_the_slices_shown():
+    a = np.random.default_rng(2).random((1, 5, 28, 28))
+    text = render(tensor_view(a))
+    assert text.count("thumbnail") == 1 and "… 4 more slices" in text
+    wide = render(tensor_view(np.random.default_rng(3).random((5, 6, 40)), max_cols=12))
+    assert wide.count("thumbnail") == 2 and "… 3 more slices" in wide
+
+
+def test_thumbnail_when_only_the_width_elides():
+    a = np.arange(42.0).reshape(3, 14) - 20
+    assert "thumbnail" not in render(tensor_view(a, max_cols=16), width=100)
+    narrow = render(tensor_view(a, max_cols=16), width=40)
+    assert "thumbnail" in narrow and "⋯" in narrow
+    assert max(cell_len(line) for line in lines_of(narrow)) <= 40
+
+
+def test_no_color_thumbnail_keeps_its_glyphs(monkeypatch):
+    a = np.zeros((28, 28), dtype=np.float32)
+    a[10:18, 4:24] = np.linspace(-4, 4, 20)  # signed: red on the left, blue on the right
+
+    def ansi() -> str:
+        out = io.StringIO()
+        make_console(width=100, file=out, force_terminal=True).print(tensor_view(a))
+        return out.getvalue()
+
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    coloured = ansi()
+    assert colour_codes(coloured) and "██" in coloured
+    monkeypatch.setenv("NO_COLOR", "1")
+    plain = ansi()
+    assert colour_codes(plain) == []
+    rows = thumbnail_rows(re.sub(r"\x1b\[[0-9;]*m", "", plain))
+    picture = "".join(rows)
+    for glyphs in ("██", "▓▓", "▒▒", "░░"):  # the magnitude is in the glyphs themselves
+        assert glyphs in picture
+    assert rows[6][4:8] == "████"  # |v| = 4 at both ends of the band
+    assert rows[6][12:14] in ("░░", "▒▒")  # small |v| near the middle

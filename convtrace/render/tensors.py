@@ -4,7 +4,9 @@
 a grid with row and column indices, and a 3-D / 4-D tensor one labelled grid per leading index
 (``n=0, c=1``). Grids never become walls of numbers: beyond ``max_rows`` × ``max_cols`` (or the
 available width) the middle rows and columns are replaced by ``⋮`` and ``⋯``, and a summary line
-(shape, dtype, range, mean, std) goes on top.
+(shape, dtype, range, mean, std) goes on top. An elided grid of a float tensor also gets a
+heat-map thumbnail of its whole slice (see :mod:`.thumbnail`), beside the numbers when the width
+allows (about as tall as the grid), else above them. Integer tensors (indices) get none.
 """
 
 from __future__ import annotations
@@ -18,10 +20,20 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from .thumbnail import Thumbnail
+
 #: Leading-axis names of slices, by number of dimensions (NCHW and (N, rows, L) layouts).
 AXIS_NAMES = {3: ("n",), 4: ("n", "c")}
 #: Tensors with more elements than this get the summary line even when nothing is elided.
 SUMMARY_ABOVE = 256
+#: Columns between a thumbnail and the numbers beside it.
+THUMB_GAP = 3
+#: Beside a thumbnail, the grid keeps at least this many columns (3, ⋯, 3), else goes below it.
+SIDE_MIN_COLS = 7
+#: Cells down in a thumbnail: the grid's rows shown plus this many (its header and rule are 2).
+THUMB_SLACK = 4
+#: Side by side only when the thumbnail gets at least this many cells across.
+SIDE_MIN_CELLS = 6
 
 
 def format_number(value, precision: int) -> str:
@@ -99,12 +111,17 @@ def pick(n: int, k: int) -> list[int | None]:
     return [*range(head), None, *range(n - tail, n)]
 
 
+def _brief(value: float) -> str:
+    return format_number(value, 2)
+
+
 class Grid:
     """A 2-D matrix as right-aligned numbers under column indices, next to row indices.
 
     matrix: (R, C). highlight: optional (R, C) booleans, drawn as ``[6]`` in ``ct.highlight``.
     Rows beyond ``max_rows`` and columns beyond ``max_cols`` (or beyond the width available when
-    rendered) are elided from the middle.
+    rendered) are elided from the middle. thumbnail: when anything is elided, also show the whole
+    matrix as a heat map (float matrices of at least 2 × 2 with a row index; needs ``scale``).
     """
 
     def __init__(
@@ -118,6 +135,7 @@ class Grid:
         label: str = "",
         row_index: bool = True,
         scale: float | None = None,
+        thumbnail: bool = False,
     ):
         self.matrix = matrix
         self.highlight = highlight
@@ -135,24 +153,33 @@ class Grid:
         }
         self.cell = max([len(t) for t in self.text.values()] + [len(str(cols[-1]))])
         self.index_width = len(str(matrix.shape[0] - 1)) + 2 if row_index else 0
+        drawable = thumbnail and row_index and scale is not None and min(matrix.shape) >= 2
+        self.thumb = Thumbnail(matrix, scale, fmt=_brief) if drawable else None
+        # About as tall as the numbers beside it (column header, rule and the rows shown), so that
+        # the picture costs at most a few lines: a 28 × 28 digit is drawn in 2 × 2 blocks.
+        self.thumb_rows = len(self.rows) + THUMB_SLACK
 
     def width(self, max_cols: int) -> int:
         """Columns of text needed when at most ``max_cols`` columns are shown."""
-        return max(
-            self.index_width + self._body_width(pick(self.matrix.shape[1], max_cols)),
-            len(self.label),
-        )
+        return max(self._numbers_width(max_cols), len(self.label))
+
+    def _numbers_width(self, max_cols: int) -> int:
+        return self.index_width + self._body_width(pick(self.matrix.shape[1], max_cols))
 
     def _body_width(self, cols: Sequence[int | None]) -> int:
         # The elided column is a narrow " ⋯ ", the others fit the widest number plus a margin.
         return sum(3 if j is None else self.cell + 2 for j in cols)
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        return Measurement(self.width(3), self.width(self.max_cols))
+        widest = self.width(self.max_cols)
+        if self.thumb is not None and (None in self.rows or self.matrix.shape[1] > self.max_cols):
+            widest += self.thumb.width(self.thumb_rows, self.thumb.max_cols) + THUMB_GAP
+        return Measurement(self.width(3), widest)
 
-    def _fit_cols(self, max_width: int) -> list[int | None]:
+    def _fit_cols(self, max_width: int, label: bool = True) -> list[int | None]:
+        fits = self.width if label else self._numbers_width
         k = self.max_cols
-        while k > 3 and self.width(k) > max_width:
+        while k > 3 and fits(k) > max_width:
             k -= 1
         return pick(self.matrix.shape[1], k)
 
@@ -177,10 +204,8 @@ class Grid:
             line.append_text(self._cell(self.text[i, j], style, marked))
         return line
 
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        cols = self._fit_cols(options.max_width)
-        if self.label:
-            yield Text(self.label, style="ct.label", no_wrap=True, overflow="ellipsis")
+    def _body(self, cols: Sequence[int | None]) -> list[Text]:
+        """Column indices, the rule under them, and the rows."""
         header = Text(no_wrap=True, overflow="crop", style="ct.axis")
         rule = "─" * self._body_width(cols)
         if self.row_index:
@@ -188,10 +213,46 @@ class Grid:
             rule = "─" * (self.index_width - 1) + "┼" + rule
         for j in cols:
             header.append_text(self._cell("⋯" if j is None else str(j), narrow=j is None))
-        yield header
-        yield Text(rule, style="ct.axis", no_wrap=True, overflow="crop")
-        for i in self.rows:
-            yield self._row(i, cols)
+        lines = [header, Text(rule, style="ct.axis", no_wrap=True, overflow="crop")]
+        return lines + [self._row(i, cols) for i in self.rows]
+
+    def _heading(self, caption: Text | None = None) -> Text:
+        line = Text(self.label, style="ct.label")
+        if caption is not None:
+            line.append("   " if self.label else "")
+            line.append_text(caption)
+        return line
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        cols = self._fit_cols(width)
+        if self.thumb is None or (None not in self.rows and None not in cols):
+            if self.label:
+                yield Text(self.label, style="ct.label", no_wrap=True, overflow="ellipsis")
+            yield from self._body(cols)
+            return
+        # The thumbnail beside the numbers if both fit (at most ~2/5 of the width), else above.
+        room = width - THUMB_GAP - self._numbers_width(min(self.max_cols, SIDE_MIN_COLS))
+        across = min(self.thumb.max_cols, (width * 2 // 5 - 2) // 2, (room - 2) // 2)
+        if across < SIDE_MIN_CELLS:
+            size = (self.thumb_rows, max(1, min(self.thumb.max_cols, (width - 2) // 2)))
+            yield self._heading(self.thumb.caption(*size))
+            yield from self.thumb.lines(*size)
+            yield from self._body(cols)
+            return
+        size = (self.thumb_rows, across)
+        left = self.thumb.lines(*size)
+        thumb_width = self.thumb.width(*size)
+        right = self._body(self._fit_cols(width - thumb_width - THUMB_GAP, label=False))
+        yield self._heading(self.thumb.caption(*size))
+        for k in range(max(len(left), len(right))):
+            line = Text(no_wrap=True, overflow="crop")
+            if k < len(left):
+                line.append_text(left[k])
+            if k < len(right):
+                line.pad_right(thumb_width + THUMB_GAP - line.cell_len)
+                line.append_text(right[k])
+            yield line
 
 
 class Flow:
@@ -263,7 +324,8 @@ def tensor_view(
     highlight: booleans of the same shape, cells to emphasise (e.g. the max-pool winners).
     title_prefix: put before each grid's label (``"torch · "`` → ``torch · n=0, c=1``).
     max_slices: 3-D / 4-D tensors show at most this many grids (fewer when the grids themselves
-    are elided: one when rows are, two when columns are), then ``… k more slices``.
+    are elided: one when rows are, two when columns are), then ``… k more slices``. Each elided
+    grid shown also gets a heat-map thumbnail of its whole slice; small grids get none.
     """
     a = np.asarray(array)
     if a.dtype == bool:
@@ -277,7 +339,9 @@ def tensor_view(
     if a.size == 0:
         return Text(tensor_summary(a), style="ct.dim")
     scale = _scale(a)
-    options = dict(precision=precision, max_rows=max_rows, max_cols=max_cols, scale=scale)
+    options = dict(
+        precision=precision, max_rows=max_rows, max_cols=max_cols, scale=scale, thumbnail=True
+    )
     if a.ndim <= 2:
         matrix = a.reshape(1, -1) if a.ndim == 1 else a
         sub = None if mask is None else mask.reshape(matrix.shape)
