@@ -287,7 +287,7 @@ OUTPUT_PARAMS = [
         int,
         4,
         "--precision",
-        help="Decimals shown for non-whole numbers.",
+        help="Significant digits shown for non-whole numbers.",
         panel=OUTPUT,
         min=0,
         max=12,
