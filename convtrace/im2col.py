@@ -43,16 +43,6 @@ def pad_input(x: np.ndarray, pads: Pads) -> np.ndarray:
     return np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)))
 
 
-def window_slices(i_start: int, j_start: int, out_hw, stride) -> tuple[slice, slice]:
-    """The strided slices of the padded input that kernel offset (u, v) reads for *all* output
-    positions at once: rows ``i_start + s_h*i`` for i < H_out, likewise columns."""
-    (ho, wo), (sh, sw) = out_hw, stride
-    return (
-        slice(i_start, i_start + sh * (ho - 1) + 1, sh),
-        slice(j_start, j_start + sw * (wo - 1) + 1, sw),
-    )
-
-
 def _inside(size: int, n_out: int, stride: int, offset: int) -> tuple[slice, slice]:
     """One axis, one kernel tap at ``offset = u*d - p_before``: output positions i whose input
     index ``i*s + offset`` lies inside [0, size), and those input indices (a strided slice).
