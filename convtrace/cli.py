@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from .bench_cli import bench_command
 from .cli_options import (
     OutputOptions,
     fail,
@@ -321,6 +322,11 @@ def explain(
         make_console().print(explanation_view(explanation, precision))
     if not explanation.agrees_with_trace or explanation.agrees_with_reference is False:
         raise typer.Exit(1)
+
+
+# `convtrace bench` lives in bench_cli.py; importing it loads only typer (the timing code and
+# torch load when the command runs).
+app.command("bench")(guarded(bench_command))
 
 
 def main() -> None:
