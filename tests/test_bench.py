@@ -95,6 +95,17 @@ def test_bench_command_runs_and_prints_the_tables(monkeypatch):
     assert "--preset" in help_text and "--repeat" in help_text
 
 
+@pytest.mark.skipif(
+    importlib.util.find_spec("convtrace.cli") is None, reason="convtrace.cli not written yet"
+)
+def test_the_app_lists_bench_with_its_options():
+    from convtrace.cli import app
+
+    result = CliRunner().invoke(app, ["bench", "--help"], env={"COLUMNS": "120"})
+    assert result.exit_code == 0, result.output
+    assert "--preset" in result.output and "--repeat" in result.output
+
+
 def _modules_after(code: str) -> set[str]:
     """Top-level module names loaded by ``code`` in a fresh interpreter."""
     script = (
