@@ -126,6 +126,8 @@ class Conv2D:
         return bias
 
     def _init_parameters(self, channels: int) -> None:
+        if self.weight is not None and self.bias is not None:
+            return  # the usual case after the first forward: no generator to build
         rng = np.random.default_rng(self.seed)
         kh, kw = self.kernel_size
         fan_in = channels * kh * kw
