@@ -74,7 +74,9 @@ def timing_table(report) -> Table:
         show_footer=True,
         footer_style="bold",
     )
-    table.add_column("layer", footer="geometric mean", style="ct.label", no_wrap=True)
+    table.add_column(
+        "layer", footer="geometric mean (not the loop layer)", style="ct.label", no_wrap=True
+    )
     for phase, name in (("forward", "fwd"), ("forward_backward", "fwd+bwd")):
         table.add_column(f"im2col\n{name} ms", justify="right")
         table.add_column(f"torch\n{name} ms", justify="right")
@@ -104,7 +106,7 @@ def ceiling_table(report) -> Table:
     """Throughput against the GEMM ceiling, and the memory the column matrix costs."""
     table = Table(title="What bounds im2col", title_style="ct.heading", header_style="bold")
     table.add_column("layer", style="ct.label", no_wrap=True)
-    table.add_column("GEMM (F, K) @ (K, N·L)", justify="right")
+    table.add_column("GEMM (F, K) @ (K, N·L)", justify="right", no_wrap=True)
     table.add_column("matmul alone\nGFLOP/s", justify="right")
     table.add_column("im2col GFLOP/s\nfwd / fwd+bwd", justify="right")
     table.add_column("torch GFLOP/s\nfwd / fwd+bwd", justify="right")
