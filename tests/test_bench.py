@@ -65,12 +65,13 @@ def test_plain_text_and_rich_reports_name_every_layer(tiny_report):
 
     text = report_text(tiny_report)
     buffer = io.StringIO()
-    make_console(width=160, file=buffer, no_color=True).print(report_view(tiny_report))
+    make_console(width=100, file=buffer, no_color=True).print(report_view(tiny_report))
     rich_text = buffer.getvalue()
     for out in (text, rich_text):
         assert "geometric mean" in out
-        for spec in (*PRESETS["tiny"].layers, PRESETS["tiny"].loop):
-            assert spec.label in out
+    for spec in (*PRESETS["tiny"].layers, PRESETS["tiny"].loop):
+        assert spec.label in text  # the plain text names layers in full
+        assert spec.label.replace(" → ", "→").replace(", ", " ") in rich_text  # Rich: compact
 
 
 def test_bad_preset_and_repeat_are_refused():
@@ -88,9 +89,12 @@ def test_bench_command_runs_and_prints_the_tables(monkeypatch):
     app = typer.Typer()
     app.command("bench")(bench_command)
     app.command("other")(lambda: None)  # two commands, so "bench" is a subcommand
-    result = CliRunner().invoke(app, ["bench", "--repeat", "1"], env={"COLUMNS": "160"})
+    result = CliRunner().invoke(app, ["bench", "--repeat", "1"], env={"COLUMNS": "100"})
     assert result.exit_code == 0, result.output
     assert "geometric mean" in result.output and "What bounds im2col" in result.output
+    # a projector is 100 columns: every line fits and no cell is cut short with "…"
+    lines = result.output.splitlines()
+    assert max(len(line) for line in lines) <= 100 and "…" not in result.output
     help_text = CliRunner().invoke(app, ["bench", "--help"]).output
     assert "--preset" in help_text and "--repeat" in help_text
 

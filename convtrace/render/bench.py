@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 
+from rich import box
 from rich.console import Console, Group
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -64,66 +65,80 @@ def _speedup(slow: float | None, fast: float | None) -> str:
     return "—" if slow is None or fast is None else f"×{slow / fast:,.1f}"
 
 
-def timing_table(report) -> Table:
-    """One row per layer: times of im2col and torch, their ratio, and the speed-ups."""
-    table = Table(
-        title=f"Conv2D im2col vs torch · preset {report.preset} · {report.dtype} · "
-        f"median of {report.repeat}",
+def _table(title: str, **kwargs) -> Table:
+    """A light table that fits a 100-column projector: no vertical rules, one space apart."""
+    return Table(
+        title=title,
         title_style="ct.heading",
         header_style="bold",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+        pad_edge=False,
+        show_edge=False,
+        **kwargs,
+    )
+
+
+def _label(r) -> str:
+    """The layer in few characters: ``16×32×32×32→64 3×3 s1 same``."""
+    return r.spec.label.replace(" → ", "→").replace(", ", " ")
+
+
+def timing_table(report) -> Table:
+    """One row per layer: times of im2col and torch, their ratio, and the speed-ups."""
+    table = _table(
+        f"Conv2D im2col vs torch · preset {report.preset} · {report.dtype} · "
+        f"median of {report.repeat}",
         show_footer=True,
         footer_style="bold",
     )
-    table.add_column(
-        "layer", footer="geometric mean (not the loop layer)", style="ct.label", no_wrap=True
-    )
-    for phase, name in (("forward", "fwd"), ("forward_backward", "fwd+bwd")):
-        table.add_column(f"im2col\n{name} ms", justify="right")
-        table.add_column(f"torch\n{name} ms", justify="right")
-        table.add_column("ratio", justify="right", footer=_ratio(report.geomean_ratio(phase)))
-    table.add_column("speed-up fwd+bwd\nloop → im2col → torch", justify="right", no_wrap=True)
+    table.add_column("layer", footer="geometric mean", style="ct.label", no_wrap=True)
+    for phase, name in (("forward", "fwd"), ("forward_backward", "f+b")):
+        table.add_column(f"im2col\n{name} ms", justify="right", no_wrap=True)
+        table.add_column(f"torch\n{name} ms", justify="right", no_wrap=True)
+        table.add_column(
+            f"ratio\n{name}",
+            justify="right",
+            no_wrap=True,
+            footer=_ratio(report.geomean_ratio(phase)),
+        )
+    table.add_column("f+b speed-up\nloop→im2col→torch", justify="right", no_wrap=True)
     rows = list(report.layers) + ([report.loop] if report.loop is not None else [])
     for r in rows:
         fb = r.seconds["forward_backward"]
         table.add_row(
-            ("loop layer " if r is report.loop else "") + r.spec.label,
+            _label(r),
             _ms(r.seconds["forward"]["im2col"]),
             _ms(r.seconds["forward"]["torch"]),
             _ratio(r.ratio("forward")),
             _ms(fb["im2col"]),
             _ms(fb["torch"]),
             _ratio(r.ratio("forward_backward")),
-            f"{_speedup(fb.get('loop'), fb['im2col'])} → {_speedup(fb['im2col'], fb['torch'])}",
+            ("loop " if r is report.loop else "")
+            + f"{_speedup(fb.get('loop'), fb['im2col'])} → {_speedup(fb['im2col'], fb['torch'])}",
         )
     return table
 
 
-def _gflops(r, method: str) -> str:
-    return " / ".join(f"{r.gflops(method, phase):,.1f}" for phase in PHASES)
-
-
 def ceiling_table(report) -> Table:
     """Throughput against the GEMM ceiling, and the memory the column matrix costs."""
-    table = Table(title="What bounds im2col", title_style="ct.heading", header_style="bold")
+    table = _table("What bounds im2col (GFLOP/s, then MiB)")
     table.add_column("layer", style="ct.label", no_wrap=True)
-    table.add_column("GEMM (F, K) @ (K, N·L)", justify="right", no_wrap=True)
-    table.add_column("matmul alone\nGFLOP/s", justify="right")
-    table.add_column("im2col GFLOP/s\nfwd / fwd+bwd", justify="right")
-    table.add_column("torch GFLOP/s\nfwd / fwd+bwd", justify="right")
-    table.add_column("input\nMiB", justify="right")
-    table.add_column("cols\nMiB", justify="right")
-    table.add_column("peak fwd\nMiB", justify="right")
+    table.add_column("GEMM\nF×K×N·L", justify="right", no_wrap=True)
+    table.add_column("matmul\nalone", justify="right", no_wrap=True)
+    for method in ("im2col", "torch"):
+        table.add_column(f"{method}\nfwd", justify="right", no_wrap=True)
+        table.add_column(f"{method}\nf+b", justify="right", no_wrap=True)
+    for column in ("cols", "peak"):
+        table.add_column(column, justify="right", no_wrap=True)
     for r in report.layers:
-        f, k, p = r.spec.gemm
         table.add_row(
-            r.spec.label,
-            f"({f}, {k}) @ ({k}, {p})",
-            f"{r.ceiling_gflops:,.1f}",
-            _gflops(r, "im2col"),
-            _gflops(r, "torch"),
-            f"{r.input_bytes / MIB:,.2f}",
-            f"{r.cols_bytes / MIB:,.2f}",
-            f"{r.peak_bytes / MIB:,.2f}",
+            _label(r),
+            "×".join(map(str, r.spec.gemm)),
+            f"{r.ceiling_gflops:,.0f}",
+            *(f"{r.gflops(m, phase):,.0f}" for m in ("im2col", "torch") for phase in PHASES),
+            f"{r.cols_bytes / MIB:,.1f}",
+            f"{r.peak_bytes / MIB:,.1f}",
         )
     return table
 
@@ -144,11 +159,14 @@ def report_view(report) -> Group:
     """Everything ``convtrace bench`` prints after timing."""
     notes = Text(
         "ratio = im2col time / torch time (lower is better; ≤ 1.5× in green). The loop layer "
-        "shows why im2col exists: the same sums as Python loops. cols = C·kh·kw × N·L numbers, "
-        "kh·kw times the input at stride 1.",
+        "computes the same sums in Python loops: that is why im2col exists. cols: the column "
+        "matrix, C·kh·kw × N·L numbers (kh·kw times the input at stride 1); peak: one forward.",
         style="ct.dim",
     )
-    return Group(machine_line(report), timing_table(report), ceiling_table(report), notes)
+    gap = Text("")
+    return Group(
+        machine_line(report), gap, timing_table(report), gap, ceiling_table(report), gap, notes
+    )
 
 
 # --- plain text -------------------------------------------------------------------------
