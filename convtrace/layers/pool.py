@@ -34,6 +34,12 @@ class _Pool2D:
         self.cols = win.reshape(n, c, kh * kw, -1)  # (N, C, kh*kw, L): one column per window
         return win
 
+    def _checked_dout(self, dout: np.ndarray):
+        """dout after forward, shaped like the output; returns (dout, x_shape, out_shape)."""
+        require_forward(self._cache, self.name)
+        x_shape, out_shape = self._cache
+        return check_dout(dout, out_shape, self.name), x_shape, out_shape
+
     def _scatter(self, grad_windows: np.ndarray, x_shape) -> np.ndarray:
         n, c, _, ho, wo = grad_windows.shape
         kh, kw = self.kernel_size
@@ -65,9 +71,7 @@ class MaxPool2D(_Pool2D):
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """dout: (N, C, H_out, W_out) -> dx: (N, C, H, W)."""
-        require_forward(self._cache, self.name)
-        x_shape, out_shape = self._cache
-        dout = check_dout(dout, out_shape, self.name)
+        dout, x_shape, out_shape = self._checked_dout(dout)
         n, c, ho, wo = out_shape
         grad_win = np.zeros((n, c, self.kernel_size[0] * self.kernel_size[1], ho, wo), dout.dtype)
         np.put_along_axis(grad_win, self.argmax[:, :, None], dout[:, :, None], axis=2)
@@ -90,9 +94,7 @@ class AvgPool2D(_Pool2D):
 
     def backward(self, dout: np.ndarray) -> np.ndarray:
         """dout: (N, C, H_out, W_out) -> dx: (N, C, H, W); each window cell gets dout/(kh*kw)."""
-        require_forward(self._cache, self.name)
-        x_shape, out_shape = self._cache
-        dout = check_dout(dout, out_shape, self.name)
+        dout, x_shape, out_shape = self._checked_dout(dout)
         size = self.kernel_size[0] * self.kernel_size[1]
         share = np.broadcast_to(
             (dout / dout.dtype.type(size))[:, :, None], (*out_shape[:2], size, *out_shape[2:])
