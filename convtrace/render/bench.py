@@ -92,7 +92,9 @@ def timing_table(report) -> Table:
         show_footer=True,
         footer_style="bold",
     )
-    table.add_column("layer", footer="geometric mean", style="ct.label", no_wrap=True)
+    # the loop layer is there for the speed-up column, not for the mean
+    footer = f"geometric mean of {len(report.layers)}"
+    table.add_column("layer", footer=footer, style="ct.label", no_wrap=True)
     for phase, name in (("forward", "fwd"), ("forward_backward", "f+b")):
         table.add_column(f"im2col\n{name} ms", justify="right", no_wrap=True)
         table.add_column(f"torch\n{name} ms", justify="right", no_wrap=True)
