@@ -50,32 +50,50 @@ class Stage:
     def is_gradient(self) -> bool:
         return self.name.startswith("grad.")
 
+    def comparisons(self) -> list[tuple[str, np.ndarray]]:
+        """What ``values`` is compared with, as (name, values): other methods, torch last."""
+        pairs = list(self.alternatives.items())
+        if self.reference is not None:
+            pairs.append(("torch", self.reference))
+        return pairs
+
     @property
     def max_abs_diff(self) -> float | None:
         """Largest |ours − reference| and |ours − other method| (None: nothing to compare)."""
-        diffs = [max_abs_diff(self.values, alt) for alt in self.alternatives.values()]
-        if self.reference is not None:
-            diffs.append(max_abs_diff(self.values, self.reference))
+        diffs = [max_abs_diff(self.values, other) for _, other in self.comparisons()]
         return max(diffs) if diffs else None
 
     def worst_index(self) -> tuple[int, ...] | None:
         """Index of the largest |ours − reference| (None without a reference)."""
         if self.reference is None or np.shape(self.reference) != self.shape or not self.shape:
             return None
-        diff = np.abs(np.asarray(self.values, float) - np.asarray(self.reference, float))
-        return tuple(int(i) for i in np.unravel_index(np.argmax(diff), diff.shape))
+        return worst_index(self.values, self.reference)
+
+    @property
+    def scale(self) -> float:
+        """What the tolerance is relative to: ``max(1, max|reference|)`` (ours without one)."""
+        base = self.reference if self.reference is not None else self.values
+        return max(1.0, float(np.max(np.abs(base))) if np.size(base) else 1.0)
+
+    def within(self, other: np.ndarray, rtol: float) -> bool:
+        """One comparison: |ours − other| ≤ ``rtol · scale`` everywhere."""
+        return max_abs_diff(self.values, other) <= rtol * self.scale
 
     def agrees(self, rtol: float) -> bool | None:
         """True when every comparison is within ``rtol · max(1, max|reference|)``.
 
         None when there is nothing to compare with.
         """
-        diff = self.max_abs_diff
-        if diff is None:
+        pairs = self.comparisons()
+        if not pairs:
             return None
-        base = self.reference if self.reference is not None else self.values
-        scale = max(1.0, float(np.max(np.abs(base))) if np.size(base) else 1.0)
-        return bool(diff <= rtol * scale)
+        return all(self.within(other, rtol) for _, other in pairs)
+
+
+def worst_index(ours: np.ndarray, other: np.ndarray) -> tuple[int, ...]:
+    """Index of the largest |ours − other| (same shapes)."""
+    diff = np.abs(np.asarray(ours, np.float64) - np.asarray(other, np.float64))
+    return tuple(int(i) for i in np.unravel_index(np.argmax(diff), diff.shape))
 
 
 @dataclass

@@ -18,7 +18,7 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from ..trace import Stage, Trace, max_abs_diff
+from ..trace import Stage, Trace, max_abs_diff, worst_index
 from .tensors import Flow, format_number, tensor_summary, tensor_view
 
 #: How the marked cells read, by kind of stage they appear in.
@@ -39,33 +39,20 @@ def _primary(stage: Stage) -> str:
     return "im2col" if "loop" in stage.alternatives else "ours"
 
 
-def _comparisons(stage: Stage) -> list[tuple[str, np.ndarray]]:
-    """What ``stage.values`` is compared with: (name, values), torch last."""
-    pairs = list(stage.alternatives.items())
-    if stage.reference is not None:
-        pairs.append(("torch", stage.reference))
-    return pairs
-
-
-def _worst(ours: np.ndarray, other: np.ndarray) -> tuple[int, ...]:
-    diff = np.abs(np.asarray(ours, np.float64) - np.asarray(other, np.float64))
-    return tuple(int(i) for i in np.unravel_index(np.argmax(diff), diff.shape))
-
-
 def _failures(stage: Stage, rtol: float) -> list[str]:
-    """One phrase per comparison beyond tolerance (the same rule as ``Stage.agrees``)."""
-    base = stage.reference if stage.reference is not None else stage.values
-    scale = max(1.0, float(np.max(np.abs(base))) if np.size(base) else 1.0)
+    """One phrase per comparison beyond tolerance (the rule of ``Stage.agrees``)."""
     primary = _primary(stage)
     phrases = []
-    for name, other in _comparisons(stage):
+    for name, other in stage.comparisons():
         if np.shape(other) != stage.shape:
             phrases.append(f"shapes differ · {primary} {stage.shape} ≠ {name} {np.shape(other)}")
             continue
-        diff = max_abs_diff(stage.values, other)
-        if diff <= rtol * scale:
+        if stage.within(other, rtol):
             continue
-        where = f" at [{', '.join(map(str, _worst(stage.values, other)))}]" if stage.shape else ""
+        diff = max_abs_diff(stage.values, other)
+        where = (
+            f" at [{', '.join(map(str, worst_index(stage.values, other)))}]" if stage.shape else ""
+        )
         phrases.append(f"max |Δ| {format_delta(diff)}{where} · {primary} ≠ {name}")
     return phrases
 
@@ -124,9 +111,8 @@ def _tensor_views(
     if stage.reference is not None:
         mask = reference_highlight if reference_highlight is not None else highlight
         views.append(view("torch", stage.reference, mask))
-    scale = max(1.0, float(np.max(np.abs(stage.values))) if np.size(stage.values) else 1.0)
     for name, values in stage.alternatives.items():
-        if max_abs_diff(stage.values, values) > rtol * scale:
+        if not stage.within(values, rtol):  # shown exactly when the verdict names it
             views.append(view(f"ours ({name})", values, highlight))
     return views
 
