@@ -177,7 +177,7 @@ def _backward(trace: Trace, net: Network, s: Scenario) -> None:
             if s.pool == "max"
             else "∂L/∂P / (kh·kw) to every cell of the window"
         )
-        add(Stage("grad.pool.cols", "∂L/∂(pool windows)", pool_window_grad(net.pool, dp), how))
+        add(Stage("grad.pool.cols", "∂L/∂(pool windows)", net.pool.grad_cols, how))
     dh = da
     if net.act:
         add(Stage("grad.act.out", "∂L/∂A", da, "from the pooling backward (col2im of windows)"))
@@ -224,15 +224,3 @@ def _backward(trace: Trace, net: Network, s: Scenario) -> None:
             alternatives=_alt(alt_dx, "loop"),
         )
     )
-
-
-def pool_window_grad(pool, dout: np.ndarray) -> np.ndarray:
-    """The gradient of each pooling window's cells, as (N, C, kh·kw, L) like ``pool.cols``."""
-    n, c = dout.shape[:2]
-    size = pool.cols.shape[2]
-    flat = dout.reshape(n, c, 1, -1)
-    if isinstance(pool, MaxPool2D):
-        grad = np.zeros((n, c, size, flat.shape[-1]), dout.dtype)
-        np.put_along_axis(grad, pool.argmax.reshape(n, c, 1, -1), flat, axis=2)
-        return grad
-    return np.repeat(flat / dout.dtype.type(size), size, axis=2)

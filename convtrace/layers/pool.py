@@ -21,7 +21,7 @@ class _Pool2D:
     def __init__(self, kernel_size, stride=None):
         self.kernel_size = pair(kernel_size, "pool size")
         self.stride = self.kernel_size if stride is None else pair(stride, "pool stride")
-        self.cols = None
+        self.cols = self.grad_cols = None
         self._cache = None
 
     def _windows(self, x: np.ndarray) -> np.ndarray:
@@ -41,8 +41,11 @@ class _Pool2D:
         return check_dout(dout, out_shape, self.name), x_shape, out_shape
 
     def _scatter(self, grad_windows: np.ndarray, x_shape) -> np.ndarray:
+        """Window gradients (N, C, kh*kw, H_out, W_out) -> dx (N, C, H, W), overlaps adding up;
+        also sets ``grad_cols`` (N, C, kh*kw, L), laid out like ``cols``."""
         n, c, _, ho, wo = grad_windows.shape
         kh, kw = self.kernel_size
+        self.grad_cols = grad_windows.reshape(n, c, kh * kw, ho * wo)
         return add_windows(
             grad_windows.reshape(n, c, kh, kw, ho, wo),
             x_shape[2:],
@@ -55,7 +58,8 @@ class _Pool2D:
 class MaxPool2D(_Pool2D):
     """Max pooling. x: (N, C, H, W) -> (N, C, H_out, W_out), H_out = floor((H - kh) / s_h) + 1.
 
-    stride defaults to the kernel size. After ``forward``: ``cols`` (N, C, kh*kw, L), the windows
+    stride defaults to the kernel size. After ``backward``: ``grad_cols`` (N, C, kh*kw, L), dout
+    placed on each window's chosen cell. After ``forward``: ``cols`` (N, C, kh*kw, L), the windows
     as columns, and ``argmax`` (N, C, H_out, W_out), the row-major index u*kw + v of each window's
     chosen cell.
     """
@@ -81,7 +85,8 @@ class MaxPool2D(_Pool2D):
 class AvgPool2D(_Pool2D):
     """Average pooling. x: (N, C, H, W) -> (N, C, H_out, W_out), H_out = floor((H - kh) / s_h) + 1.
 
-    stride defaults to the kernel size. After ``forward``: ``cols`` (N, C, kh*kw, L).
+    stride defaults to the kernel size. After ``forward``: ``cols`` (N, C, kh*kw, L); after
+    ``backward``: ``grad_cols`` (N, C, kh*kw, L), dout / (kh*kw) on every cell of its window.
     """
 
     name = "AvgPool2D"
