@@ -165,7 +165,7 @@ def _checked(array: np.ndarray, option: str, name: str) -> np.ndarray:
         array = check_numeric(array, f"{option} {name}")
         if array.size == 0:
             raise InputFileError(f"{option} {name} holds no numbers (shape {array.shape})")
-        check_finite(array.astype(np.float64), f"{option} {name}")
+        check_finite(array, f"{option} {name}")
     except ConvtraceError as error:  # the shared rule, reported as a problem of this file
         raise InputFileError(str(error)) from None
     return array

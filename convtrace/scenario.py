@@ -236,7 +236,7 @@ def _with_supplied_shapes(spec: ScenarioSpec, loss: str) -> ScenarioSpec:
 def build_scenario(spec: ScenarioSpec) -> Scenario:
     """Resolve and validate a spec: check every shape and size once, then generate what is
     missing (sizes are judged from the shapes before anything big is allocated)."""
-    from .validation import check_budget, check_head, check_scenario_arrays
+    from .validation import check_budget, check_conv_bias, check_head
 
     pool = _choice(spec.pool, POOLS, "--pool")
     activation = _choice(spec.activation, ACTIVATIONS, "--activation")
@@ -282,7 +282,7 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
     conv_w = spec.conv_weight if spec.conv_weight is not None else generated["conv_weight"]
     x, conv_w = np.asarray(x, dtype), np.asarray(conv_w, dtype)
     conv_b = spec.conv_bias if spec.conv_bias is not None else np.ones(spec.filters, dtype)
-    check_scenario_arrays(x, conv_w, np.asarray(conv_b), spec.sources)
+    check_conv_bias(conv_b, spec.filters, spec.sources)
     if spec.fc_weight is not None:
         fc_w = spec.fc_weight
     elif loss == "ce":  # drawn after the target, from the same generator
