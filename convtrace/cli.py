@@ -36,38 +36,37 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 
-FORWARD_PREFIXES = ("input", "conv.", "act.", "pool.", "flatten.", "fc.", "loss")
 
-
-def _trace(spec: ScenarioSpec, out: OutputOptions, backward: bool):
-    """Build the scenario and run the pipeline (and torch's mirror when asked)."""
+def _trace(spec: ScenarioSpec, *, backward: bool, compare_torch: bool, quiet: bool):
+    """Build the scenario and run the pipeline (and torch's mirror when asked); ``quiet``: no
+    spinner (for JSON output)."""
     from .pipeline import run_pipeline
     from .scenario import build_scenario
 
-    with _status("computing the network by hand…", out):
+    with _status("computing the network by hand…", quiet):
         scenario = build_scenario(spec)
         trace = run_pipeline(scenario, backward=backward)
-    if out.compare_torch:
-        with _status("asking PyTorch for the same tensors…", out):
+    if compare_torch:
+        with _status("asking PyTorch for the same tensors…", quiet):
             from .reference import attach_reference
 
             attach_reference(trace)
     return trace
 
 
-def _status(message: str, out: OutputOptions):
+def _status(message: str, quiet: bool):
     """A spinner on stderr while work runs, only when a person is watching a terminal."""
     import contextlib
 
-    if out.json or not sys.stderr.isatty():
+    if quiet or not sys.stderr.isatty():
         return contextlib.nullcontext()
     from rich.console import Console
 
     return Console(stderr=True).status(message)
 
 
-def trace_document(trace) -> dict:
-    """The --json document: the scenario, then every stage as nested lists."""
+def trace_document(trace, stages) -> dict:
+    """The --json document: the scenario, then the given stages as nested lists."""
 
     def listed(a):
         return None if a is None else a.tolist()
@@ -88,28 +87,26 @@ def trace_document(trace) -> dict:
                 "agrees": s.agrees(rtol),
                 "alternatives": {k: listed(v) for k, v in s.alternatives.items()},
             }
-            for s in trace
+            for s in stages
         ],
     }
 
 
-def _show(trace, out: OutputOptions, *, summary_only=(), heading: str | None = None) -> None:
+def _show(trace, out: OutputOptions, *, summary_only=()) -> None:
     """Render the trace's stages (or print JSON), then set the exit code from the verdicts."""
     stages = trace.select(out.only)
     if out.only and not stages:
         fail(f"no stage matches --only {out.only!r}; stages are: {', '.join(trace.names)}")
+    failing = [s.name for s in stages if s.agrees(trace.tolerance) is False]
     if out.json:
-        doc = trace_document(trace)
-        keep = {s.name for s in stages}
-        doc["stages"] = [s for s in doc["stages"] if s["name"] in keep]
-        typer.echo(json.dumps(doc))
+        typer.echo(json.dumps(trace_document(trace, stages)))
     else:
-        _render(trace, stages, out, summary_only, heading)
-    if any(s.agrees(trace.tolerance) is False for s in stages):
+        _render(trace, stages, out, summary_only, failing)
+    if failing:
         raise typer.Exit(1)
 
 
-def _render(trace, stages, out: OutputOptions, summary_only, heading) -> None:
+def _render(trace, stages, out: OutputOptions, summary_only, failing) -> None:
     from rich.rule import Rule
 
     from .render.console import make_console
@@ -117,7 +114,7 @@ def _render(trace, stages, out: OutputOptions, summary_only, heading) -> None:
 
     console = make_console()
     rtol = trace.tolerance
-    console.print(heading or _scenario_heading(trace.scenario), style="ct.title", justify="center")
+    console.print(_scenario_heading(trace.scenario), style="ct.title", justify="center")
     brief = [s for s in stages if s.name in summary_only]
     for stage in brief:
         console.print(stage_summary_line(stage, rtol, precision=out.precision))
@@ -134,9 +131,8 @@ def _render(trace, stages, out: OutputOptions, summary_only, heading) -> None:
         console.print(closing_table(stages, rtol))
     else:
         console.print("[ct.dim]torch comparison skipped (--no-compare-torch)[/]")
-    bad = [s.name for s in stages if s.agrees(rtol) is False]
-    if bad:
-        console.print(f"[ct.bad]✗ {len(bad)} stage(s) disagree: {', '.join(bad)}[/]")
+    if failing:
+        console.print(f"[ct.bad]✗ {len(failing)} stage(s) disagree: {', '.join(failing)}[/]")
 
 
 def _scenario_heading(s) -> str:
@@ -200,7 +196,7 @@ def forward(spec: ScenarioSpec, out: OutputOptions) -> None:
       convtrace forward --seed 7
       convtrace forward --activation relu --pool avg --only 'conv.*'
     """
-    _show(_trace(spec, out, backward=False), out)
+    _show(_trace(spec, backward=False, compare_torch=out.compare_torch, quiet=out.json), out)
 
 
 @app.command()
@@ -215,7 +211,7 @@ def backward(spec: ScenarioSpec, out: OutputOptions) -> None:
       convtrace backward --compare-torch
       convtrace backward --method loop --only 'grad.conv.*'
     """
-    trace = _trace(spec, out, backward=True)
+    trace = _trace(spec, backward=True, compare_torch=out.compare_torch, quiet=out.json)
     forward_names = [s.name for s in trace if not s.is_gradient]
     _show(trace, out, summary_only=forward_names)
 
@@ -303,15 +299,9 @@ def explain(
     Exit code 0 when the sum agrees with the trace and torch, 1 when not, 2 for bad input.
     """
     from .explain import explain_cell, explanation_document, parse_cell
-    from .pipeline import run_pipeline
-    from .scenario import build_scenario
 
     stage, index = parse_cell(cell)
-    trace = run_pipeline(build_scenario(spec), backward=True)
-    if compare_torch:
-        from .reference import attach_reference
-
-        attach_reference(trace)
+    trace = _trace(spec, backward=True, compare_torch=compare_torch, quiet=json_out)
     explanation = explain_cell(trace, stage, index)
     if json_out:
         typer.echo(json.dumps(explanation_document(explanation)))
