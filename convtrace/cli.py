@@ -175,7 +175,7 @@ def run(
 
     Exit code 0 when every stage agrees with torch, 1 when any disagrees, 2 for bad input.
     """
-    trace = _trace(spec, out, backward=True)
+    trace = _trace(spec, backward=True, compare_torch=out.compare_torch, quiet=out.json)
     if save_scenario is not None:
         from .scenario_file import save_scenario as write_scenario
 
