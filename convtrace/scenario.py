@@ -22,7 +22,7 @@ The FC layer's ``in`` follows from the shapes; ``out`` is 1 (bce, mse) or ``clas
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -329,7 +329,3 @@ def _needs_generation(spec: ScenarioSpec) -> bool:
         or spec.conv_weight is None
         or (spec.loss == "ce" and (spec.target is None or spec.fc_weight is None))
     )
-
-
-def spec_field_names() -> list[str]:
-    return [f.name for f in fields(ScenarioSpec)]

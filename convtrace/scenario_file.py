@@ -111,7 +111,7 @@ def spec_from_values(values: dict, explicit: set[str] | None = None) -> Scenario
     ``explicit``: the options given on the command line; they override the scenario file. With
     None, every value that differs from its default counts as given.
     """
-    values = {k: v for k, v in values.items() if k != "scenario_ctx"}
+    values = dict(values)
     scenario = values.pop("scenario", None)
     if explicit is None:
         explicit = {k for k, v in values.items() if v is not None and v != _default(k)}
