@@ -28,6 +28,7 @@ import numpy as np
 
 from .errors import ConvtraceError
 from .im2col import im2col, pad_input
+from .pipeline import pool_input
 
 #: The stages explain covers, with the names of their axes.
 AXES = {
@@ -219,7 +220,7 @@ def _conv_out(trace, s, index):
 
 def _pool_out(trace, s, index):
     n, c, i, j = index
-    source = "act.out" if "act.out" in trace else "conv.out"
+    source = pool_input(trace)
     a_map = np.asarray(trace[source].values)[n, c]
     (ph, pw), (sh, sw) = s.pool_size, s.pool_stride
     cells = [(i * sh + u, j * sw + v) for u in range(ph) for v in range(pw)]

@@ -54,6 +54,11 @@ def _alt(layer_out, name: str) -> dict[str, np.ndarray]:
     return {} if layer_out is None else {name: layer_out}
 
 
+def pool_input(trace: Trace) -> str:
+    """The stage pooling reads: ``act.out`` with an activation, else ``conv.out``."""
+    return "act.out" if "act.out" in trace else "conv.out"
+
+
 def run_pipeline(scenario: Scenario, backward: bool = True, net: Network | None = None) -> Trace:
     """Run forward (and backward) and return the Trace of every stage, without reference."""
     s = scenario

@@ -18,6 +18,7 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
+from ..pipeline import pool_input
 from ..trace import Stage, Trace, max_abs_diff, worst_index
 from .tensors import Flow, format_number, tensor_summary, tensor_view
 
@@ -161,7 +162,7 @@ def pool_input_name(trace: Trace) -> str | None:
     """The stage max pooling reads (``act.out`` or ``conv.out``), None without max pooling."""
     if "pool.argmax" not in trace:
         return None
-    return "act.out" if "act.out" in trace else "conv.out"
+    return pool_input(trace)
 
 
 def _chosen_cells(argmax: np.ndarray, shape, size, stride) -> np.ndarray:
