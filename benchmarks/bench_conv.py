@@ -20,7 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
-from convtrace.bench import PRESETS, run_benchmark  # noqa: E402
+from convtrace.bench import run_benchmark  # noqa: E402
+from convtrace.bench_presets import PRESETS  # noqa: E402
 from convtrace.render.bench import report_text  # noqa: E402
 
 

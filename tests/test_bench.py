@@ -16,7 +16,8 @@ import typer
 from typer.testing import CliRunner
 
 from convtrace import bench
-from convtrace.bench import PRESETS, LayerSpec, run_benchmark
+from convtrace.bench import run_benchmark
+from convtrace.bench_presets import PRESETS, LayerSpec
 
 
 @pytest.fixture(scope="module")
