@@ -29,18 +29,10 @@ from convtrace.render.stages import (
 )
 from convtrace.scenario import ScenarioSpec, build_scenario
 from convtrace.trace import Stage
+from tests.render_text import render
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "default_run_w100.txt"
 RTOL = 1e-5
-
-
-def render(*renderables, width: int = 100, **console_options) -> str:
-    options = {"force_terminal": False, "no_color": True, **console_options}
-    console = make_console(width=width, file=io.StringIO(), **options)
-    with console.capture() as capture:
-        for renderable in renderables:
-            console.print(renderable)
-    return capture.get()
 
 
 def trace_for(**changes):

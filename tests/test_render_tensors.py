@@ -21,13 +21,7 @@ from convtrace.render.tensors import (
     tensor_summary,
     tensor_view,
 )
-
-
-def render(renderable, width: int = 100) -> str:
-    console = make_console(width=width, file=io.StringIO(), force_terminal=False, no_color=True)
-    with console.capture() as capture:
-        console.print(renderable)
-    return capture.get()
+from tests.render_text import render
 
 
 def lines_of(text: str) -> list[str]:

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import io
-
 import numpy as np
 import pytest
 
-from convtrace.render.console import make_console
 from convtrace.render.thumbnail import (
     BAD,
     BLANK,
@@ -17,13 +14,7 @@ from convtrace.render.thumbnail import (
     reduce_blocks,
     shade,
 )
-
-
-def render(renderable, width: int = 100) -> str:
-    console = make_console(width=width, file=io.StringIO(), force_terminal=False, no_color=True)
-    with console.capture() as capture:
-        console.print(renderable)
-    return capture.get()
+from tests.render_text import render
 
 
 @pytest.mark.parametrize(
