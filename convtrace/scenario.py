@@ -194,17 +194,17 @@ def _with_supplied_shapes(spec: ScenarioSpec, loss: str) -> ScenarioSpec:
     A count that was also set to a non-default value and disagrees is an error, so a file is
     never silently overruled (nor silently overrules an explicit flag).
     """
-    from .validation import _origin, check_supplied
+    from .validation import array_name, check_supplied
 
     src, defaults = spec.sources, ScenarioSpec()
     found: dict[str, tuple] = {}  # field -> (value from the array, name of the array)
-    x_name = _origin(src, "input", "the input")
+    x_name = array_name(src, "input", "the input")
     if spec.input is not None:
         x = check_supplied(spec.input, x_name, 4, "(N, C, H, W)")
         for name, value in zip(("batch", "channels", "height", "width"), x.shape, strict=True):
             found[name] = (value, x_name, x.shape)
     if spec.conv_weight is not None:
-        w_name = _origin(src, "conv.weight", "conv.weight")
+        w_name = array_name(src, "conv.weight", "conv.weight")
         w = check_supplied(spec.conv_weight, w_name, 4, "(F, C, kh, kw)")
         if spec.input is not None and x.shape[1] != w.shape[1]:
             raise ShapeError(
@@ -216,7 +216,7 @@ def _with_supplied_shapes(spec: ScenarioSpec, loss: str) -> ScenarioSpec:
         found["kernel"] = (tuple(w.shape[2:]), w_name, w.shape)
     fc_shape = np.shape(spec.fc_weight) if spec.fc_weight is not None else ()
     if loss == "ce" and len(fc_shape) == 2 and fc_shape[0] >= 2:
-        found["classes"] = (fc_shape[0], _origin(src, "fc.weight", "fc.weight"), fc_shape)
+        found["classes"] = (fc_shape[0], array_name(src, "fc.weight", "fc.weight"), fc_shape)
     changes = {}
     for name, (value, origin, shape) in found.items():
         given, default = getattr(spec, name), getattr(defaults, name)

@@ -18,7 +18,7 @@ from .errors import ParameterError, ShapeError
 LOOP_POSITION_LIMIT = 500_000
 
 
-def _origin(sources: dict, key: str, option: str) -> str:
+def array_name(sources: dict, key: str, option: str) -> str:
     """How to name an array in a message: its file when it came from one, else its option."""
     return sources.get(key) or option
 
@@ -116,7 +116,7 @@ def check_budget(
 def check_conv_bias(conv_b, filters: int, sources: dict) -> None:
     """The conv bias: real, finite numbers of shape (F,). (The input and the conv weight were
     judged by ``check_supplied`` when given, and are generated to fit otherwise.)"""
-    b_name = _origin(sources, "conv.bias", "conv.bias")
+    b_name = array_name(sources, "conv.bias", "conv.bias")
     conv_b = check_numeric(conv_b, b_name)
     check_finite(conv_b, b_name)
     if conv_b.shape != (filters,):
@@ -131,9 +131,9 @@ def check_head(fc_w, fc_b, target, in_features: int, batch: int, loss: str, dtyp
     Returns (fc_w, fc_b, target) converted: weights to ``dtype``; target to ``dtype`` for
     bce/mse (shape (N, out)), to int64 class indices for ce (shape (N,)).
     """
-    w_name = _origin(sources, "fc.weight", "fc.weight")
-    b_name = _origin(sources, "fc.bias", "fc.bias")
-    t_name = _origin(sources, "target", "the target")
+    w_name = array_name(sources, "fc.weight", "fc.weight")
+    b_name = array_name(sources, "fc.bias", "fc.bias")
+    t_name = array_name(sources, "target", "the target")
     fc_w, fc_b = check_numeric(fc_w, w_name), check_numeric(fc_b, b_name)
     target = check_numeric(target, t_name)
     for arr, what in ((fc_w, w_name), (fc_b, b_name), (target, t_name)):
