@@ -211,15 +211,7 @@ def _backward(trace: Trace, net: Network, s: Scenario) -> None:
         )
     )
     if net.conv.method == "im2col":
-        d_rows = dh.reshape(dh.shape[0], dh.shape[1], -1)
-        add(
-            Stage(
-                "grad.conv.cols",
-                "∂L/∂X_col",
-                np.matmul(net.conv.weight_rows.T, d_rows),
-                "∂L/∂X_col = W_rowᵀ @ ∂L/∂H",
-            )
-        )
+        add(Stage("grad.conv.cols", "∂L/∂X_col", net.conv.grad_cols, "∂L/∂X_col = W_rowᵀ @ ∂L/∂H"))
     add(
         Stage(
             "grad.input",

@@ -58,7 +58,9 @@ class Conv2D:
     After ``forward`` (im2col method): ``cols`` X_col: (N, C*kh*kw, L) in torch's unfold layout,
     L = H_out*W_out, ``col_matrix`` the same numbers as one (C*kh*kw, N*L) matrix (overwritten by
     the next forward), and ``weight_rows`` W_row: (F, C*kh*kw). After ``backward``:
-    ``grad_weight`` (F, C, kh, kw) and ``grad_bias`` (F,).
+    ``grad_weight`` (F, C, kh, kw) and ``grad_bias`` (F,); with im2col also ``grad_cols``
+    dL/dX_col = W_row^T @ dL/dH: (N, C*kh*kw, L), the columns col2im folds back into dL/dx
+    (``grad_col_matrix`` in the one-matrix layout, overwritten by the next backward).
     """
 
     def __init__(
@@ -87,8 +89,8 @@ class Conv2D:
         self.weight = None if weight is None else self._checked_weight(weight)
         self.bias = None if bias is None else self._checked_bias(bias)
         self.grad_weight = self.grad_bias = None
-        self.col_matrix = self.weight_rows = None
-        self._cols = None
+        self.col_matrix = self.weight_rows = self.grad_col_matrix = None
+        self._cols = self._grad_cols = None
         self.pads = None
         self._cache = None
         self._work: dict[str, np.ndarray] = {}
@@ -100,6 +102,14 @@ class Conv2D:
         if self._cols is None and self.col_matrix is not None:
             self._cols = unfold_layout(self.col_matrix, self._cache[0][0])
         return self._cols
+
+    @property
+    def grad_cols(self) -> np.ndarray | None:
+        """dL/dX_col: (N, C*kh*kw, L), unfold layout, copied from ``grad_col_matrix`` on first
+        read after each backward (None before a backward, and for the loop method)."""
+        if self._grad_cols is None and self.grad_col_matrix is not None:
+            self._grad_cols = unfold_layout(self.grad_col_matrix, self._cache[0][0])
+        return self._grad_cols
 
     def _buffer(self, name: str, shape: tuple, dtype) -> np.ndarray:
         """A work array kept between calls: reused while shape and dtype stay the same, so
@@ -185,7 +195,7 @@ class Conv2D:
         n, f, length = x.shape[0], w.shape[0], out_hw[0] * out_hw[1]
         self.weight_rows = w.reshape(f, -1)
         k = self.weight_rows.shape[1]
-        self._cols = None
+        self._cols = self._grad_cols = self.grad_col_matrix = None
         self.col_matrix = im2col_matrix(
             x,
             self.kernel_size,
@@ -248,6 +258,7 @@ class Conv2D:
         d_cols = np.matmul(
             self.weight_rows.T, d_rows, out=self._buffer("d_cols", cols.shape, dout.dtype)
         )
+        self.grad_col_matrix, self._grad_cols = d_cols, None
         c, h, wd = x_shape[1:]
         dx = col2im_matrix(
             d_cols,
