@@ -82,8 +82,48 @@ class BenchReport:
         return math.exp(sum(math.log(r) for r in ratios) / len(ratios))
 
 
+#: Entry points that name the kernel OpenBLAS picked for this CPU, in numpy's bundled build
+#: (scipy-openblas, 64-bit integers) and in plain builds.
+_CORENAME_SYMBOLS = (
+    "scipy_openblas_get_corename64_",
+    "scipy_openblas_get_corename",
+    "openblas_get_corename64_",
+    "openblas_get_corename",
+)
+
+
+def openblas_kernel(maps_path: str = "/proc/self/maps") -> str | None:
+    """The CPU kernel numpy's OpenBLAS runs (e.g. ``"SkylakeX"``, ``"Zen"``), or None.
+
+    OpenBLAS picks it from the CPU at load time unless ``OPENBLAS_CORETYPE`` names one. Found
+    by asking the OpenBLAS library this process has loaded (Linux only, via ctypes); None
+    where there is no such library or it does not say.
+    """
+    import ctypes
+
+    np.ones((2, 2)) @ np.ones((2, 2))  # make sure numpy's BLAS is loaded
+    try:
+        with open(maps_path) as f:
+            paths = {ln.split()[-1] for ln in f if "openblas" in ln.lower() and "/" in ln}
+    except OSError:
+        return None
+    for path in sorted(paths):
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for name in _CORENAME_SYMBOLS:
+            fn = getattr(lib, name, None)
+            if fn is not None:
+                fn.restype = ctypes.c_char_p
+                core = (fn() or b"").decode(errors="replace").strip()
+                return core or None
+    return None
+
+
 def machine_info() -> dict[str, str]:
-    """CPU, core count and numpy's BLAS, from what Python can see without extra packages."""
+    """CPU, core count and numpy's BLAS (with OpenBLAS's kernel, and ``OPENBLAS_CORETYPE``
+    when it is set), from what Python can see without extra packages."""
     cpu = platform.processor() or platform.machine()
     with contextlib.suppress(OSError):
         with open("/proc/cpuinfo") as f:
@@ -93,6 +133,10 @@ def machine_info() -> dict[str, str]:
     with contextlib.suppress(Exception):
         info = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
         blas = f"{info['name']} {info.get('version', '')}".strip()
+    kernel = openblas_kernel()
+    if kernel:
+        forced = os.environ.get("OPENBLAS_CORETYPE")
+        blas += f", {kernel} kernel" + (" (OPENBLAS_CORETYPE)" if forced else "")
     return {
         "cpu": cpu,
         "cores": str(os.cpu_count()),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import importlib.util
 import io
 import math
+import os
 import subprocess
 import sys
 
@@ -144,3 +145,32 @@ def test_cli_help_does_not_import_torch():
     loaded = _modules_after(code)
     assert "typer" in loaded
     assert "torch" not in loaded
+
+
+def test_openblas_kernel_names_the_loaded_kernel_or_says_nothing(tmp_path):
+    maps = tmp_path / "maps"
+    maps.write_text("7f00-7f01 r-xp 00000000 00:00 0 /usr/lib/libc.so.6\n")
+    assert bench.openblas_kernel(str(maps)) is None  # no OpenBLAS mapped: nothing to ask
+    assert bench.openblas_kernel(str(tmp_path / "missing")) is None
+    kernel = bench.openblas_kernel()
+    blas = bench.machine_info()["blas"]
+    if kernel is None:  # a numpy built on another BLAS, or not Linux
+        assert "kernel" not in blas
+    else:
+        assert kernel.isprintable() and " " not in kernel
+        assert f"{kernel} kernel" in blas
+
+
+def test_a_forced_openblas_kernel_is_reported_as_forced():
+    code = (
+        "from convtrace import bench; import numpy as np; "
+        "print(bench.openblas_kernel()); print(bench.machine_info()['blas'])"
+    )
+    env = {**os.environ, "OPENBLAS_CORETYPE": "Haswell"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    if out[0] == "None":
+        pytest.skip("numpy's BLAS here is not an OpenBLAS that names its kernel")
+    assert out[0] == "Haswell"
+    assert "Haswell kernel (OPENBLAS_CORETYPE)" in out[1]

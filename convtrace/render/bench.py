@@ -148,8 +148,8 @@ def ceiling_table(report) -> Table:
 def machine_line(report) -> Text:
     m = report.machine
     text = Text(
-        f"CPU {m.get('cpu')}, {m.get('cores')} cores · numpy {m.get('numpy')} with "
-        f"{m.get('blas')} · torch {m.get('torch')}\n",
+        f"CPU {m.get('cpu')}, {m.get('cores')} cores · torch {m.get('torch')}\n"
+        f"numpy {m.get('numpy')} with {m.get('blas')}\n",
         style="ct.dim",
     )
     busy = report.other_load is not None and report.other_load > 0.1
@@ -191,8 +191,8 @@ def report_text(report) -> str:
     lines = [
         f"Conv2D im2col vs torch — preset {report.preset}, {report.dtype}, "
         f"median of {report.repeat} after a warm-up",
-        f"CPU {m.get('cpu')}, {m.get('cores')} cores · numpy {m.get('numpy')} "
-        f"({m.get('blas')}) · torch {m.get('torch')}",
+        f"CPU {m.get('cpu')}, {m.get('cores')} cores · torch {m.get('torch')}",
+        f"numpy {m.get('numpy')} with {m.get('blas')}",
         load_note(report),
         "",
         f"{'layer':<{w}}" + _cells(["fwd ms", "torch", "ratio", "f+b ms", "torch", "ratio"]),
