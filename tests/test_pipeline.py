@@ -12,10 +12,28 @@ from convtrace.reference import attach_reference
 from convtrace.scenario import ScenarioSpec, build_scenario
 
 DEFAULT_ORDER = [
-    "input", "conv.weight", "conv.bias", "conv.cols", "conv.weight_rows", "conv.out",
-    "pool.cols", "pool.argmax", "pool.out", "flatten.out", "fc.out", "loss",
-    "grad.fc.out", "grad.fc.weight", "grad.fc.bias", "grad.flatten.out", "grad.pool.out",
-    "grad.pool.cols", "grad.conv.out", "grad.conv.weight", "grad.conv.bias", "grad.conv.cols",
+    "input",
+    "conv.weight",
+    "conv.bias",
+    "conv.cols",
+    "conv.weight_rows",
+    "conv.out",
+    "pool.cols",
+    "pool.argmax",
+    "pool.out",
+    "flatten.out",
+    "fc.out",
+    "loss",
+    "grad.fc.out",
+    "grad.fc.weight",
+    "grad.fc.bias",
+    "grad.flatten.out",
+    "grad.pool.out",
+    "grad.pool.cols",
+    "grad.conv.out",
+    "grad.conv.weight",
+    "grad.conv.bias",
+    "grad.conv.cols",
     "grad.input",
 ]
 

@@ -30,8 +30,19 @@ def test_other_seeds_follow_the_documented_draw_order(seed):
     w = torch.randint(-1, 2, (4, 3, 2, 2))
     y = torch.randint(0, 5, (2,))
     fc_w = torch.randint(-1, 2, (5, 4 * 4 * 3))
-    spec = ScenarioSpec(seed=seed, batch=2, channels=3, height=5, width=4, filters=4,
-                        kernel=2, pool="none", loss="ce", classes=5, dtype="float64")
+    spec = ScenarioSpec(
+        seed=seed,
+        batch=2,
+        channels=3,
+        height=5,
+        width=4,
+        filters=4,
+        kernel=2,
+        pool="none",
+        loss="ce",
+        classes=5,
+        dtype="float64",
+    )
     s = build_scenario(spec)
     np.testing.assert_array_equal(s.x, x.numpy())
     np.testing.assert_array_equal(s.conv_weight, w.numpy())
@@ -41,8 +52,18 @@ def test_other_seeds_follow_the_documented_draw_order(seed):
 
 
 def test_fc_input_size_follows_the_shapes():
-    s = build_scenario(ScenarioSpec(height=9, width=8, kernel=3, stride=2, padding="same",
-                                    pool_size=2, pool_stride=1, filters=3))
+    s = build_scenario(
+        ScenarioSpec(
+            height=9,
+            width=8,
+            kernel=3,
+            stride=2,
+            padding="same",
+            pool_size=2,
+            pool_stride=1,
+            filters=3,
+        )
+    )
     # conv: ceil(9/2)=5, ceil(8/2)=4; pool 2 stride 1: 4×3; 3 filters
     assert s.fc_weight.shape == (1, 3 * 4 * 3)
     assert s.pads == ((1, 1), (0, 1))

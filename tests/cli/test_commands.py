@@ -63,7 +63,10 @@ def test_no_compare_torch_computes_no_reference(invoke):
 def test_only_filters_stages_and_reports_unknown_patterns(invoke):
     doc = _doc(invoke("run", "--json", "--only", "grad.conv.*"))
     assert [s["name"] for s in doc["stages"]] == [
-        "grad.conv.out", "grad.conv.weight", "grad.conv.bias", "grad.conv.cols",
+        "grad.conv.out",
+        "grad.conv.weight",
+        "grad.conv.bias",
+        "grad.conv.cols",
     ]
     result = invoke("run", "--only", "nothing.*")
     assert result.exit_code == 2 and "no stage matches" in result.output
@@ -87,8 +90,22 @@ def test_scenario_flags_change_the_network_and_everything_agrees(invoke, args):
 
 
 def test_flags_reach_the_scenario(invoke):
-    s = _doc(invoke("run", "--json", "--size", 7, "--stride", 2, "--padding", "same",
-                    "--dtype", "float64", "--pool", "avg"))["scenario"]
+    s = _doc(
+        invoke(
+            "run",
+            "--json",
+            "--size",
+            7,
+            "--stride",
+            2,
+            "--padding",
+            "same",
+            "--dtype",
+            "float64",
+            "--pool",
+            "avg",
+        )
+    )["scenario"]
     assert s["input_shape"] == [1, 1, 7, 7] and s["stride"] == [2, 2]
     assert s["pads"] == [[1, 1], [1, 1]] and s["dtype"] == "float64" and s["pool"] == "avg"
 
@@ -126,8 +143,9 @@ def test_a_disagreeing_stage_exits_1_and_is_shown(invoke, monkeypatch):
     from convtrace.layers import Linear
 
     original = Linear.backward
-    monkeypatch.setattr(Linear, "backward", lambda self, dz: (lambda r: (r[0] * 2, r[1]))(
-        original(self, dz)))
+    monkeypatch.setattr(
+        Linear, "backward", lambda self, dz: (lambda r: (r[0] * 2, r[1]))(original(self, dz))
+    )
     result = invoke("run")
     assert result.exit_code == 1
     assert "✗" in result.stdout and "grad.fc.weight" in result.stdout
@@ -142,14 +160,16 @@ def test_bad_input_is_one_line_and_exit_2(invoke):
 
 
 def test_shapes_arithmetic_and_unread_rows(invoke):
-    doc = _doc(invoke("shapes", "--size", 7, "--kernel", 3, "--stride", 2, "--padding", "same",
-                      "--json"))
+    doc = _doc(
+        invoke("shapes", "--size", 7, "--kernel", 3, "--stride", 2, "--padding", "same", "--json")
+    )
     h = doc["axes"][0]
     assert (h["pad_before"], h["pad_after"], h["out"]) == (1, 1, 4) and h["unread"] == []
     doc = _doc(invoke("shapes", "--size", 8, "--kernel", 3, "--stride", 2, "--json"))
     assert doc["axes"][0]["out"] == 3 and doc["axes"][0]["unread"] == [7]
-    doc = _doc(invoke("shapes", "--height", 9, "--width", 10, "--kernel", 3, "--dilation", 2,
-                      "--json"))
+    doc = _doc(
+        invoke("shapes", "--height", 9, "--width", 10, "--kernel", 3, "--dilation", 2, "--json")
+    )
     assert [a["out"] for a in doc["axes"]] == [5, 6]
     text = invoke("shapes", "--size", 8, "--kernel", 3, "--stride", 2)
     assert text.exit_code == 0 and "never read" in text.stdout and "7" in text.stdout
@@ -168,8 +188,9 @@ def test_importing_the_cli_does_not_import_torch():
 
 
 def test_python_dash_m_works():
-    result = subprocess.run([sys.executable, "-m", "convtrace", "--help"], capture_output=True,
-                            text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "convtrace", "--help"], capture_output=True, text=True
+    )
     assert result.returncode == 0 and "run" in result.stdout
 
 
