@@ -101,8 +101,7 @@ def openblas_kernel(maps_path: str = "/proc/self/maps") -> str | None:
     """
     import ctypes
 
-    np.ones((2, 2)) @ np.ones((2, 2))  # make sure numpy's BLAS is loaded
-    try:
+    try:  # numpy links its BLAS into its core module: importing numpy has mapped it
         with open(maps_path) as f:
             paths = {ln.split()[-1] for ln in f if "openblas" in ln.lower() and "/" in ln}
     except OSError:
