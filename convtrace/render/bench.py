@@ -145,13 +145,17 @@ def ceiling_table(report) -> Table:
     return table
 
 
+def machine_lines(machine: dict[str, str]) -> list[str]:
+    """The machine the figures come from: CPU and torch, then numpy and its BLAS."""
+    m = machine
+    return [
+        f"CPU {m.get('cpu')}, {m.get('cores')} cores · torch {m.get('torch')}",
+        f"numpy {m.get('numpy')} with {m.get('blas')}",
+    ]
+
+
 def machine_line(report) -> Text:
-    m = report.machine
-    text = Text(
-        f"CPU {m.get('cpu')}, {m.get('cores')} cores · torch {m.get('torch')}\n"
-        f"numpy {m.get('numpy')} with {m.get('blas')}\n",
-        style="ct.dim",
-    )
+    text = Text("".join(f"{line}\n" for line in machine_lines(report.machine)), style="ct.dim")
     busy = report.other_load is not None and report.other_load > 0.1
     text.append(load_note(report), style="ct.bad" if busy else "ct.dim")
     return text
@@ -187,12 +191,11 @@ def report_text(report) -> str:
     def ratio(r):
         return "—" if r is None else f"{r:.2f}×"
 
-    m, w = report.machine, 34
+    w = 34
     lines = [
         f"Conv2D im2col vs torch — preset {report.preset}, {report.dtype}, "
         f"median of {report.repeat} after a warm-up",
-        f"CPU {m.get('cpu')}, {m.get('cores')} cores · torch {m.get('torch')}",
-        f"numpy {m.get('numpy')} with {m.get('blas')}",
+        *machine_lines(report.machine),
         load_note(report),
         "",
         f"{'layer':<{w}}" + _cells(["fwd ms", "torch", "ratio", "f+b ms", "torch", "ratio"]),
