@@ -26,3 +26,7 @@ class StateError(ConvtraceError):
 
 class InputFileError(ConvtraceError):
     """A file given by the user cannot be read, or its content is not acceptable."""
+
+
+class NumericError(ConvtraceError):
+    """A value left the range of the run's dtype (overflow to ±inf, or NaN from inf − inf)."""

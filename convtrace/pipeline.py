@@ -59,6 +59,9 @@ def pool_input(trace: Trace) -> str:
     return "act.out" if "act.out" in trace else "conv.out"
 
 
+# Overflow is detected and refused stage by stage (Trace.add), so numpy's warnings about it
+# would only be noise on the terminal.
+@np.errstate(over="ignore", invalid="ignore", divide="ignore")
 def run_pipeline(scenario: Scenario, backward: bool = True, net: Network | None = None) -> Trace:
     """Run forward (and backward) and return the Trace of every stage, without reference."""
     s = scenario

@@ -236,7 +236,7 @@ def _with_supplied_shapes(spec: ScenarioSpec, loss: str) -> ScenarioSpec:
 def build_scenario(spec: ScenarioSpec) -> Scenario:
     """Resolve and validate a spec: check every shape and size once, then generate what is
     missing (sizes are judged from the shapes before anything big is allocated)."""
-    from .validation import check_budget, check_conv_bias, check_head
+    from .validation import array_name, check_budget, check_conv_bias, check_head, in_dtype
 
     pool = _choice(spec.pool, POOLS, "--pool")
     activation = _choice(spec.activation, ACTIVATIONS, "--activation")
@@ -244,6 +244,9 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
     method = _choice(spec.method, METHODS, "--method")
     dtype_name = _choice(spec.dtype, DTYPES, "--dtype")
     dtype = np.dtype(dtype_name)
+    # Choices are case-blind; normalise once so the generator, describe() and JSON agree.
+    spec = replace(spec, pool=pool, activation=activation, loss=loss, method=method,
+                   dtype=dtype_name)  # fmt: skip
     positive_int(spec.max_elements, "--max-elements")
     spec = _with_supplied_shapes(spec, loss)
     for name in ("batch", "channels", "height", "width", "filters"):
@@ -280,9 +283,11 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
     generated = _generate(spec, dtype, in_features) if _needs_generation(spec) else {}
     x = spec.input if spec.input is not None else generated["input"]
     conv_w = spec.conv_weight if spec.conv_weight is not None else generated["conv_weight"]
-    x, conv_w = np.asarray(x, dtype), np.asarray(conv_w, dtype)
+    x = in_dtype(x, dtype, array_name(spec.sources, "input", "the input"))
+    conv_w = in_dtype(conv_w, dtype, array_name(spec.sources, "conv.weight", "conv.weight"))
     conv_b = spec.conv_bias if spec.conv_bias is not None else np.ones(spec.filters, dtype)
     check_conv_bias(conv_b, spec.filters, spec.sources)
+    conv_b = in_dtype(conv_b, dtype, array_name(spec.sources, "conv.bias", "conv.bias"))
     if spec.fc_weight is not None:
         fc_w = spec.fc_weight
     elif loss == "ce":  # drawn after the target, from the same generator
@@ -303,7 +308,7 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
     return Scenario(
         x=x,
         conv_weight=conv_w,
-        conv_bias=np.asarray(conv_b, dtype),
+        conv_bias=conv_b,
         fc_weight=fc_w,
         fc_bias=fc_b,
         target=target,

@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .errors import NumericError
+
 #: Agreement tolerance, relative to the size of the numbers compared (see ``Stage.agrees``).
 TOLERANCE = {"float32": 1e-5, "float64": 1e-9}
 
@@ -90,6 +92,28 @@ class Stage:
         return all(self.within(other, rtol) for _, other in pairs)
 
 
+def check_in_range(name: str, values, dtype: str) -> None:
+    """Raise NumericError if ``values`` holds ±inf or NaN (it overflowed ``dtype``)."""
+    values = np.asarray(values)
+    if not np.issubdtype(values.dtype, np.floating):
+        return  # integer stages (argmax, class indices) cannot overflow to inf
+    bad = ~np.isfinite(values)
+    if not bad.any():
+        return
+    index = [int(i) for i in np.argwhere(bad)[0]] if values.ndim else []
+    where = f" at index {index}" if index else ""
+    limit = np.finfo(dtype).max
+    hint = (
+        "or run with --dtype float64"
+        if np.dtype(dtype) != np.float64
+        else "(float64 is the widest)"
+    )
+    raise NumericError(
+        f"stage {name} overflowed: it holds {values[tuple(index)]}{where}, beyond what {dtype} "
+        f"holds (±{limit:.4g}); use smaller input or weight values {hint}"
+    )
+
+
 def worst_index(ours: np.ndarray, other: np.ndarray) -> tuple[int, ...]:
     """Index of the largest |ours − other| (same shapes)."""
     diff = np.abs(np.asarray(ours, np.float64) - np.asarray(other, np.float64))
@@ -106,6 +130,9 @@ class Trace:
     has_reference: bool = False
 
     def add(self, stage: Stage) -> Stage:
+        """Append a stage, refusing one that overflowed: every later stage would be ±inf or
+        NaN, and a disagreement with torch would hide the real cause (numbers too big)."""
+        check_in_range(stage.name, stage.values, self.dtype)
         self.stages.append(stage)
         return stage
 

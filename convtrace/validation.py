@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from .errors import ParameterError, ShapeError
+from .errors import NumericError, ParameterError, ShapeError
 
 # The loop method costs ~10-15 µs per output position (forward + backward) in Python: 500k
 # positions is already several seconds (more with --method both and torch's reference), and it
@@ -32,6 +32,22 @@ def check_finite(array: np.ndarray, what: str) -> None:
             f"{what} contains {array[index]} at index {list(index)}; "
             "only finite numbers are accepted"
         )
+
+
+def in_dtype(array, dtype, what: str) -> np.ndarray:
+    """``array`` converted to ``dtype``, refusing values beyond its range (they would become
+    ±inf silently): x: any shape, numeric and finite (already checked)."""
+    array = np.asarray(array)
+    dtype = np.dtype(dtype)
+    if array.size and np.issubdtype(array.dtype, np.number):
+        largest = float(np.max(np.abs(array.astype(np.float64, copy=False))))
+        limit = float(np.finfo(dtype).max)
+        if largest > limit:
+            hint = "; use --dtype float64" if dtype != np.float64 else ""
+            raise NumericError(
+                f"{what} holds {largest:.4g}, beyond what {dtype} holds (±{limit:.4g}){hint}"
+            )
+    return array.astype(dtype, copy=False)
 
 
 def check_numeric(array, what: str) -> np.ndarray:
@@ -173,5 +189,5 @@ def check_head(fc_w, fc_b, target, in_features: int, batch: int, loss: str, dtyp
                 f"{t_name} for bce must be between 0 and 1, got values from {target.min()} "
                 f"to {target.max()}"
             )
-        target = target.astype(dtype)
-    return fc_w.astype(dtype), fc_b.astype(dtype), target
+        target = in_dtype(target, dtype, t_name)
+    return in_dtype(fc_w, dtype, w_name), in_dtype(fc_b, dtype, b_name), target
