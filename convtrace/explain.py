@@ -86,7 +86,14 @@ def parse_cell(text: str) -> tuple[str, tuple[int, ...]]:
     match = _CELL.match(text or "")
     if not match:
         raise ConvtraceError(f"cannot read the cell {text!r}: {_HOW}")
-    return match.group(1).lower(), tuple(int(p) for p in match.group(2).split(","))
+    parts = [p.strip() for p in match.group(2).split(",")]
+    for part in parts:  # int() refuses more than 4300 digits, with a message about Python
+        if len(part.lstrip("-")) > 18:
+            raise ConvtraceError(
+                f"cannot read the cell {text[:60]!r}: the index {part[:20]}… has "
+                f"{len(part.lstrip('-'))} digits, far more than any tensor has cells"
+            )
+    return match.group(1).lower(), tuple(int(p) for p in parts)
 
 
 def _check_cell(trace, stage_name: str, index: tuple[int, ...]):

@@ -153,13 +153,46 @@ def output_size(size, kernel_size, stride=1, padding: PaddingSpec = 0, dilation=
     return out[0] if scalar else out
 
 
+def read_mask(size: int, kernel: int, stride: int, dilation: int, before: int, after: int):
+    """One byte per padded position (one axis): 1 where some window reads it, else 0.
+
+    Window i reads ``i*s + u*d`` for u < k. Taps u whose offset ``u*d`` has the same residue
+    r = u*d mod s read the same progression r + s*j, over j in [u*d // s, u*d // s + n_out):
+    merging those ranges per residue gives disjoint runs, so filling the mask costs at most
+    one write per padded position, whatever k·n_out is.
+    """
+    padded = size + before + after
+    n_out = (padded - effective_kernel(kernel, dilation)) // stride + 1
+    runs: dict[int, list[tuple[int, int]]] = {}
+    for u in range(kernel):
+        j0, r = divmod(u * dilation, stride)
+        runs.setdefault(r, []).append((j0, j0 + n_out))
+    mask = bytearray(padded)
+    for r, ranges in runs.items():
+        ranges.sort()
+        start, stop = ranges[0]
+        for a, b in ranges[1:] + [(None, None)]:
+            if a is not None and a <= stop:
+                stop = max(stop, b)
+                continue
+            mask[r + stride * start : r + stride * stop : stride] = b"\x01" * (stop - start)
+            if a is not None:
+                start, stop = a, b
+    return mask
+
+
 def unread_positions(size: int, kernel: int, stride: int, dilation: int, before: int, after: int):
     """Indices of the *unpadded* input (one axis) that no window reads, because flooring drops
     the last partial stride. Returns a list (often empty)."""
-    padded = size + before + after
-    n_out = (padded - effective_kernel(kernel, dilation)) // stride + 1
-    read = set()
-    for i in range(n_out):
-        for u in range(kernel):
-            read.add(i * stride + u * dilation - before)
-    return [r for r in range(size) if r not in read]
+    return unread_summary(size, kernel, stride, dilation, before, after)[1]
+
+
+def unread_summary(size, kernel, stride, dilation, before, after, limit=None):
+    """(how many unpadded positions no window reads, the first ``limit`` of them; all if None)."""
+    inside = read_mask(size, kernel, stride, dilation, before, after)[before : before + size]
+    count = inside.count(0)
+    found, at = [], inside.find(0)
+    while at != -1 and (limit is None or len(found) < limit):
+        found.append(at)
+        at = inside.find(0, at + 1)
+    return count, found

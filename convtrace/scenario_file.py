@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from . import io
-from .errors import InputFileError
+from .errors import InputFileError, ParameterError
 from .geometry import _is_int
 from .scenario import DEFAULT_MAX_ELEMENTS, Scenario, ScenarioSpec
 
@@ -117,6 +117,10 @@ def spec_from_values(values: dict, explicit: set[str] | None = None) -> Scenario
         explicit = {k for k, v in values.items() if v is not None and v != _default(k)}
     given = {k: v for k, v in values.items() if k in explicit and v is not None}
     from_file = read_scenario_file(scenario) if scenario else {}
+    for layer, where in ((given, ""), (from_file, f" in {scenario}")):
+        for key in ("size", "height", "width"):  # judged as typed, before size is split up
+            if _is_int(layer.get(key)) and layer[key] < 1:
+                raise ParameterError(f"--{key} must be at least 1, got {layer[key]}{where}")
     merged = {**from_file, **given}
     merged.pop("size", None), merged.pop("height", None), merged.pop("width", None)
     merged.update({**_hw(from_file), **_hw(given)})

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from .geometry import conv_output_shape, effective_kernel, pair, resolve_padding, unread_positions
+from .errors import ParameterError
+from .geometry import conv_output_shape, effective_kernel, pair, resolve_padding, unread_summary
+
+#: Beyond this, a number is not a classroom convolution (and the read/unread mask, one byte per
+#: padded position, stays a few MB).
+SHAPES_LIMIT = 1_000_000
+#: How many unread indices are listed (the count is always exact).
+UNREAD_SHOWN = 12
 
 
 @dataclass
@@ -20,11 +27,21 @@ class AxisGeometry:
     pad_after: int
     out: int
     formula: str
-    unread: list[int]
+    unread: list[int]  # the first UNREAD_SHOWN indices never read
+    unread_count: int  # how many there are in all
 
     @property
     def span(self) -> int:
         return effective_kernel(self.kernel, self.dilation)
+
+
+def check_limit(value: int, option: str) -> None:
+    """Refuse a number beyond SHAPES_LIMIT, naming the option the user typed."""
+    if value > SHAPES_LIMIT:
+        raise ParameterError(
+            f"{option} {value} is more than convtrace's limit of {SHAPES_LIMIT:,} for a size, "
+            "kernel, stride, dilation or padding"
+        )
 
 
 def conv_geometry(size, kernel, stride=1, padding="valid", dilation=1) -> list[AxisGeometry]:
@@ -32,8 +49,14 @@ def conv_geometry(size, kernel, stride=1, padding="valid", dilation=1) -> list[A
 
     H_out = floor((H + p_top + p_bottom - d*(k-1) - 1) / s) + 1, likewise W.
     """
-    hw = pair(size, "size")
-    k, s, d = pair(kernel, "kernel"), pair(stride, "stride"), pair(dilation, "dilation")
+    hw = pair(size, "--size")
+    k, s, d = pair(kernel, "--kernel"), pair(stride, "--stride"), pair(dilation, "--dilation")
+    for values, option in ((hw, "--size"), (k, "--kernel"), (s, "--stride"), (d, "--dilation")):
+        for value in values:
+            check_limit(value, option)
+    if not isinstance(padding, str):
+        for value in pair(padding, "--padding", minimum=0):
+            check_limit(value, "--padding")
     pads = resolve_padding(padding, hw, k, s, d)
     out = conv_output_shape(hw, k, s, pads, d)
     axes = []
@@ -44,6 +67,7 @@ def conv_geometry(size, kernel, stride=1, padding="valid", dilation=1) -> list[A
             f"{name}_out = ⌊({hw[i]} + {before} + {after} − {d[i]}·({k[i]}−1) − 1) / {s[i]}⌋ + 1"
             f" = ⌊{numerator} / {s[i]}⌋ + 1 = {out[i]}"
         )
+        count, shown = unread_summary(hw[i], k[i], s[i], d[i], before, after, UNREAD_SHOWN)
         axes.append(
             AxisGeometry(
                 name,
@@ -55,7 +79,8 @@ def conv_geometry(size, kernel, stride=1, padding="valid", dilation=1) -> list[A
                 after,
                 out[i],
                 formula,
-                unread_positions(hw[i], k[i], s[i], d[i], before, after),
+                shown,
+                count,
             )
         )
     return axes

@@ -185,9 +185,8 @@ def check_head(fc_w, fc_b, target, in_features: int, batch: int, loss: str, dtyp
                 f"{t_name} must have the logits' shape ({batch}, {out}), got {target.shape}"
             )
         if loss == "bce" and (target.min() < 0 or target.max() > 1):
-            raise ShapeError(
-                f"{t_name} for bce must be between 0 and 1, got values from {target.min()} "
-                f"to {target.max()}"
-            )
+            low, high = float(target.min()), float(target.max())
+            got = f"{low:g}" if low == high else f"values from {low:g} to {high:g}"
+            raise ShapeError(f"{t_name} for bce must be between 0 and 1, got {got}")
         target = in_dtype(target, dtype, t_name)
     return in_dtype(fc_w, dtype, w_name), in_dtype(fc_b, dtype, b_name), target

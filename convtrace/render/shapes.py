@@ -7,15 +7,31 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from ..geometry import read_mask
 
-def _coverage(axis) -> Text:
-    """One character per padded position: pad '·', read '█', never read '░'."""
-    unread = set(axis.unread)
+#: The coverage strip never grows beyond this many characters, whatever the size.
+STRIP_WIDTH = 64
+
+
+def _coverage(axis, width: int = STRIP_WIDTH) -> Text:
+    """Padded positions as a strip of at most ``width`` characters: pad '·', read '█', never
+    read '░'. One character per position when they fit; else each character stands for a run
+    of positions and shows '░' if any of them is never read."""
+    mask = read_mask(
+        axis.size, axis.kernel, axis.stride, axis.dilation, axis.pad_before, axis.pad_after
+    )
+    padded = len(mask)
+    per_cell = -(-padded // width)  # ceil: positions per character
     text = Text()
-    text.append("·" * axis.pad_before, style="ct.dim")
-    for i in range(axis.size):
-        text.append("░" if i in unread else "█", style="ct.bad" if i in unread else "ct.ok")
-    text.append("·" * axis.pad_after, style="ct.dim")
+    for start in range(0, padded, per_cell):
+        stop = min(start + per_cell, padded)
+        inside = (max(start, axis.pad_before), min(stop, axis.pad_before + axis.size))
+        if inside[0] >= inside[1]:
+            text.append("·", style="ct.dim")
+        elif 0 in mask[inside[0] : inside[1]]:
+            text.append("░", style="ct.bad")
+        else:
+            text.append("█", style="ct.ok")
     return text
 
 
@@ -40,7 +56,10 @@ def shapes_view(axes, padding) -> Panel:
             lines.append(
                 Text(
                     f"  input {rows} never read (the last partial stride is floored away): "
-                    + ", ".join(map(str, a.unread)),
+                    + ", ".join(map(str, a.unread))
+                    + (
+                        f", … ({a.unread_count:,} in all)" if a.unread_count > len(a.unread) else ""
+                    ),
                     style="ct.bad",
                 )
             )
@@ -50,6 +69,9 @@ def shapes_view(axes, padding) -> Panel:
         strip.append_text(_coverage(a))
         lines.append(strip)
     legend = Text("  · padding   █ read   ░ never read", style="ct.dim")
+    per_cell = max(-(-(a.size + a.pad_before + a.pad_after) // STRIP_WIDTH) for a in axes)
+    if per_cell > 1:
+        legend.append(f"   (up to {per_cell:,} positions per character)")
     out = axes[0].out, axes[1].out
     title = f"padding {padding!r} → output {out[0]}×{out[1]}"
     return Panel(Group(table, Text(""), *lines, legend), title=title, title_align="left")
