@@ -273,11 +273,11 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
             pooled_hw = conv_output_shape(conv_hw, pool_size, pool_stride, what="pool window")
         except ParameterError:  # the conv made the map that small: say so, with its options
             raise ParameterError(
-                f"the conv output is only {conv_hw[0]}×{conv_hw[1]} (input {x_shape[2]}×"
-                f"{x_shape[3]}, kernel {kernel[0]}×{kernel[1]}, stride {stride[0]}×{stride[1]}, "
-                f"dilation {dilation[0]}×{dilation[1]}), too small for the pool window "
-                f"{pool_size[0]}×{pool_size[1]}; use a smaller --stride, --kernel or "
-                "--pool-size, or --pool none"
+                f"pool window {pool_size[0]}×{pool_size[1]} does not fit the conv output "
+                f"{conv_hw[0]}×{conv_hw[1]} (input {x_shape[2]}×{x_shape[3]}, kernel "
+                f"{kernel[0]}×{kernel[1]}, stride {stride[0]}×{stride[1]}, dilation "
+                f"{dilation[0]}×{dilation[1]}); use a smaller --stride, --kernel or --pool-size, "
+                "or --pool none"
             ) from None
     in_features = spec.filters * pooled_hw[0] * pooled_hw[1]
     out_features = spec.classes if loss == "ce" else 1
