@@ -32,6 +32,8 @@ WEIGHT_SUFFIXES = (".npz", ".pt", ".pth", ".json")
 WEIGHT_KEYS = ("conv.weight", "conv.bias", "fc.weight", "fc.bias")
 # A bundle written by --save-scenario also holds these; --weights leaves them to their options.
 BUNDLE_KEYS = ("input", "target")
+#: Lists nested deeper than this are no array convtrace uses (numpy stops at 64 anyway).
+MAX_NESTING = 8
 NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?|[+-]?(nan|inf|infinity)", re.I)
 
 
@@ -153,9 +155,12 @@ def _suffix(path, option: str, allowed) -> str:
             f"{option} {path}: unsupported file type {suffix or '(no suffix)'!r}; use one of "
             f"{', '.join(allowed)}"
         )
-    if not path.is_file():
-        what = "is a directory, not a file" if path.is_dir() else "does not exist"
-        raise InputFileError(f"{option} {path} {what}")
+    try:
+        if not path.is_file():
+            what = "is a directory, not a file" if path.is_dir() else "does not exist"
+            raise InputFileError(f"{option} {path} {what}")
+    except OSError as error:  # e.g. a name longer than the system allows
+        raise InputFileError(f"{option} {str(path)[:80]}…: {error.strerror or error}") from None
     return suffix
 
 
@@ -213,6 +218,8 @@ def _npy_from(fileobj, max_elements: int) -> np.ndarray:
             "holds Python objects (dtype object), which could only be read by unpickling "
             "code from the file; save a numeric array instead"
         )
+    if any(d < 0 for d in shape):
+        raise _Refused(f"has a damaged header: it declares the shape {tuple(shape)}")
     count = math.prod(shape)
     if count > max_elements:
         raise _too_many(count, max_elements, f"has shape {tuple(shape)}, that is")
@@ -270,7 +277,11 @@ def _read_torch(path, max_elements: int):
     import torch
 
     try:
-        loaded = torch.load(path, weights_only=True, map_location="cpu")
+        import warnings
+
+        with warnings.catch_warnings():  # torch's deprecation notes are not the user's problem
+            warnings.simplefilter("ignore")
+            loaded = torch.load(path, weights_only=True, map_location="cpu")
     except Exception as error:  # torch reports damage with many exception types
         if isinstance(error, pickle.UnpicklingError) and "Weights only" in str(error):
             raise _Refused(
@@ -285,6 +296,9 @@ def _read_torch(path, max_elements: int):
     def to_numpy(value, what):
         if not isinstance(value, torch.Tensor):
             raise _Refused(f"{what} is a {type(value).__name__}, not a tensor")
+        if value.layout != torch.strided or value.is_quantized or value.is_meta:
+            kind = "quantized" if value.is_quantized else "meta" if value.is_meta else "sparse"
+            raise _Refused(f"{what} is a {kind} tensor; save an ordinary dense tensor")
         value = value.detach().cpu()
         if value.is_floating_point() and value.dtype not in (torch.float32, torch.float64):
             value = value.float()  # float16/bfloat16: numpy cannot hold bfloat16
@@ -312,6 +326,18 @@ def _read_json(path, max_elements: int):
         raise _Refused("is nested too deeply to be an array") from None
 
 
+def describe_value(value) -> str:
+    """A value from a JSON or TOML file, shown short with its kind (a date, a table, …)."""
+    import datetime
+
+    kinds = {type(None): "null", bool: "a boolean", str: "a string", dict: "a table",
+             list: "a list", datetime.datetime: "a date-time", datetime.date: "a date",
+             datetime.time: "a time"}  # fmt: skip
+    shown = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+    shown = shown if len(shown) <= 40 else shown[:37] + "..."
+    return f"{shown} ({kinds.get(type(value), type(value).__name__)})"
+
+
 def _json_array(obj, what: str) -> np.ndarray:
     """Nested lists of numbers -> an array; refuse booleans, strings, null, ragged or empty.
 
@@ -330,10 +356,7 @@ def _json_array(obj, what: str) -> np.ndarray:
 
     def shape_of(node, where: str) -> tuple[int, ...]:
         if isinstance(node, bool) or not isinstance(node, (int, float, list)):
-            kind = {type(None): "null", bool: "a boolean", str: "a string"}.get(
-                type(node), type(node).__name__
-            )
-            raise _Refused(f"{label(where)} is {json.dumps(node)[:40]} ({kind}), not a number")
+            raise _Refused(f"{label(where)} is {describe_value(node)}, not a number")
         if not isinstance(node, list):
             return ()
         if not node:
@@ -348,9 +371,14 @@ def _json_array(obj, what: str) -> np.ndarray:
         return (len(node),) + shapes[0]
 
     try:
-        shape_of(obj, "")
+        shape = shape_of(obj, "")
     except RecursionError:
         raise _Refused(f"{label('')} is nested too deeply") from None
+    if len(shape) > MAX_NESTING:
+        raise _Refused(
+            f"{label('')} is lists nested {len(shape)} deep; an array here has at most 4 "
+            "dimensions (N, C, H, W)"
+        )
     try:
         return np.array(obj, dtype=np.float64)
     except OverflowError:

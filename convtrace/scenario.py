@@ -29,6 +29,7 @@ import numpy as np
 from .errors import ParameterError, ShapeError
 from .geometry import (
     PaddingSpec,
+    _is_int,
     conv_output_shape,
     pair,
     positive_int,
@@ -155,7 +156,10 @@ def parse_padding(value) -> PaddingSpec:
         if text in ("valid", "same"):
             return text
         parts = [p.strip() for p in text.split(",")]
-        if all(p.lstrip("-").isdigit() for p in parts) and len(parts) in (1, 2):
+        # ASCII digits only: isdigit() also accepts '²', which int() refuses.
+        if all(p.lstrip("-").isascii() and p.lstrip("-").isdigit() for p in parts) and len(
+            parts
+        ) in (1, 2):
             nums = [int(p) for p in parts]
             value = nums[0] if len(nums) == 1 else tuple(nums)
         else:
@@ -248,6 +252,11 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
     spec = replace(spec, pool=pool, activation=activation, loss=loss, method=method,
                    dtype=dtype_name)  # fmt: skip
     positive_int(spec.max_elements, "--max-elements")
+    if not (_is_int(spec.seed) and -(2**63) <= spec.seed < 2**64):
+        raise ParameterError(
+            f"--seed must be an integer from -2**63 to 2**64 - 1 (what torch's generator "
+            f"takes), got {spec.seed}"
+        )
     spec = _with_supplied_shapes(spec, loss)
     for name in ("batch", "channels", "height", "width", "filters"):
         positive_int(getattr(spec, name), f"--{name}")

@@ -18,6 +18,7 @@ Files are read by ``convtrace.io``; the counts (N, C, H, W, F, kernel) follow fr
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 
@@ -52,6 +53,8 @@ def read_scenario_file(path) -> dict:
             data = tomllib.load(f)
     except tomllib.TOMLDecodeError as error:
         raise InputFileError(f"--scenario {path} is not valid TOML ({error})") from None
+    except RecursionError:
+        raise InputFileError(f"--scenario {path} nests arrays or tables too deeply") from None
     except (OSError, UnicodeDecodeError) as error:
         raise InputFileError(f"--scenario {path} could not be read ({error})") from None
     unknown = sorted(set(data) - set(SCENARIO_KEYS))
@@ -94,7 +97,9 @@ def _check_type(path: Path, key: str, value) -> None:
         ok = number or isinstance(value, (str, list))
         expected = "a number, a list of numbers or a file name"
     if not ok:
-        raise InputFileError(f"--scenario {path}: {key} must be {expected}, got {value!r}")
+        raise InputFileError(
+            f"--scenario {path}: {key} must be {expected}, got {io.describe_value(value)}"
+        )
 
 
 # --------------------------------------------------------------------------- merging
@@ -131,7 +136,14 @@ def spec_from_values(values: dict, explicit: set[str] | None = None) -> Scenario
     if isinstance(spec.padding, tuple) and spec.padding and isinstance(spec.padding[0], list):
         spec.padding = tuple(tuple(p) for p in spec.padding)
     cap = spec.max_elements if _is_int(spec.max_elements) else DEFAULT_MAX_ELEMENTS
-    return _load_arrays(spec, arrays, max(int(cap), 1), scenario)
+    try:
+        return _load_arrays(spec, arrays, max(int(cap), 1), scenario)
+    except InputFileError as error:
+        if scenario and not str(error).startswith(f"--scenario {scenario}"):
+            key = str(error).split(" ", 1)[0].removeprefix("--")
+            if key in arrays and key not in given:  # say where the value came from
+                raise InputFileError(f"{error} (from --scenario {scenario}, key {key})") from None
+        raise
 
 
 def _default(name: str):
@@ -178,9 +190,21 @@ def _load_arrays(spec: ScenarioSpec, arrays: dict, cap: int, scenario) -> Scenar
 
 
 # --------------------------------------------------------------------------- saving
+def _toml_string(text: str) -> str:
+    """A TOML basic string: JSON's escapes are TOML's, except that TOML also forbids a raw
+    DEL; text that is not valid Unicode (a file name's undecodable bytes) cannot be written."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputFileError(
+            f"--save-scenario: the name {text!r} is not valid UTF-8, so no TOML file can hold it"
+        ) from None
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
+
+
 def _toml_value(value) -> str:
     if isinstance(value, str):
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        return _toml_string(value)
     if isinstance(value, (tuple, list)):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     return str(int(value))
@@ -219,7 +243,8 @@ def save_scenario(scenario: Scenario, directory) -> Path:
         }
         lines = [
             "# convtrace scenario, written by `convtrace run --save-scenario`.",
-            f"# Replay it: convtrace run --scenario {directory / 'scenario.toml'}",
+            # A comment ends at a newline: write the path escaped, as a TOML string.
+            f"# Replay it: convtrace run --scenario {_toml_string(str(directory))}/scenario.toml",
             f"# arrays.npz: input {n}×{c}×{h}×{w}, conv.weight "
             f"{'×'.join(map(str, s.conv_weight.shape))}, fc.weight "
             f"{'×'.join(map(str, s.fc_weight.shape))}; the counts (batch, channels, size, "
