@@ -333,7 +333,7 @@ def describe_value(value) -> str:
     kinds = {type(None): "null", bool: "a boolean", str: "a string", dict: "a table",
              list: "a list", datetime.datetime: "a date-time", datetime.date: "a date",
              datetime.time: "a time"}  # fmt: skip
-    shown = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+    shown = json.dumps(value, default=str)
     shown = shown if len(shown) <= 40 else shown[:37] + "..."
     return f"{shown} ({kinds.get(type(value), type(value).__name__)})"
 
