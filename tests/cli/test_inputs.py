@@ -219,7 +219,10 @@ def test_a_flag_equal_to_its_default_still_overrides_the_scenario_file(invoke, f
     ("text", "fragment"),
     [
         ("strides = 2\n", "s.toml has unknown key(s) 'strides'; the allowed keys are seed, batch"),
-        ("stride = '2'\n", "s.toml: stride must be an integer or a pair [h, w], got '2'"),
+        (
+            "stride = '2'\n",
+            's.toml: stride must be an integer or a pair [h, w], got "2" (a string)',
+        ),
         ("stride = \n", "s.toml is not valid TOML"),
         ('input = "missing.npy"\n', "--input missing.npy does not exist"),
     ],
