@@ -7,6 +7,7 @@ Sizes are judged from shapes alone, before any tensor is generated or allocated.
 from __future__ import annotations
 
 import math
+import os
 
 import numpy as np
 
@@ -119,6 +120,7 @@ def check_budget(
                 f"of {max_elements:,}; use a smaller --size or --batch (or fewer --filters, a "
                 f"bigger --stride), or raise the limit with --max-elements {count}"
             )
+    check_memory(sum(math.prod(shape) for _, shape in tensors), max_elements)
     positions = n * filters * ho * wo
     if method in ("loop", "both") and positions > LOOP_POSITION_LIMIT:
         raise ParameterError(
@@ -126,6 +128,39 @@ def check_budget(
             f"output positions (N·F·H_out·W_out = {_dims((n, filters, ho, wo))}), more than "
             f"the {LOOP_POSITION_LIMIT:,} that Python loops get through in a few seconds; use "
             "--method im2col for a run this large, or a smaller --size or --batch"
+        )
+
+
+#: A run holds each counted tensor several times over: ours, its gradient, torch's twins, and
+#: float64 copies while comparing. Bytes per counted element, a generous estimate.
+BYTES_PER_ELEMENT = 8 * 4
+
+
+def available_memory() -> int | None:
+    """Bytes the system could still give this process (MemAvailable), or None if unknown."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(elements: int, max_elements: int) -> None:
+    """Refuse, before allocating, a run whose tensors would need more memory than is free."""
+    needed = elements * BYTES_PER_ELEMENT
+    free = available_memory()
+    if free is not None and needed > free:
+        raise ParameterError(
+            f"this run's tensors ({elements:,} numbers) would need about {needed / 2**30:.1f} "
+            f"GiB, more than the {free / 2**30:.1f} GiB of memory free; the limit "
+            f"--max-elements {max_elements:,} allows it, but this machine cannot hold it: use "
+            "a smaller --size, --batch or --filters"
         )
 
 
