@@ -209,7 +209,10 @@ def _with_supplied_shapes(spec: ScenarioSpec, loss: str) -> ScenarioSpec:
             found[name] = (value, x_name, x.shape)
     if spec.conv_weight is not None:
         w_name = array_name(src, "conv.weight", "conv.weight")
-        w = check_supplied(spec.conv_weight, w_name, 4, "(F, C, kh, kw)")
+        kh, kw = pair(spec.kernel, "--kernel")
+        c = found["channels"][0] if "channels" in found else spec.channels
+        expected = f"(F, C, kh, kw), here ({spec.filters}, {c}, {kh}, {kw})"
+        w = check_supplied(spec.conv_weight, w_name, 4, expected)
         if spec.input is not None and x.shape[1] != w.shape[1]:
             raise ShapeError(
                 f"{x_name} has {x.shape[1]} channel(s) (shape {x.shape}) but {w_name} expects "
