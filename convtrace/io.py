@@ -84,7 +84,11 @@ def load_target(value: str, max_elements: int, option: str = "--target"):
         check_finite(numbers, f"{option} {text!r}")
         return (numbers[0] if len(numbers) == 1 else numbers), None
     path = Path(text)
-    if path.suffix.lower() in ARRAY_SUFFIXES or path.exists():
+    try:
+        exists = path.exists()
+    except OSError:  # e.g. a name longer than the system allows: not a file we can read
+        exists = False
+    if path.suffix.lower() in ARRAY_SUFFIXES or exists:
         return load_array(path, option, max_elements, keys=("target", "y")), str(path)
     raise InputFileError(
         f"{option} {text!r} is neither a number, a comma-separated list of numbers, nor a file "

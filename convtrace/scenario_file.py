@@ -45,9 +45,12 @@ def read_scenario_file(path) -> dict:
     path = Path(path)
     if path.suffix.lower() != ".toml":
         raise InputFileError(f"--scenario {path}: a scenario file must be a .toml file")
-    if not path.is_file():
-        what = "is a directory, not a file" if path.is_dir() else "does not exist"
-        raise InputFileError(f"--scenario {path} {what}")
+    try:
+        if not path.is_file():
+            what = "is a directory, not a file" if path.is_dir() else "does not exist"
+            raise InputFileError(f"--scenario {path} {what}")
+    except OSError as error:  # e.g. a name longer than the system allows
+        raise InputFileError(f"--scenario {str(path)[:80]}…: {error.strerror or error}") from None
     try:
         with open(path, "rb") as f:
             data = tomllib.load(f)
@@ -214,9 +217,9 @@ def save_scenario(scenario: Scenario, directory) -> Path:
     """Write ``directory/scenario.toml`` and ``directory/arrays.npz`` (input, conv.weight,
     conv.bias, fc.weight, fc.bias, target) so ``--scenario`` replays exactly this run."""
     directory = Path(directory)
-    if directory.exists() and not directory.is_dir():
-        raise InputFileError(f"--save-scenario {directory} exists and is not a directory")
     try:
+        if directory.exists() and not directory.is_dir():
+            raise InputFileError(f"--save-scenario {directory} exists and is not a directory")
         directory.mkdir(parents=True, exist_ok=True)
         s = scenario
         np.savez(
@@ -255,6 +258,7 @@ def save_scenario(scenario: Scenario, directory) -> Path:
         (directory / "scenario.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     except OSError as error:
         raise InputFileError(
-            f"--save-scenario {directory} could not be written ({error.strerror or error})"
+            f"--save-scenario {str(directory)[:80]} could not be written "
+            f"({error.strerror or error})"
         ) from None
     return directory / "scenario.toml"
