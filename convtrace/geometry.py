@@ -28,6 +28,20 @@ Pads = tuple[IntPair, IntPair]  # ((top, bottom), (left, right))
 PaddingSpec = Union[str, int, tuple]  # noqa: UP007 (a runtime alias on 3.10)
 
 
+#: Beyond this, a size, kernel, stride, dilation or padding is no classroom convolution (and
+#: torch's int64 arguments, or a read mask of one byte per position, would fail long before).
+GEOMETRY_LIMIT = 1_000_000
+
+
+def check_limit(value: int, option: str) -> None:
+    """Refuse a number beyond GEOMETRY_LIMIT, naming the option the user typed."""
+    if value > GEOMETRY_LIMIT:
+        raise ParameterError(
+            f"{option} {value} is more than convtrace's limit of {GEOMETRY_LIMIT:,} for a size, "
+            "kernel, stride, dilation or padding"
+        )
+
+
 def _is_int(v) -> bool:
     return isinstance(v, numbers.Integral) and not isinstance(v, bool)
 

@@ -30,6 +30,7 @@ from .errors import ParameterError, ShapeError
 from .geometry import (
     PaddingSpec,
     _is_int,
+    check_limit,
     conv_output_shape,
     pair,
     positive_int,
@@ -270,6 +271,12 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
     pool_stride = pool_size if spec.pool_stride is None else pair(spec.pool_stride, "--pool-stride")
     padding = parse_padding(spec.padding)
     kernel = pair(spec.kernel, "--kernel")
+    limited = {"--kernel": kernel, "--stride": stride, "--dilation": dilation,
+               "--pool-size": pool_size, "--pool-stride": pool_stride,
+               "--padding": _integers(padding)}  # fmt: skip
+    for option, values in limited.items():
+        for value in values:
+            check_limit(value, option)
 
     x_shape = (spec.batch, spec.channels, spec.height, spec.width)
     pads = resolve_padding(padding, x_shape[2:], kernel, stride, dilation)
@@ -347,6 +354,15 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
         seed=spec.seed,
         sources=dict(spec.sources),
     )
+
+
+def _integers(padding) -> list[int]:
+    """The numbers of a padding spec (none for "valid"/"same"), however it is nested."""
+    if isinstance(padding, str):
+        return []
+    if isinstance(padding, (tuple, list)):
+        return [v for p in padding for v in _integers(p)]
+    return [int(padding)]
 
 
 def _needs_generation(spec: ScenarioSpec) -> bool:

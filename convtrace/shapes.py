@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 
-from .errors import ParameterError
-from .geometry import conv_output_shape, effective_kernel, pair, resolve_padding, unread_summary
+from .geometry import (
+    check_limit,
+    conv_output_shape,
+    effective_kernel,
+    pair,
+    resolve_padding,
+    unread_summary,
+)
 
-#: Beyond this, a number is not a classroom convolution (and the read/unread mask, one byte per
-#: padded position, stays a few MB).
-SHAPES_LIMIT = 1_000_000
 #: How many unread indices are listed (the count is always exact).
 UNREAD_SHOWN = 12
 
@@ -33,15 +36,6 @@ class AxisGeometry:
     @property
     def span(self) -> int:
         return effective_kernel(self.kernel, self.dilation)
-
-
-def check_limit(value: int, option: str) -> None:
-    """Refuse a number beyond SHAPES_LIMIT, naming the option the user typed."""
-    if value > SHAPES_LIMIT:
-        raise ParameterError(
-            f"{option} {value} is more than convtrace's limit of {SHAPES_LIMIT:,} for a size, "
-            "kernel, stride, dilation or padding"
-        )
 
 
 def conv_geometry(size, kernel, stride=1, padding="valid", dilation=1) -> list[AxisGeometry]:

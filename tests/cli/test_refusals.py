@@ -284,3 +284,13 @@ def test_pt_with_a_non_dense_tensor_is_refused(invoke, tmp_path, kind):
 def test_a_file_name_longer_than_the_system_allows_is_a_sentence(invoke, option):
     suffix = {"--input": ".npy", "--weights": ".npz", "--scenario": ".toml"}[option]
     refused(invoke("run", option, "a" * 400 + suffix), option)
+
+
+@pytest.mark.parametrize(
+    "option",
+    ["--batch", "--channels", "--size", "--height", "--filters", "--kernel", "--stride",
+     "--padding", "--dilation", "--pool-size", "--pool-stride", "--classes"],
+)  # fmt: skip
+def test_run_refuses_every_oversized_integer_with_a_sentence(invoke, option):
+    result = invoke("run", option, 10**30, "--pool", "none", "--loss", "ce", "--json")
+    refused(result, "10000000000000000000000000000" if option != "--batch" else "limit")
