@@ -238,12 +238,16 @@ def shapes(
       convtrace shapes --size 7 --kernel 3 --stride 2 --padding same
       convtrace shapes --height 28 --width 20 --kernel 5 --dilation 2
     """
+    from .geometry import check_limit, positive_int
     from .scenario import parse_padding
     from .shapes import conv_geometry, geometry_document
 
+    for value, option in ((size, "--size"), (height, "--height"), (width, "--width")):
+        if value is not None:  # judged as typed, so the message names the option given
+            check_limit(positive_int(value, option), option)
     if size is None and height is None and width is None:
         size = 6
-    hw = (height or size, width or size)
+    hw = (size if height is None else height, size if width is None else width)
     if None in hw:
         fail("give --size, or both --height and --width")
     pad = parse_padding(padding)

@@ -297,3 +297,16 @@ def test_a_file_name_longer_than_the_system_allows_is_a_sentence(invoke, option)
 def test_run_refuses_every_oversized_integer_with_a_sentence(invoke, option):
     result = invoke("run", option, 10**30, "--pool", "none", "--loss", "ce", "--json")
     refused(result, "10000000000000000000000000000" if option != "--batch" else "limit")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--height", -3, "--width", 5), "--height must be at least 1, got -3"),
+        (("--height", 0, "--size", 5), "--height must be at least 1, got 0"),
+        (("--width", 10**7, "--height", 3), "--width 10000000"),
+        (("--size", -6), "--size must be at least 1, got -6"),
+    ],
+)
+def test_shapes_names_the_size_option_typed(invoke, args, message):
+    refused(invoke("shapes", *args), message)
