@@ -97,7 +97,7 @@ def heat_style(value: float, scale: float) -> str:
         return "ct.bad"
     if value == 0 or not scale:
         return "ct.zero"
-    level = min(3, max(1, math.ceil(3 * abs(value) / scale)))
+    level = min(3, max(1, math.ceil(abs(value) / scale * 3)))  # 3·v overflows near max
     return f"ct.{'pos' if value > 0 else 'neg'}.{level}"
 
 

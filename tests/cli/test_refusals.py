@@ -310,3 +310,11 @@ def test_run_refuses_every_oversized_integer_with_a_sentence(invoke, option):
 )
 def test_shapes_names_the_size_option_typed(invoke, args, message):
     refused(invoke("shapes", *args), message)
+
+
+def test_float64_values_close_to_its_limit_that_do_not_overflow_are_drawn(invoke, tmp_path):
+    path = tmp_path / "x.npy"
+    np.save(path, np.full((6, 6), 1e307))  # the logit is -8e307: finite, a third of the max
+    result = invoke("run", "--input", path, "--dtype", "float64")
+    assert result.exit_code == 0, result.output
+    assert "23 of 23 stages agree" in result.output
