@@ -78,10 +78,11 @@ def weights_from_mapping(mapping: dict, label: str) -> dict[str, np.ndarray]:
 def load_target(value: str, max_elements: int, option: str = "--target"):
     """``--target``: a number, comma-separated numbers, or a file. Returns (array, file or None)."""
     text = str(value).strip()
+    shown = repr(text if len(text) <= 40 else text[:37] + "...")
     parts = [p.strip() for p in text.split(",")]
     if text and all(NUMBER.fullmatch(p) for p in parts):
         numbers = np.array([float(p) for p in parts])
-        check_finite(numbers, f"{option} {text!r}")
+        check_finite(numbers, f"{option} {shown}")
         return (numbers[0] if len(numbers) == 1 else numbers), None
     path = Path(text)
     try:
@@ -91,7 +92,7 @@ def load_target(value: str, max_elements: int, option: str = "--target"):
     if path.suffix.lower() in ARRAY_SUFFIXES or exists:
         return load_array(path, option, max_elements, keys=("target", "y")), str(path)
     raise InputFileError(
-        f"{option} {text!r} is neither a number, a comma-separated list of numbers, nor a file "
+        f"{option} {shown} is neither a number, a comma-separated list of numbers, nor a file "
         f"({', '.join(ARRAY_SUFFIXES)})"
     )
 

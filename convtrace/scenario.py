@@ -28,6 +28,7 @@ import numpy as np
 
 from .errors import ParameterError, ShapeError
 from .geometry import (
+    GEOMETRY_LIMIT,
     PaddingSpec,
     _is_int,
     check_limit,
@@ -161,6 +162,12 @@ def parse_padding(value) -> PaddingSpec:
         if all(p.lstrip("-").isascii() and p.lstrip("-").isdigit() for p in parts) and len(
             parts
         ) in (1, 2):
+            for p in parts:  # int() refuses more than 4300 digits with a note about Python
+                if len(p.lstrip("-")) > 18:
+                    raise ParameterError(
+                        f"--padding {p[:20]}… has {len(p.lstrip('-'))} digits; convtrace's "
+                        f"limit for a padding is {GEOMETRY_LIMIT:,}"
+                    )
             nums = [int(p) for p in parts]
             value = nums[0] if len(nums) == 1 else tuple(nums)
         else:

@@ -58,6 +58,10 @@ def read_scenario_file(path) -> dict:
         raise InputFileError(f"--scenario {path} is not valid TOML ({error})") from None
     except RecursionError:
         raise InputFileError(f"--scenario {path} nests arrays or tables too deeply") from None
+    except ValueError as error:  # an integer of more than 4300 digits (Python's safety cap)
+        raise InputFileError(
+            f"--scenario {path} holds a number too long to read ({str(error).split(':')[0]})"
+        ) from None
     except (OSError, UnicodeDecodeError) as error:
         raise InputFileError(f"--scenario {path} could not be read ({error})") from None
     unknown = sorted(set(data) - set(SCENARIO_KEYS))

@@ -318,3 +318,15 @@ def test_float64_values_close_to_its_limit_that_do_not_overflow_are_drawn(invoke
     result = invoke("run", "--input", path, "--dtype", "float64")
     assert result.exit_code == 0, result.output
     assert "23 of 23 stages agree" in result.output
+
+
+def test_numbers_of_5000_digits_anywhere_are_a_sentence(invoke, tmp_path):
+    digits = "1" * 5000
+    refused(invoke("run", "--padding", digits), "--padding", "5000 digits")
+    refused(invoke("shapes", "--padding", f"3,{digits}"), "--padding", "5000 digits")
+    target = invoke("run", "--target", digits)
+    refused(target, "--target")
+    assert len(target.output) < 300
+    toml = tmp_path / "s.toml"
+    toml.write_text(f"seed = {digits}\n")
+    refused(invoke("run", "--scenario", toml), "s.toml", "too long")
