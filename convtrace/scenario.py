@@ -163,10 +163,11 @@ def parse_padding(value) -> PaddingSpec:
             parts
         ) in (1, 2):
             for p in parts:  # int() refuses more than 4300 digits with a note about Python
-                if len(p.lstrip("-")) > 18:
+                if len(p) > 18:
+                    shown = p if len(p) <= 40 else f"{p[:20]}… ({len(p)} digits)"
                     raise ParameterError(
-                        f"--padding {p[:20]}… has {len(p.lstrip('-'))} digits; convtrace's "
-                        f"limit for a padding is {GEOMETRY_LIMIT:,}"
+                        f"--padding {shown} is more than convtrace's limit of {GEOMETRY_LIMIT:,} "
+                        "for a padding"
                     )
             nums = [int(p) for p in parts]
             value = nums[0] if len(nums) == 1 else tuple(nums)
