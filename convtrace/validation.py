@@ -37,7 +37,7 @@ def check_finite(array: np.ndarray, what: str) -> None:
 
 def in_dtype(array, dtype, what: str) -> np.ndarray:
     """``array`` converted to ``dtype``, refusing values beyond its range (they would become
-    ±inf silently): x: any shape, numeric and finite (already checked)."""
+    ±inf silently). array: any shape, numeric and finite (already checked)."""
     array = np.asarray(array)
     dtype = np.dtype(dtype)
     if array.size and np.issubdtype(array.dtype, np.number):
