@@ -223,8 +223,9 @@ def _npy_from(fileobj, max_elements: int) -> np.ndarray:
             "holds Python objects (dtype object), which could only be read by unpickling "
             "code from the file; save a numeric array instead"
         )
-    if any(d < 0 for d in shape):
-        raise _Refused(f"has a damaged header: it declares the shape {tuple(shape)}")
+    if any(d < 0 for d in shape) or len(shape) > MAX_NESTING:
+        shown = str(tuple(shape)) if len(shape) <= MAX_NESTING else f"of {len(shape)} dimensions"
+        raise _Refused(f"has a damaged or foreign header: it declares a shape {shown}")
     count = math.prod(shape)
     if count > max_elements:
         raise _too_many(count, max_elements, f"has shape {tuple(shape)}, that is")

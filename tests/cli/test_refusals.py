@@ -330,3 +330,12 @@ def test_numbers_of_5000_digits_anywhere_are_a_sentence(invoke, tmp_path):
     toml = tmp_path / "s.toml"
     toml.write_text(f"seed = {digits}\n")
     refused(invoke("run", "--scenario", toml), "s.toml", "too long")
+
+
+def test_npy_header_declaring_70_dimensions_is_refused(invoke, tmp_path):
+    path = tmp_path / "x.npy"
+    header = "{'descr': '<f8', 'fortran_order': False, 'shape': (" + "1, " * 70 + "), }"
+    header += " " * ((64 - (10 + len(header) + 1) % 64) % 64) + "\n"
+    size = len(header).to_bytes(2, "little")
+    path.write_bytes(b"\x93NUMPY\x01\x00" + size + header.encode() + np.zeros(1).tobytes())
+    refused(invoke("run", "--input", path), "70 dimensions")
