@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from .bench_cli import bench_command
+from .check_cli import check_command
 from .cli_options import (
     OutputOptions,
     fail,
@@ -317,6 +318,7 @@ def explain(
 # `convtrace bench` lives in bench_cli.py; importing it loads only typer (the timing code and
 # torch load when the command runs).
 app.command("bench")(guarded(bench_command))
+app.command("check")(guarded(check_command))
 
 
 def main() -> None:
