@@ -143,7 +143,7 @@ def _scenario_heading(s) -> str:
     return (
         f"x {n}×{c}×{h}×{w} · conv {s.filters}×{s.kernel[0]}×{s.kernel[1]} stride "
         f"{s.stride[0]} {pad} · {pool} · {s.loss} · {s.dtype} · seed {s.seed}"
-    )
+    ) + (f" · bug {s.bug}" if s.bug else "")
 
 
 @app.command()

@@ -77,9 +77,9 @@ CATALOG: tuple[Bug, ...] = (
         "the odd pixel bottom/right and needs more padding when stride > 1.",
         "total = max((ceil(H/s) - 1)*s + k - H, 0); top = total // 2, bottom = total - top "
         "(likewise left/right).",
-        (
-            Variant("(k-1)//2 on every side", pads="half-kernel"),
+        (  # the first keeps the output's shape, so `run --bug` can go on past the conv
             Variant("odd pixel top/left", pads="odd-first"),
+            Variant("(k-1)//2 on every side", pads="half-kernel"),
         ),
     ),
     Bug(
@@ -229,7 +229,7 @@ class BuggyConv2D(Conv2D):
     @property
     def layout_note(self) -> str:
         if self.variant.channels_last:
-            return "bug: O returned as (N, H, W, F); moved back to (N, F, H, W) for the pool"
+            return "O came back as (N, H, W, F); moved to (N, F, H, W) for the next layer"
         return ""
 
     def nchw(self, out: np.ndarray) -> np.ndarray:
@@ -248,12 +248,14 @@ class BuggyConv2D(Conv2D):
         )
         w, b = self.weight.astype(x.dtype), self.bias.astype(x.dtype)
         out = conv_forward(x, w, b, self.stride, self.pads, self.variant)
-        self._cache = (x, w)
+        self._cache = (x, w, out.shape)
         return out
 
     def backward(self, dout: np.ndarray):
-        x, w = self._cache
-        dout = self.nchw(np.asarray(dout))
+        x, w, out_shape = self._cache
+        dout = np.asarray(dout)
+        if self.variant.channels_last and dout.shape == out_shape:
+            dout = self.nchw(dout)  # given in the layout forward returned
         dw, db, dx = conv_backward(x, w, dout, self.stride, self.pads, self.variant)
         self.grad_weight, self.grad_bias = dw, db
         return (dx, dw) if self.variant.swapped else (dw, dx)
