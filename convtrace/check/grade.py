@@ -187,16 +187,15 @@ def grade_file(path, cases, references, options: CheckOptions, on_case=None) -> 
     """
     from .sandbox import Sandbox
 
-    path = os.path.abspath(path)
     setup = {
-        "path": path,
+        "path": os.path.abspath(path),
         "api": options.api,
         "class": options.class_name,
         "functions": list(options.functions),
         "weight_attr": options.weight_attr,
         "bias_attr": options.bias_attr,
     }
-    result = FileResult(path)
+    result = FileResult(str(path))
     with Sandbox(setup, options.timeout, options.memory, len(cases)) as box:
         loaded = box.start()
         if loaded["status"] != "loaded":

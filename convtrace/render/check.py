@@ -12,6 +12,7 @@ from types import SimpleNamespace
 import numpy as np
 from rich import box
 from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
 from rich.panel import Panel
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -140,8 +141,8 @@ def failure_view(r: CaseResult, precision: int = 4) -> RenderableType:
     for bug_id in r.diagnosis:
         bug = BUGS[bug_id]
         parts.append(Text.assemble(("diagnosis ", "ct.label"), (bug_id, "ct.bad")))
-        parts.append(Text(f"  {bug.sentence}"))
-        parts.append(Text.assemble(("  fix: ", "ct.label"), bug.fix))
+        parts.append(Padding(Text(bug.sentence), (0, 0, 0, 2)))
+        parts.append(Padding(Text.assemble(("fix: ", "ct.label"), bug.fix), (0, 0, 0, 2)))
     if r.unexplained:
         names = ", ".join(LABELS[k] for k in r.unexplained)
         parts.append(Text(f"no known pattern for {names}: compare with the sum below", "ct.dim"))
