@@ -10,7 +10,9 @@
 Every array is float64: the worked example's integers, the others drawn from
 ``numpy.random.default_rng(case seed)`` (x, W and dL/dO standard normal, b uniform in [-1, 1]),
 so every run grades the same numbers. In the CS231n API (one symmetric ``pad``), "same" is
-``pad = (k - 1) // 2``.
+``pad = (k - 1) // 2``, and when the file has ``max_pool_forward_naive`` /
+``max_pool_backward_naive`` three max-pooling cases follow (2×2 stride 2, 3×3 stride 2 and
+2×2 stride 1, the last two with overlapping windows), graded on out and dX.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class CaseSpec:
     stride: int
     padding: str  # "valid" | "same"
     seed: int
+    kind: str = "conv"  # "conv" | "pool" (max pooling: kernel = window, filters unused)
 
 
 BATTERY: tuple[CaseSpec, ...] = (
@@ -51,6 +54,12 @@ BATTERY: tuple[CaseSpec, ...] = (
     CaseSpec("s2-same-even", 3, 3, 8, 2, 3, 2, "same", 9),
     CaseSpec("kernel-1", 3, 3, 6, 4, 1, 1, "valid", 10),
     CaseSpec("kernel-1-s2-same", 1, 3, 7, 2, 1, 2, "same", 11),
+)
+
+POOL_BATTERY: tuple[CaseSpec, ...] = (
+    CaseSpec("pool-2x2", 2, 3, 6, 0, 2, 2, "valid", 20, "pool"),
+    CaseSpec("pool-3x3-s2", 1, 2, 7, 0, 3, 2, "valid", 21, "pool"),
+    CaseSpec("pool-2x2-s1", 2, 1, 5, 0, 2, 1, "valid", 22, "pool"),
 )
 
 
@@ -82,6 +91,10 @@ class Case:
 
     def describe(self) -> str:
         s = self.spec
+        if s.kind == "pool":
+            return f"{s.batch}×{s.channels}×{s.size}×{s.size}, max pool {s.kernel}×{s.kernel}, " + (
+                f"stride {s.stride}"
+            )
         return (
             f"{s.batch}×{s.channels}×{s.size}×{s.size}, {s.filters} filters {s.kernel}×{s.kernel}"
             f", stride {s.stride}, {s.padding}"
@@ -89,6 +102,8 @@ class Case:
 
 
 def _pads(spec: CaseSpec, api: str):
+    if spec.kind == "pool":
+        return (0, 0), (0, 0)
     if api == "cs231n":
         p = (spec.kernel - 1) // 2 if spec.padding == "same" else 0
         return (p, p), (p, p)
@@ -115,6 +130,11 @@ def build_case(spec: CaseSpec, api: str = "course") -> Case:
         return Case(spec, x, w, b, dout, pads, api)
     rng = np.random.default_rng(spec.seed)
     k = spec.kernel
+    if spec.kind == "pool":
+        x = rng.standard_normal((spec.batch, spec.channels, spec.size, spec.size))
+        out_hw = conv_output_shape((spec.size, spec.size), k, spec.stride)
+        dout = rng.standard_normal((spec.batch, spec.channels, *out_hw))
+        return Case(spec, x, np.zeros(0), np.zeros(0), dout, pads, api)
     x = rng.standard_normal((spec.batch, spec.channels, spec.size, spec.size))
     w = rng.standard_normal((spec.filters, spec.channels, k, k))
     b = rng.uniform(-1.0, 1.0, spec.filters)
@@ -124,7 +144,8 @@ def build_case(spec: CaseSpec, api: str = "course") -> Case:
 
 
 def build_battery(api: str = "course") -> list[Case]:
-    return [build_case(spec, api) for spec in BATTERY]
+    specs = BATTERY + (POOL_BATTERY if api == "cs231n" else ())
+    return [build_case(spec, api) for spec in specs]
 
 
 def torch_reference(case: Case, with_bias: bool = True) -> dict[str, np.ndarray]:
@@ -134,6 +155,10 @@ def torch_reference(case: Case, with_bias: bool = True) -> dict[str, np.ndarray]
     import torch.nn.functional as F
 
     x = torch.tensor(case.x, dtype=torch.float64, requires_grad=True)
+    if case.spec.kind == "pool":
+        out = F.max_pool2d(x, case.spec.kernel, case.spec.stride)
+        out.backward(torch.tensor(case.dout))
+        return {"out": out.detach().numpy(), "dX": x.grad.numpy()}
     w = torch.tensor(case.w, dtype=torch.float64, requires_grad=True)
     b = torch.tensor(case.b if with_bias else np.zeros_like(case.b), requires_grad=True)
     (pt, pb), (pl, pr) = case.pads

@@ -27,6 +27,7 @@ def case_document(r: CaseResult) -> dict:
         "shapes": {
             LABELS[k]: {"expected": _shape(r.expected[k]), "got": _shape(r.got.get(k))}
             for k in COMPONENTS
+            if k in r.expected
         },
         "diagnosis": list(r.diagnosis),
         "no_known_pattern": [LABELS[k] for k in r.unexplained],

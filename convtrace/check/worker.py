@@ -239,8 +239,11 @@ def run_course_case(cls, h: dict, a: dict) -> tuple[dict, dict]:
 
 def run_cs231n_case(functions, h: dict, a: dict) -> tuple[dict, dict]:
     """conv_forward_naive(x, w, b, conv_param) -> (out, cache);
-    conv_backward_naive(dout, cache) -> (dx, dw, db)."""
-    forward, backward = functions
+    conv_backward_naive(dout, cache) -> (dx, dw, db); for a pooling case
+    max_pool_forward_naive(x, pool_param) -> (out, cache), max_pool_backward_naive -> dx."""
+    if h.get("kind") == "pool":
+        return run_pool_case(functions["pool"], h, a)
+    forward, backward = functions["conv"]
     param = {"stride": h["stride"], "pad": h["padding"]}
     returned = forward(a["x"].copy(), a["w"].copy(), a["b"].copy(), param)
     if not isinstance(returned, (tuple, list)) or len(returned) != 2:
@@ -256,6 +259,18 @@ def run_cs231n_case(functions, h: dict, a: dict) -> tuple[dict, dict]:
     return {}, result
 
 
+def run_pool_case(functions, h: dict, a: dict) -> tuple[dict, dict]:
+    forward, backward = functions
+    k = h["kernel"]
+    param = {"pool_height": k, "pool_width": k, "stride": h["stride"]}
+    returned = forward(a["x"].copy(), param)
+    if not isinstance(returned, (tuple, list)) or len(returned) != 2:
+        raise ValueError("the max-pool forward function must return (out, cache)")
+    result = {"out": _as_array(returned[0], "out")}
+    result["dX"] = _as_array(backward(a["dout"].copy(), returned[1]), "dx")
+    return {}, result
+
+
 def load(setup: dict):
     """Run the student's file (runpy: no .pyc written) and return what the cases call."""
     import inspect
@@ -263,12 +278,14 @@ def load(setup: dict):
 
     namespace = runpy.run_path(setup["path"], run_name="student_submission")
     if setup["api"] == "cs231n":
-        functions = []
         for name in setup["functions"]:
             if not callable(namespace.get(name)):
                 raise SetupError(f"has no function {name}")
-            functions.append(namespace[name])
-        return functions
+        pool = [namespace.get(name) for name in setup["pool_functions"]]
+        return {
+            "conv": [namespace[name] for name in setup["functions"]],
+            "pool": pool if all(map(callable, pool)) else None,
+        }
     cls = namespace.get(setup["class"])
     if not isinstance(cls, type):
         classes = sorted(k for k, v in namespace.items() if isinstance(v, type) and not k[0] == "_")
@@ -308,7 +325,8 @@ def main(cmd_fd: int, result_fd: int) -> None:
             result_fd, {"status": "load", "message": describe_exception(error, setup["path"])}
         )
         return
-    write_frame(result_fd, {"status": "loaded"})
+    has_pool = isinstance(target, dict) and target["pool"] is not None
+    write_frame(result_fd, {"status": "loaded", "pool": has_pool})
     run = run_cs231n_case if setup["api"] == "cs231n" else run_course_case
     while (frame := read_frame(cmd_fd)) is not None:
         header, arrays = frame

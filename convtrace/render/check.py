@@ -33,6 +33,8 @@ def _mark(value: bool | None) -> Text:
 
 def _geometry(case) -> str:
     s = case.spec
+    if s.kind == "pool":
+        return f"{s.batch}×{s.channels}×{s.size}² max-pool {s.kernel} s{s.stride}"
     pad = f"pad {case.padding}" if case.api == "cs231n" else s.padding
     return f"{s.batch}×{s.channels}×{s.size}² F{s.filters} k{s.kernel} s{s.stride} {pad}"
 
@@ -114,7 +116,7 @@ def failure_view(r: CaseResult, precision: int = 4) -> RenderableType:
     shapes.add_row(
         Text("tensor", "ct.label"), Text("expected", "ct.label"), Text("got", "ct.label")
     )
-    for k in COMPONENTS:
+    for k in (k for k in COMPONENTS if k in r.expected):
         got = _shape(r.got[k]) if k in r.got else "not exposed"
         row_style = "ct.bad" if r.checks.get(k) is False else None
         shapes.add_row(LABELS[k], _shape(r.expected[k]), Text(got, row_style or ""))
@@ -143,13 +145,13 @@ def failure_view(r: CaseResult, precision: int = 4) -> RenderableType:
         parts.append(Text.assemble(("diagnosis ", "ct.label"), (bug_id, "ct.bad")))
         parts.append(Padding(Text(bug.sentence), (0, 0, 0, 2)))
         parts.append(Padding(Text.assemble(("fix: ", "ct.label"), bug.fix), (0, 0, 0, 2)))
+    view = None if cell is None else _cell_sum(r, component, cell, precision)
     if r.unexplained:
         names = ", ".join(LABELS[k] for k in r.unexplained)
-        parts.append(Text(f"no known pattern for {names}: compare with the sum below", "ct.dim"))
-    if cell is not None:
-        view = _cell_sum(r, component, cell, precision)
-        if view is not None:
-            parts += [Text(""), Text("the expected value, as its sum:", "ct.label"), view]
+        hint = ": compare with the sum below" if view is not None else ""
+        parts.append(Text(f"no known pattern for {names}{hint}", "ct.dim"))
+    if view is not None:
+        parts += [Text(""), Text("the expected value, as its sum:", "ct.label"), view]
     return Panel(Group(*parts), title="first failure", title_align="left", border_style="ct.border")
 
 

@@ -46,3 +46,30 @@ def conv_backward_naive(dout, cache):
                     dxp[n, :, rows, cols] += dout[n, f, i, j] * w[f]
     dx = dxp[:, :, pad : pad + H, pad : pad + W]
     return dx, dw, db
+
+
+def max_pool_forward_naive(x, pool_param):
+    ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    N, C, H, W = x.shape
+    Ho, Wo = 1 + (H - ph) // stride, 1 + (W - pw) // stride
+    out = np.zeros((N, C, Ho, Wo))
+    for i in range(Ho):
+        for j in range(Wo):
+            window = x[:, :, i * stride : i * stride + ph, j * stride : j * stride + pw]
+            out[:, :, i, j] = window.max(axis=(2, 3))
+    return out, (x, pool_param)
+
+
+def max_pool_backward_naive(dout, cache):
+    x, pool_param = cache
+    ph, pw, stride = pool_param["pool_height"], pool_param["pool_width"], pool_param["stride"]
+    N, C, Ho, Wo = dout.shape
+    dx = np.zeros_like(x)
+    for n in range(N):
+        for c in range(C):
+            for i in range(Ho):
+                for j in range(Wo):
+                    window = x[n, c, i * stride : i * stride + ph, j * stride : j * stride + pw]
+                    u, v = np.unravel_index(np.argmax(window), window.shape)
+                    dx[n, c, i * stride + u, j * stride + v] += dout[n, c, i, j]
+    return dx

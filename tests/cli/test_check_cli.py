@@ -123,7 +123,15 @@ def test_cs231n_api(invoke, tmp_path):
     result, doc = check_json(invoke, path, "--api", "cs231n")
     assert result.exit_code == 0, result.output
     assert doc["score"] == 100
+    names = [c["name"] for c in doc["cases"]]
+    assert names[-3:] == ["pool-2x2", "pool-3x3-s2", "pool-2x2-s1"]  # max pooling is present
+    assert doc["cases"][-1]["checks"] == {"forward": True, "dF": None, "dX": True, "db": None}
     source = path.read_text()
+    pool_bug = planted(tmp_path, "pool", [("+ v] += dout", "+ v] = dout")], source)
+    result, doc = check_json(invoke, pool_bug, "--api", "cs231n")
+    failing = {c["name"]: c for c in doc["cases"] if not c["passed"]}
+    assert result.exit_code == 1 and set(failing) == {"pool-3x3-s2", "pool-2x2-s1"}  # overlaps
+    assert failing["pool-2x2-s1"]["no_known_pattern"] == ["dX"] and doc["diagnosis"] == []
     bad = planted(
         tmp_path,
         "mean",
