@@ -210,12 +210,14 @@ def _check_folder(folder: Path, options, json_out: bool, csv_path: str | None) -
     with progress if progress is not None else _nothing() as advance:
         for file in files:
             done = 0
+            if advance:
+                advance(f"grading {file.name}", 0)
 
             def on_case(case_result, file=file):
                 nonlocal done
                 done += 1
                 if advance:
-                    advance(f"{file.name}: {case_result.case.name}")
+                    advance(f"grading {file.name}")
 
             result = grade_file(file, cases, references, options, on_case=on_case)
             if advance and done < len(cases):
