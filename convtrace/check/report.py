@@ -79,7 +79,9 @@ def grade_row(result: FileResult, folder: str) -> dict:
 def write_csv(rows: list[dict], path: str) -> None:
     with open(path, "w", newline="", encoding="utf-8") as handle:
         writer = csv.writer(handle)
-        writer.writerow(["file", "score", "passed", "first_failing_case", "diagnosis", "error"])
+        writer.writerow(
+            ["file", "score", "passed", "first_failing_case", "diagnosis", "error", "note"]
+        )
         for row in rows:
             writer.writerow(
                 [
@@ -89,5 +91,6 @@ def write_csv(rows: list[dict], path: str) -> None:
                     row["first_failure"] or "",
                     " ".join(row["diagnosis"]),
                     row["error"] or "",
+                    row["note"] or "",
                 ]
             )

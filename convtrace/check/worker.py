@@ -276,6 +276,8 @@ def load(setup: dict):
     import inspect
     import runpy
 
+    # the student's folder, not ours, is where its own imports look first
+    sys.path[0] = os.path.dirname(setup["path"])
     namespace = runpy.run_path(setup["path"], run_name="student_submission")
     if setup["api"] == "cs231n":
         for name in setup["functions"]:

@@ -224,7 +224,8 @@ def test_a_folder_is_graded_file_by_file_with_a_grade_book(invoke, tmp_path):
     result = invoke("check", folder, "--class", "Conv2D", "--csv", grades)
     assert result.exit_code == 1, result.output
     rows = [line.split(",") for line in grades.read_text().splitlines()]
-    assert rows[0] == ["file", "score", "passed", "first_failing_case", "diagnosis", "error"]
+    header = ["file", "score", "passed", "first_failing_case", "diagnosis", "error", "note"]
+    assert rows[0] == header
     assert [r[0] for r in rows[1:]] == ["a_correct.py", "b_broken.py", "c_swapped.py"]
     assert rows[1][1:4] == ["100.0", "yes", ""]
     assert rows[2][2] == "no" and "SyntaxError" in rows[2][5] and "line 1" in rows[2][5]
@@ -302,3 +303,13 @@ def test_check_help_never_imports_torch_or_the_grader():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_students_own_modules_are_importable_and_ours_are_not(invoke, tmp_path):
+    (tmp_path / "helpers.py").write_text("import numpy as np\nPAD = np.pad\n")
+    source = "from helpers import PAD\n" + CORRECT.replace("np.pad(X,", "PAD(X,")
+    path = planted(tmp_path, "uses_helpers", [], source)
+    assert invoke("check", path).exit_code == 0
+    shadow = planted(tmp_path, "shadow", [], "import grade\n" + CORRECT)  # our worker's neighbour
+    result = invoke("check", shadow)
+    assert result.exit_code == 2 and "ModuleNotFoundError" in result.stderr
