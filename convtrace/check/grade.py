@@ -50,6 +50,7 @@ class CaseResult:
     diagnosis: list[str] = field(default_factory=list)
     unexplained: list[str] = field(default_factory=list)
     printed: int = 0
+    bias: np.ndarray | None = None  # the bias the student's layer used (zeros: it has none)
 
     @property
     def shape_ok(self) -> bool:
@@ -108,12 +109,14 @@ class FileResult:
 
 
 # --------------------------------------------------------------------------- diagnosis
-def variant_outputs(case: Case, variant: Variant, weights=None) -> dict[str, np.ndarray]:
-    """What a layer with ``variant``'s bug returns on ``case`` (the student's API slots)."""
+def variant_outputs(case: Case, variant: Variant, weights=None, bias=None) -> dict[str, np.ndarray]:
+    """What a layer with ``variant``'s bug returns on ``case`` (the student's API slots);
+    ``weights``/``bias`` replace the case's (a class without a bias adds none)."""
     w = case.w if weights is None else weights
+    b = case.b if bias is None else bias
     s = case.spec
     pads = variant_pads(variant, case.padding, case.x.shape[2:], w.shape[2:], case.stride)
-    out = conv_forward(case.x, w, case.b, case.stride, pads, variant)
+    out = conv_forward(case.x, w, b, case.stride, pads, variant)
     out_nchw = out.transpose(0, 3, 1, 2) if variant.channels_last else out
     dout = case.dout
     if out_nchw.shape != dout.shape:  # the worker's rule: a fresh dL/dO of the student's shape
@@ -133,11 +136,11 @@ def diagnose(result: CaseResult) -> None:
         for variant in bug.variants:
             weights = got.get("weights_after")
             if variant.reinitialise:
-                if weights is None or np.shape(weights) != case.w.shape:
-                    continue
-                outputs = variant_outputs(case, Variant("correct"), weights)
+                if weights is None or np.shape(weights) != case.w.shape or within(weights, case.w):
+                    continue  # the weights we set are still there (maybe rounded)
+                outputs = variant_outputs(case, Variant("correct"), weights, result.bias)
             else:
-                outputs = variant_outputs(case, variant)
+                outputs = variant_outputs(case, variant, bias=result.bias)
             hits = [
                 k
                 for k in wrong
@@ -160,6 +163,12 @@ def grade_case(case: Case, expected: dict, reply: dict, arrays: dict) -> CaseRes
         result.checks = {k: (False if k in expected and k != "db" else None) for k in COMPONENTS}
         return result
     result.got = {k: np.asarray(v, dtype=np.float64) for k, v in arrays.items()}
+    if case.spec.kind == "conv" and case.api == "course" and reply.get("bias") is None:
+        # a class without a bias attribute adds none: torch's O without b (the gradients
+        # do not depend on b; dL/db is still graded when the class returns one)
+        result.bias = np.zeros_like(case.b)
+        expected = {**expected, "out": expected["out"] - case.b.reshape(1, -1, 1, 1)}
+        result.expected = expected
     for k in COMPONENTS:
         result.checks[k] = within(result.got[k], expected[k]) if k in result.got else None
     if not result.passed and case.spec.kind == "conv":

@@ -77,7 +77,7 @@ def _mini_trace(r: CaseResult):
     scenario = SimpleNamespace(
         x=case.x,
         conv_weight=case.w,
-        conv_bias=case.b,
+        conv_bias=case.b if r.bias is None else r.bias,
         pads=case.pads,
         stride=case.stride,
         dilation=(1, 1),

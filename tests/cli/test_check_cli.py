@@ -313,3 +313,26 @@ def test_the_students_own_modules_are_importable_and_ours_are_not(invoke, tmp_pa
     shadow = planted(tmp_path, "shadow", [], "import grade\n" + CORRECT)  # our worker's neighbour
     result = invoke("check", shadow)
     assert result.exit_code == 2 and "ModuleNotFoundError" in result.stderr
+
+
+def test_a_class_without_a_bias_is_graded_without_one(invoke, tmp_path):
+    path = planted(
+        tmp_path,
+        "no_bias",
+        [
+            ("        self.b = np.zeros(filters)\n", ""),
+            ("return O + self.b.reshape(1, -1, 1, 1)", "return O"),
+            ("        self.dLdb = dLdO.sum(axis=(0, 2, 3))\n", ""),
+        ],
+    )
+    result, doc = check_json(invoke, path)
+    assert result.exit_code == 0, result.output
+    assert all(c["checks"]["db"] is None for c in doc["cases"])
+    flipped = path.read_text().replace(
+        "np.tensordot(window, self.W,", "np.tensordot(window, self.W[:, :, ::-1, ::-1],"
+    )  # noqa: E501
+    result, doc = check_json(invoke, planted(tmp_path, "no_bias_flipped", [], flipped))
+    assert result.exit_code == 1 and doc["diagnosis"] == ["kernel-flipped"]
+    assert (
+        "✓ equals the trace's conv.out" in invoke("check", tmp_path / "no_bias_flipped.py").stdout
+    )
