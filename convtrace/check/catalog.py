@@ -38,6 +38,7 @@ class Variant:
     name: str
     flip: bool = False
     stride_in_window: bool = True
+    unit_stride: bool = False  # the stride ignored everywhere, output size included
     pads: str = "right"  # "right" | "half-kernel" | "odd-first"
     crop: bool = True
     accumulate: str = "add"  # "add" | "overwrite" | "overwrite-sum-filters"
@@ -69,7 +70,10 @@ CATALOG: tuple[Bug, ...] = (
         "or the backward pass.",
         "Start the window of output (i, j) at row i*stride and column j*stride, in forward and "
         "backward alike.",
-        (Variant("window at i, j", stride_in_window=False),),
+        (
+            Variant("window at i, j", stride_in_window=False),
+            Variant("stride 1 throughout", unit_stride=True),
+        ),
     ),
     Bug(
         "same-padding-symmetric",
@@ -164,6 +168,7 @@ def _windows(out_hw, stride, variant: Variant):
 
 def conv_forward(x, w, b, stride, pads: Pads, variant: Variant = Variant("correct")):
     """O: (N, F, H_out, W_out) (or (N, H_out, W_out, F) for ``channels_last``)."""
+    stride = (1, 1) if variant.unit_stride else stride
     (pt, pb), (pl, pr) = pads
     xp = np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)))
     kh, kw = w.shape[2:]
@@ -180,6 +185,7 @@ def conv_backward(x, w, dout, stride, pads: Pads, variant: Variant = Variant("co
 
     ``swapped`` is applied by the caller (it is about the order of the returned values).
     """
+    stride = (1, 1) if variant.unit_stride else stride
     (pt, pb), (pl, pr) = pads
     xp = np.pad(x, ((0, 0), (0, 0), (pt, pb), (pl, pr)))
     kh, kw = w.shape[2:]

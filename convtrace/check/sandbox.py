@@ -76,7 +76,7 @@ class Sandbox:
         self._cmd, self._res = cmd_w, res_r
         os.set_blocking(self.proc.stdout.fileno(), False)
         os.set_blocking(self._res, False)
-        return self._exchange(self.setup, {}, self.timeout + 20)[0]
+        return self._exchange(self.setup, {}, self.timeout + 5)[0]  # + the import of numpy
 
     def close(self) -> None:
         """Kill the child's process group (if alive) and remove its directory."""

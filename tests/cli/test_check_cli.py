@@ -336,3 +336,14 @@ def test_a_class_without_a_bias_is_graded_without_one(invoke, tmp_path):
     assert (
         "✓ equals the trace's conv.out" in invoke("check", tmp_path / "no_bias_flipped.py").stdout
     )
+
+
+def test_a_stride_ignored_everywhere_is_named_too(invoke, tmp_path):
+    source = CORRECT.replace(
+        "self.F, self.k, self.s, self.padding = filters, kernel_size, stride, padding",
+        "self.F, self.k, self.s, self.padding = filters, kernel_size, 1, padding",
+    )  # noqa: E501
+    result, doc = check_json(invoke, planted(tmp_path, "stride_one", [], source))
+    assert result.exit_code == 1 and doc["diagnosis"] == ["stride-ignored"]
+    exercise = next(c for c in doc["cases"] if c["name"] == "exercise")
+    assert exercise["shapes"]["forward"] == {"expected": [10, 8, 4, 4], "got": [10, 8, 7, 7]}
