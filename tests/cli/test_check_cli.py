@@ -231,6 +231,15 @@ def test_a_folder_is_graded_file_by_file_with_a_grade_book(invoke, tmp_path):
     assert rows[2][2] == "no" and "SyntaxError" in rows[2][5] and "line 1" in rows[2][5]
     assert rows[3][2:5] == ["no", "worked", "dF-dX-swapped"]
     assert "1 of 3 files pass every case" in result.stdout
+    result = invoke("check", folder, "--json")
+    doc = json.loads(result.stdout)
+    assert result.exit_code == 1 and [Path(f["file"]).name for f in doc["files"]] == [
+        "a_correct.py",
+        "b_broken.py",
+        "c_swapped.py",
+    ]
+    assert [f["diagnosis"] for f in doc["files"]] == [[], [], ["dF-dX-swapped"]]
+    assert doc["files"][1]["error"].startswith("raised SyntaxError")
 
 
 @pytest.mark.parametrize(
