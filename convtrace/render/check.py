@@ -145,13 +145,16 @@ def failure_view(r: CaseResult, precision: int = 4) -> RenderableType:
         parts.append(Text.assemble(("diagnosis ", "ct.label"), (bug_id, "ct.bad")))
         parts.append(Padding(Text(bug.sentence), (0, 0, 0, 2)))
         parts.append(Padding(Text.assemble(("fix: ", "ct.label"), bug.fix), (0, 0, 0, 2)))
-    view = None if cell is None else _cell_sum(r, component, cell, precision)
+    # shapes that differ have no aligned wrong cell: explain the expected tensor's first one
+    shown = cell if cell is not None else (0,) * np.ndim(r.expected[component])
+    view = _cell_sum(r, component, shown, precision)
     if r.unexplained:
         names = ", ".join(LABELS[k] for k in r.unexplained)
         hint = ": compare with the sum below" if view is not None else ""
         parts.append(Text(f"no known pattern for {names}{hint}", "ct.dim"))
     if view is not None:
-        parts += [Text(""), Text("the expected value, as its sum:", "ct.label"), view]
+        what = "the expected value" if cell is not None else "the expected first cell"
+        parts += [Text(""), Text(f"{what}, as its sum:", "ct.label"), view]
     return Panel(Group(*parts), title="first failure", title_align="left", border_style="ct.border")
 
 
