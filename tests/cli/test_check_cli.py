@@ -356,3 +356,16 @@ def test_a_stride_ignored_everywhere_is_named_too(invoke, tmp_path):
     assert result.exit_code == 1 and doc["diagnosis"] == ["stride-ignored"]
     exercise = next(c for c in doc["cases"] if c["name"] == "exercise")
     assert exercise["shapes"]["forward"] == {"expected": [10, 8, 4, 4], "got": [10, 8, 7, 7]}
+
+
+@pytest.mark.parametrize("method", ["im2col", "loop"])
+def test_convtraces_own_layer_passes_the_check(invoke, tmp_path, method):
+    source = (
+        "from convtrace import Conv2D as Layer\n\n\n"
+        "class Conv2D(Layer):\n"
+        "    def __init__(self, filters, kernel_size, stride, padding):\n"
+        f"        super().__init__(filters, kernel_size, stride, padding, method={method!r})\n"
+    )
+    result, doc = check_json(invoke, planted(tmp_path, f"ours_{method}", [], source))
+    assert result.exit_code == 0, result.output
+    assert all(c["checks"]["db"] for c in doc["cases"])  # grad_bias is found and graded
