@@ -134,7 +134,7 @@ def run_pipeline(scenario: Scenario, backward: bool = True, net: Network | None 
 
     a = net.conv.nchw(conv_out) if s.bug else conv_out
     if net.act:
-        a = net.act.forward(conv_out)
+        a = net.act.forward(a)
         add(Stage("act.out", "ReLU activation A", a, "A = max(H, 0)"))
     p = a
     if net.pool:
