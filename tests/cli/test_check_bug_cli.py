@@ -81,3 +81,10 @@ def test_an_unknown_bug_is_exit_2_listing_the_ids(invoke):
     assert line.startswith("Error: --bug 'off-by-one' is not in the catalog; ids: kernel-flipped")
     assert all(bug in line for bug in BUGS)
     assert invoke("run", "--bug", "kernel-flipped", "--dilation", "2").exit_code == 2
+
+
+def test_a_layout_bug_is_repaired_before_the_activation_too(invoke):
+    result = invoke("run", "--bug", "channels-last-output", "--activation", "relu", "--json")
+    assert result.exit_code == 1, result.output
+    stages = {s["name"]: s for s in json.loads(result.stdout)["stages"]}
+    assert [name for name, s in stages.items() if s["agrees"] is False] == ["conv.out"]
