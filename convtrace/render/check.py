@@ -93,13 +93,19 @@ def _mini_trace(r: CaseResult):
 
 def _cell_sum(r: CaseResult, component: str, index, precision: int) -> RenderableType | None:
     from ..explain import explain_cell
-    from .explain import explanation_view
+    from .explain import VIEWS
+    from .explain_parts import num, verdicts
 
     try:
-        explanation = explain_cell(_mini_trace(r), STAGES[component], index)
+        e = explain_cell(_mini_trace(r), STAGES[component], index)
     except Exception:  # noqa: BLE001 - the sum is a bonus; never let it hide the verdict
         return None
-    return explanation_view(explanation, precision)
+    # explain's view, closing with the torch line only (the "trace" here is torch's values)
+    title = Text(f"{e.cell} = ", style="ct.title")
+    title.append(num(e.value, precision), style="ct.big")
+    body = VIEWS[e.kind](e, precision)
+    torch_line = verdicts(e, precision)[-1]
+    return Group(title, Text(e.formula, style="ct.formula"), Text(""), *body, torch_line)
 
 
 def failure_view(r: CaseResult, precision: int = 4) -> RenderableType:
