@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 
 from .bench_cli import bench_command
+from .check_cli import check_command
 from .cli_options import (
     OutputOptions,
     fail,
@@ -142,7 +143,7 @@ def _scenario_heading(s) -> str:
     return (
         f"x {n}×{c}×{h}×{w} · conv {s.filters}×{s.kernel[0]}×{s.kernel[1]} stride "
         f"{s.stride[0]} {pad} · {pool} · {s.loss} · {s.dtype} · seed {s.seed}"
-    )
+    ) + (f" · bug {s.bug}" if s.bug else "")
 
 
 @app.command()
@@ -321,6 +322,7 @@ def explain(
 # `convtrace bench` lives in bench_cli.py; importing it loads only typer (the timing code and
 # torch load when the command runs).
 app.command("bench")(guarded(bench_command))
+app.command("check")(guarded(check_command))
 
 
 def main() -> None:

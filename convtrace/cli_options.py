@@ -149,6 +149,16 @@ SCENARIO_PARAMS: list[inspect.Parameter] = [
     ),
     option("classes", int, 3, "--classes", help="Classes for --loss ce.", panel=LAYERS),
     option(
+        "bug",
+        str | None,
+        None,
+        "--bug",
+        metavar="ID",
+        panel=LAYERS,
+        help="Plant a classic student bug into the conv layer to watch where the stages go "
+        "red (ids: convtrace check --list-bugs).",
+    ),
+    option(
         "method",
         str,
         "both",

@@ -40,6 +40,19 @@ class Network:
 
         self.conv = conv(primary)
         self.alt_conv = conv("loop") if s.method == "both" else None
+        if s.bug:  # the broken variant alone: comparing it with a correct method says nothing
+            from .check.catalog import BuggyConv2D
+
+            self.conv = BuggyConv2D(
+                s.bug,
+                s.filters,
+                s.kernel,
+                s.stride,
+                s.padding,
+                weight=s.conv_weight,
+                bias=s.conv_bias,
+            )
+            self.alt_conv = None
         self.act = ReLU() if s.activation == "relu" else None
         pools = {"max": MaxPool2D, "avg": AvgPool2D}
         self.pool = pools[s.pool](s.pool_size, s.pool_stride) if s.pool in pools else None
@@ -52,6 +65,14 @@ class Network:
 
 def _alt(layer_out, name: str) -> dict[str, np.ndarray]:
     return {} if layer_out is None else {name: layer_out}
+
+
+def _bug_note(layer) -> str:
+    """With --bug: which bug the layer carries (and a layout repair, if the pipeline made one)."""
+    bug = getattr(layer, "bug", None)
+    if bug is None:
+        return ""
+    return f"  [bug {bug.id}" + (f"; {layer.layout_note}]" if layer.layout_note else "]")
 
 
 def pool_input(trace: Trace) -> str:
@@ -109,14 +130,14 @@ def run_pipeline(scenario: Scenario, backward: bool = True, net: Network | None 
             "conv.out",
             "Convolution output H",
             conv_out,
-            formulas.conv_out(s),
+            formulas.conv_out(s) + _bug_note(net.conv),
             alternatives=_alt(loop_out, "loop"),
         )
     )
 
-    a = conv_out
+    a = net.conv.nchw(conv_out) if s.bug else conv_out
     if net.act:
-        a = net.act.forward(conv_out)
+        a = net.act.forward(a)
         add(Stage("act.out", "ReLU activation A", a, "A = max(H, 0)"))
     p = a
     if net.pool:

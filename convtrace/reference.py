@@ -207,10 +207,15 @@ def _window_grad(s: Scenario, d_pool, argmax):
 def attach_reference(trace: Trace) -> Trace:
     """Compute torch's values for the trace's scenario and attach each to its stage."""
     argmax = trace["pool.argmax"].values if "pool.argmax" in trace else None
-    reference = compute_reference(trace.scenario, argmax, trace.tolerance, trace["conv.out"].values)
+    # a --bug's H is wrong on purpose: it must not settle torch's ReLU decisions
+    our_h = None if getattr(trace.scenario, "bug", None) else trace["conv.out"].values
+    reference = compute_reference(trace.scenario, argmax, trace.tolerance, our_h)
     for stage in trace:
         if stage.name in reference:
-            stage.reference = reference[stage.name].reshape(stage.shape)
+            ref = reference[stage.name]
+            # with a --bug a stage may have the wrong shape: keep torch's, so it shows red
+            planted = getattr(trace.scenario, "bug", None) and np.shape(ref) != stage.shape
+            stage.reference = ref if planted else ref.reshape(stage.shape)
     _note_settled(
         trace,
         "act.out",

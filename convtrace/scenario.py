@@ -77,6 +77,7 @@ class ScenarioSpec:
     fc_bias: np.ndarray | None = None
     target: np.ndarray | None = None
     sources: dict[str, str] = field(default_factory=dict)
+    bug: str | None = None  # a catalog id (convtrace check --list-bugs) planted into the conv
 
     def updated(self, **changes) -> ScenarioSpec:
         """A copy with some fields replaced (None values are ignored)."""
@@ -111,6 +112,7 @@ class Scenario:
     dtype: str
     seed: int
     sources: dict[str, str] = field(default_factory=dict)
+    bug: str | None = None
 
     @property
     def kernel(self) -> tuple[int, int]:
@@ -141,6 +143,7 @@ class Scenario:
             "method": self.method,
             "dtype": self.dtype,
             "sources": dict(self.sources),
+            "bug": self.bug,
         }
 
 
@@ -285,6 +288,12 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
     for option, values in limited.items():
         for value in values:
             check_limit(value, option)
+    if spec.bug is not None:
+        from .check.catalog import get_bug
+
+        get_bug(spec.bug)  # an unknown id is bad input, listing the ids
+        if pair(spec.dilation, "--dilation") != (1, 1):
+            raise ParameterError("--bug plants its bug into an undilated conv: use --dilation 1")
 
     x_shape = (spec.batch, spec.channels, spec.height, spec.width)
     pads = resolve_padding(padding, x_shape[2:], kernel, stride, dilation)
@@ -361,6 +370,7 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
         dtype=dtype_name,
         seed=spec.seed,
         sources=dict(spec.sources),
+        bug=spec.bug,
     )
 
 

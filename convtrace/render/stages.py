@@ -199,6 +199,8 @@ def pool_input_highlight(trace: Trace, *, reference: bool = False) -> np.ndarray
     argmax = argmax_stage.reference if reference else argmax_stage.values
     if argmax is None or np.ndim(argmax) != 4:
         return None
+    if trace[name].shape[:2] != np.shape(argmax)[:2]:  # a --bug layout: no window to mark
+        return None
     return _chosen_cells(argmax, trace[name].shape, scenario.pool_size, scenario.pool_stride)
 
 

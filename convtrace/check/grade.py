@@ -1,0 +1,251 @@
+"""Grade one student file against torch, case by case, and name the bug from the catalog.
+
+For every case the child (``sandbox``) returns the student's O, dF, dX (and db when the object
+exposes one); each is compared with torch's value: same shape and
+``|got − torch| ≤ RTOL · max(1, max|torch|)``. A wrong tensor is matched against every
+catalog variant computed on the same case (``catalog.conv_forward``/``conv_backward``, in this
+process, numpy only): a variant that differs from torch there and equals the student's numbers
+names its bug. Nothing else is guessed: a wrong tensor no variant reproduces is "no known
+pattern", shown with its first wrong cell.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .cases import RTOL, Case
+from .catalog import CATALOG, Variant, conv_backward, conv_forward, variant_pads
+
+COMPONENTS = ("out", "dF", "dX", "db")
+LABELS = {"out": "forward", "dF": "dF", "dX": "dX", "db": "db"}
+STAGES = {"out": "conv.out", "dF": "grad.conv.weight", "dX": "grad.input", "db": "grad.conv.bias"}
+
+
+def within(got, expected) -> bool:
+    """Same shape and max |got − expected| ≤ RTOL · max(1, max |expected|)."""
+    got, expected = np.asarray(got), np.asarray(expected)
+    if got.shape != expected.shape:
+        return False
+    if not expected.size:
+        return True
+    if not np.all(np.isfinite(got)):
+        return False
+    scale = max(1.0, float(np.max(np.abs(expected))))
+    return float(np.max(np.abs(got - expected))) <= RTOL * scale
+
+
+@dataclass
+class CaseResult:
+    """The verdict of one case. checks: component -> True/False, or None (db not exposed)."""
+
+    case: Case
+    expected: dict[str, np.ndarray]
+    status: str = "ok"  # ok | error | setup | timeout | crash
+    message: str | None = None
+    got: dict[str, np.ndarray] = field(default_factory=dict)
+    checks: dict[str, bool | None] = field(default_factory=dict)
+    diagnosis: list[str] = field(default_factory=list)
+    unexplained: list[str] = field(default_factory=list)
+    printed: int = 0
+    bias: np.ndarray | None = None  # the bias the student's layer used (zeros: it has none)
+
+    @property
+    def shape_ok(self) -> bool:
+        return self.status == "ok" and all(
+            np.shape(self.got[k]) == np.shape(self.expected[k])
+            for k in ("out", "dF", "dX")
+            if k in self.got
+        )
+
+    @property
+    def passed(self) -> bool:
+        return self.status == "ok" and all(v is not False for v in self.checks.values())
+
+    def first_wrong(self) -> str | None:
+        return next((k for k in COMPONENTS if self.checks.get(k) is False), None)
+
+    def first_wrong_cell(self, component: str) -> tuple[int, ...] | None:
+        """Row-major first index where got and torch differ beyond the tolerance."""
+        got, exp = self.got.get(component), self.expected[component]
+        if got is None or np.shape(got) != np.shape(exp):
+            return None
+        scale = max(1.0, float(np.max(np.abs(exp)))) if exp.size else 1.0
+        bad = np.argwhere(~(np.abs(got - exp) <= RTOL * scale))
+        return tuple(int(i) for i in bad[0]) if len(bad) else None
+
+
+@dataclass
+class FileResult:
+    """Every case of one file; ``error`` when the file could not be graded at all (exit 2)."""
+
+    path: str
+    cases: list[CaseResult] = field(default_factory=list)
+    error: str | None = None
+
+    @property
+    def diagnosis(self) -> list[str]:
+        found = {i for r in self.cases for i in r.diagnosis}
+        return [bug.id for bug in CATALOG if bug.id in found]
+
+    @property
+    def unexplained(self) -> bool:
+        return any(r.unexplained or r.status != "ok" for r in self.cases if not r.passed)
+
+    @property
+    def score(self) -> float:
+        """Percent of graded tensors (O, dF, dX and db when exposed) that match torch."""
+        checks = [v for r in self.cases for v in r.checks.values() if v is not None]
+        return round(100.0 * sum(checks) / len(checks), 1) if checks else 0.0
+
+    @property
+    def passed(self) -> bool:
+        return self.error is None and all(r.passed for r in self.cases)
+
+    def first_failure(self) -> CaseResult | None:
+        return next((r for r in self.cases if not r.passed), None)
+
+
+# --------------------------------------------------------------------------- diagnosis
+def variant_outputs(case: Case, variant: Variant, weights=None, bias=None) -> dict[str, np.ndarray]:
+    """What a layer with ``variant``'s bug returns on ``case`` (the student's API slots);
+    ``weights``/``bias`` replace the case's (a class without a bias adds none)."""
+    w = case.w if weights is None else weights
+    b = case.b if bias is None else bias
+    s = case.spec
+    pads = variant_pads(variant, case.padding, case.x.shape[2:], w.shape[2:], case.stride)
+    out = conv_forward(case.x, w, b, case.stride, pads, variant)
+    out_nchw = out.transpose(0, 3, 1, 2) if variant.channels_last else out
+    dout = case.dout
+    if out_nchw.shape != dout.shape:  # the worker's rule: a fresh dL/dO of the student's shape
+        dout = np.random.default_rng(s.seed + 1).standard_normal(out_nchw.shape)
+    dw, db, dx = conv_backward(case.x, w, dout, case.stride, pads, variant)
+    if variant.swapped:
+        dw, dx = dx, dw
+    return {"out": out, "dF": dw, "dX": dx, "db": db}
+
+
+def diagnose(result: CaseResult) -> None:
+    """Fill ``result.diagnosis`` (bug ids whose variant reproduces a wrong tensor) and
+    ``result.unexplained`` (wrong tensors no variant reproduces)."""
+    case, got, wrong = result.case, result.got, [k for k, v in result.checks.items() if v is False]
+    explained: set[str] = set()
+    for bug in CATALOG:
+        for variant in bug.variants:
+            weights = got.get("weights_after")
+            if variant.reinitialise:
+                if weights is None or np.shape(weights) != case.w.shape or within(weights, case.w):
+                    continue  # the weights we set are still there (maybe rounded)
+                outputs = variant_outputs(case, Variant("correct"), weights, result.bias)
+            else:
+                outputs = variant_outputs(case, variant, bias=result.bias)
+            hits = [
+                k
+                for k in wrong
+                if k in got
+                and within(got[k], outputs[k])
+                and not within(outputs[k], result.expected[k])
+            ]
+            if hits:
+                explained.update(hits)
+                if bug.id not in result.diagnosis:
+                    result.diagnosis.append(bug.id)
+    result.unexplained = [k for k in wrong if k not in explained]
+
+
+def grade_case(case: Case, expected: dict, reply: dict, arrays: dict) -> CaseResult:
+    """Compare the child's answer for one case with torch's, then diagnose what is wrong."""
+    result = CaseResult(case, expected, printed=int(reply.get("printed", 0)))
+    if reply.get("status") != "ok":
+        result.status, result.message = reply.get("status", "crash"), reply.get("message")
+        result.checks = {k: (False if k in expected and k != "db" else None) for k in COMPONENTS}
+        return result
+    result.got = {k: np.asarray(v, dtype=np.float64) for k, v in arrays.items()}
+    if case.spec.kind == "conv" and case.api == "course" and reply.get("bias") is None:
+        # a class without a bias attribute adds none: torch's O without b (the gradients
+        # do not depend on b; dL/db is still graded when the class returns one)
+        result.bias = np.zeros_like(case.b)
+        expected = {**expected, "out": expected["out"] - case.b.reshape(1, -1, 1, 1)}
+        result.expected = expected
+    for k in COMPONENTS:
+        result.checks[k] = within(result.got[k], expected[k]) if k in result.got else None
+    if not result.passed and case.spec.kind == "conv":
+        diagnose(result)
+    elif not result.passed:
+        result.unexplained = [k for k, v in result.checks.items() if v is False]
+    return result
+
+
+# --------------------------------------------------------------------------- a whole file
+@dataclass
+class CheckOptions:
+    api: str = "course"  # course | cs231n
+    class_name: str = "Conv2D"
+    functions: tuple[str, str] = ("conv_forward_naive", "conv_backward_naive")
+    pool_functions: tuple[str, str] = ("max_pool_forward_naive", "max_pool_backward_naive")
+    weight_attr: str | None = None
+    bias_attr: str | None = None
+    timeout: float = 10.0
+    memory: int = 2 << 30
+
+
+def grade_file(path, cases, references, options: CheckOptions, on_case=None) -> FileResult:
+    """Run every case of ``cases`` on the student's file in a sandbox and grade it.
+
+    references: torch's values per case (``cases.torch_reference``); on_case(result) is called
+    after each case (progress). One child serves all cases; a fresh one after a kill or crash.
+    """
+    from .sandbox import Sandbox
+
+    setup = {
+        "path": os.path.abspath(path),
+        "api": options.api,
+        "class": options.class_name,
+        "functions": list(options.functions),
+        "pool_functions": list(options.pool_functions),
+        "weight_attr": options.weight_attr,
+        "bias_attr": options.bias_attr,
+    }
+    result = FileResult(str(path))
+    with Sandbox(setup, options.timeout, options.memory, len(cases)) as box:
+        loaded = box.start()
+        if loaded["status"] != "loaded":
+            result.error = _load_error(loaded)
+            return result
+        if not loaded.get("pool"):  # pooling is graded only when the file has the functions
+            graded = [
+                (c, r) for c, r in zip(cases, references, strict=True) if c.spec.kind == "conv"
+            ]
+            cases, references = [c for c, _ in graded], [r for _, r in graded]
+        for number, (case, expected) in enumerate(zip(cases, references, strict=True)):
+            if box.proc is None:
+                loaded = box.start()
+            if loaded["status"] != "loaded":
+                reply, arrays = {"status": "crash", "message": _load_error(loaded)}, {}
+            else:
+                header = {
+                    "stride": case.spec.stride,
+                    "padding": case.padding,
+                    "seed": case.spec.seed,
+                    "kind": case.spec.kind,
+                    "kernel": case.spec.kernel,
+                }
+                arrays = {"x": case.x, "w": case.w, "b": case.b, "dout": case.dout}
+                reply, arrays = box.run(header, arrays)
+            if reply["status"] == "setup" and number == 0:
+                result.error = reply["message"]
+                return result
+            case_result = grade_case(case, expected, reply, arrays)
+            result.cases.append(case_result)
+            if on_case:
+                on_case(case_result)
+    return result
+
+
+def _load_error(reply: dict) -> str:
+    status, message = reply["status"], reply.get("message", "")
+    if status in ("load", "timeout", "crash"):
+        return f"{message} while loading"
+    return message

@@ -1,0 +1,243 @@
+"""Rich views of ``convtrace check``: the case table, the first failure, the folder table.
+
+Every view fits 100 columns; ✓/✗ carry the verdict without colour (NO_COLOR, light terminals).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from types import SimpleNamespace
+
+import numpy as np
+from rich import box
+from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
+from rich.panel import Panel
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from ..check.cases import RTOL
+from ..check.catalog import BUGS, CATALOG
+from ..check.grade import COMPONENTS, LABELS, STAGES, CaseResult, FileResult
+from .tensors import format_number
+
+OK, BAD, NONE = Text("✓", "ct.ok"), Text("✗", "ct.bad"), Text("—", "ct.dim")
+TOLERANCE = f"|got − torch| ≤ {RTOL:g} · max(1, max|torch|) per tensor, float64 inputs"
+
+
+def _mark(value: bool | None) -> Text:
+    return NONE if value is None else (OK if value else BAD)
+
+
+def _geometry(case) -> str:
+    s = case.spec
+    if s.kind == "pool":
+        return f"{s.batch}×{s.channels}×{s.size}² max-pool {s.kernel} s{s.stride}"
+    pad = f"pad {case.padding}" if case.api == "cs231n" else s.padding
+    return f"{s.batch}×{s.channels}×{s.size}² F{s.filters} k{s.kernel} s{s.stride} {pad}"
+
+
+def _shape(a) -> str:
+    return str(tuple(int(n) for n in np.shape(a)))
+
+
+def _note(r: CaseResult) -> str:
+    if r.status != "ok":
+        return r.message or r.status
+    parts = list(r.diagnosis)
+    if r.unexplained:
+        parts.append("no known pattern: " + ", ".join(LABELS[k] for k in r.unexplained))
+    if r.printed:
+        parts.append(f"printed {r.printed:,} bytes")
+    return "; ".join(parts)
+
+
+def case_table(result: FileResult) -> Table:
+    """One row per case: geometry, then shape, forward, dF, dX, db as ✓/✗ and a note."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, header_style="ct.label")
+    table.add_column("case", style="ct.name", no_wrap=True)
+    table.add_column("geometry", no_wrap=True)
+    for name in ("shape", "forward", "dF", "dX", "db"):
+        table.add_column(name, justify="center", no_wrap=True)
+    table.add_column("note", overflow="fold", ratio=1)
+    for r in result.cases:
+        checks = [r.checks.get(k) for k in COMPONENTS]
+        shape = r.shape_ok if r.status == "ok" else False
+        table.add_row(r.case.name, _geometry(r.case), _mark(shape), *map(_mark, checks), _note(r))
+    return table
+
+
+def _mini_trace(r: CaseResult):
+    """A Trace of torch's values for the case, so ``explain_cell`` can write one as its sum."""
+    from ..trace import Stage, Trace
+
+    case = r.case
+    scenario = SimpleNamespace(
+        x=case.x,
+        conv_weight=case.w,
+        conv_bias=case.b if r.bias is None else r.bias,
+        pads=case.pads,
+        stride=case.stride,
+        dilation=(1, 1),
+        activation="none",
+        pool="none",
+    )
+    trace = Trace(scenario=scenario, dtype="float64", has_reference=True)
+    trace.add(Stage("grad.conv.out", "∂L/∂O", case.dout))
+    for k in COMPONENTS:
+        trace.add(Stage(STAGES[k], LABELS[k], r.expected[k], reference=r.expected[k]))
+    return trace
+
+
+def _cell_sum(r: CaseResult, component: str, index, precision: int) -> RenderableType | None:
+    from ..explain import explain_cell
+    from .explain import VIEWS
+    from .explain_parts import num, verdicts
+
+    try:
+        e = explain_cell(_mini_trace(r), STAGES[component], index)
+    except Exception:  # noqa: BLE001 - the sum is a bonus; never let it hide the verdict
+        return None
+    # explain's view, closing with the torch line only (the "trace" here is torch's values)
+    title = Text(f"{e.cell} = ", style="ct.title")
+    title.append(num(e.value, precision), style="ct.big")
+    body = VIEWS[e.kind](e, precision)
+    torch_line = verdicts(e, precision)[-1]
+    return Group(title, Text(e.formula, style="ct.formula"), Text(""), *body, torch_line)
+
+
+def failure_view(r: CaseResult, precision: int = 4) -> RenderableType:
+    """The first failing case: shapes, the first wrong cell, the diagnosis and its fix, and
+    the expected cell written as its sum."""
+    parts: list[RenderableType] = [Text(f"{r.case.name}: {r.case.describe()}", "ct.title")]
+    if r.status != "ok":
+        parts.append(Text(f"✗ {r.message}", "ct.bad"))
+        return Panel(Group(*parts), title="first failure", title_align="left")
+    component = r.first_wrong()
+    shapes = Table.grid(padding=(0, 2))
+    for col in ("", "expected (torch)", "got"):
+        shapes.add_column(col)
+    shapes.add_row(
+        Text("tensor", "ct.label"), Text("expected", "ct.label"), Text("got", "ct.label")
+    )
+    for k in (k for k in COMPONENTS if k in r.expected):
+        got = _shape(r.got[k]) if k in r.got else "not exposed"
+        row_style = "ct.bad" if r.checks.get(k) is False else None
+        shapes.add_row(LABELS[k], _shape(r.expected[k]), Text(got, row_style or ""))
+    parts += [Text(""), shapes, Text("")]
+    cell = r.first_wrong_cell(component)
+    label = LABELS[component]
+    if cell is not None:
+        exp, got = float(r.expected[component][cell]), float(r.got[component][cell])
+        where = f"{label}[{','.join(map(str, cell))}]"
+        line = Text(f"first wrong cell {where}: expected ", "ct.label")
+        line.append(format_number(exp, precision), "ct.ok")
+        line.append(", got ", "ct.label")
+        line.append(format_number(got, precision), "ct.bad")
+        parts.append(line)
+    else:
+        parts.append(
+            Text(
+                f"{label} has shape {_shape(r.got.get(component))}, expected "
+                f"{_shape(r.expected[component])}",
+                "ct.bad",
+            )
+        )
+    parts.append(Text(""))
+    for bug_id in r.diagnosis:
+        bug = BUGS[bug_id]
+        parts.append(Text.assemble(("diagnosis ", "ct.label"), (bug_id, "ct.bad")))
+        parts.append(Padding(Text(bug.sentence), (0, 0, 0, 2)))
+        parts.append(Padding(Text.assemble(("fix: ", "ct.label"), bug.fix), (0, 0, 0, 2)))
+    # shapes that differ have no aligned wrong cell: explain the expected tensor's first one
+    shown = cell if cell is not None else (0,) * np.ndim(r.expected[component])
+    view = _cell_sum(r, component, shown, precision)
+    if r.unexplained:
+        names = ", ".join(LABELS[k] for k in r.unexplained)
+        hint = ": compare with the sum below" if view is not None else ""
+        parts.append(Text(f"no known pattern for {names}{hint}", "ct.dim"))
+    if view is not None:
+        what = "the expected value" if cell is not None else "the expected first cell"
+        parts += [Text(""), Text(f"{what}, as its sum:", "ct.label"), view]
+    return Panel(Group(*parts), title="first failure", title_align="left", border_style="ct.border")
+
+
+def summary_line(result: FileResult) -> Text:
+    failed = [r for r in result.cases if not r.passed]
+    total = len(result.cases)
+    if not failed:
+        return Text(f"✓ {total} of {total} cases pass · score {result.score:g}", "ct.ok")
+    text = Text(f"✗ {len(failed)} of {total} cases fail · score {result.score:g}", "ct.bad")
+    if result.diagnosis:
+        text.append(" · diagnosis: " + ", ".join(result.diagnosis), "ct.bad")
+    elif result.unexplained:
+        text.append(" · no known pattern", "ct.bad")
+    return text
+
+
+def file_view(result: FileResult, api: str, precision: int = 4) -> Group:
+    """The whole report for one file."""
+    parts: list[RenderableType] = [
+        Text(f"convtrace check {result.path} · {api} API", "ct.title"),
+        Text(f"tolerance: {TOLERANCE}", "ct.dim"),
+        case_table(result),
+    ]
+    failure = result.first_failure()
+    if failure is not None:
+        parts.append(failure_view(failure, precision))
+    parts.append(summary_line(result))
+    return Group(*parts)
+
+
+def folder_table(rows: list[dict]) -> Table:
+    """One row per file: score, first failing case, diagnosis ids (or the error)."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, header_style="ct.label")
+    table.add_column("file", style="ct.name", overflow="fold")
+    table.add_column("", no_wrap=True)
+    table.add_column("score", justify="right", no_wrap=True)
+    table.add_column("first failing case", overflow="fold")
+    table.add_column("diagnosis", overflow="fold", ratio=1)
+    for row in rows:
+        verdict = OK if row["passed"] else BAD
+        diagnosis = (
+            row["error"]
+            or " ".join(row["diagnosis"])
+            or row["note"]
+            or ("" if row["passed"] else "no known pattern")
+        )
+        score = "—" if row["error"] else f"{row['score']:g}"
+        table.add_row(row["file"], verdict, score, row["first_failure"] or "", diagnosis)
+    return table
+
+
+def catalog_view() -> Table:
+    """``convtrace check --list-bugs``: id, what the code does, the fix."""
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, header_style="ct.label")
+    table.add_column("id", style="ct.name", no_wrap=True)
+    table.add_column("the mistake, and the fix", ratio=1)
+    for bug in CATALOG:
+        table.add_row(bug.id, Text.assemble(bug.sentence, "\n", ("fix: ", "ct.label"), bug.fix))
+    return table
+
+
+@contextlib.contextmanager
+def check_progress(console: Console, total: int) -> Iterator[Callable[[str], None]]:
+    """A transient progress bar over every case of every file; yields ``advance(label)``."""
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("[progress.description]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} cases"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    )
+    task = progress.add_task("grading…", total=total)
+
+    def advance(label: str, steps: int = 1) -> None:
+        progress.update(task, advance=steps, description=label)
+
+    with progress:
+        yield advance
