@@ -325,6 +325,43 @@ app.command("bench")(guarded(bench_command))
 app.command("check")(guarded(check_command))
 
 
-def main() -> None:
-    """Console-script entry point."""
-    app()
+def _usage_message(error, click_errors) -> str:
+    """Click's message on one line; an unknown option names its closest match first."""
+    possibilities = getattr(error, "possibilities", None)
+    if isinstance(error, click_errors.NoSuchOption) and possibilities:
+        import difflib
+
+        ranked = sorted(
+            possibilities,
+            key=lambda p: -difflib.SequenceMatcher(None, error.option_name, p).ratio(),
+        )
+        others = f" (or {', '.join(ranked[1:])})" if len(ranked) > 1 else ""
+        return f"No such option: {error.option_name}; did you mean {ranked[0]}{others}?"
+    return " ".join(error.format_message().split())
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console-script entry point; ``argv`` defaults to ``sys.argv[1:]``.
+
+    Typer's multi-line usage boxes become the README's promise: one ``Error: …`` line (with
+    click's "Did you mean …?" kept) and exit code 2.
+    """
+    from typer._click import exceptions as click_errors  # Typer vendors click
+
+    args = sys.argv[1:] if argv is None else list(argv)
+    try:
+        code = app(args=args, standalone_mode=False, prog_name="convtrace")
+    except click_errors.NoArgsIsHelpError:
+        code = 0  # building this error already printed the help
+    except click_errors.UsageError as error:
+        command = error.ctx.command_path if error.ctx is not None else "convtrace"
+        message = _usage_message(error, click_errors)
+        typer.echo(f"Error: {message} (see {command} --help)", err=True)
+        code = 2
+    except click_errors.ClickException as error:
+        typer.echo(f"Error: {' '.join(error.format_message().split())}", err=True)
+        code = 2
+    except typer.Abort:
+        typer.echo("Aborted.", err=True)
+        code = 130
+    sys.exit(code or 0)
