@@ -313,10 +313,28 @@ OUTPUT_PARAMS = [
 ]
 
 
+def check_only_pattern(pattern: str | None) -> None:
+    """Refuse an ``--only`` glob that no stage of any run matches, before anything is computed;
+    a bare prefix such as ``grad`` is answered with the glob that was meant (``grad.*``)."""
+    import fnmatch
+
+    from .pipeline import STAGE_NAMES
+
+    if not pattern or any(fnmatch.fnmatchcase(name, pattern) for name in STAGE_NAMES):
+        return
+    prefixed = [name for name in STAGE_NAMES if name.startswith(pattern.rstrip(".") + ".")]
+    if prefixed:
+        hint = f"did you mean --only '{pattern.rstrip('.')}.*' ({len(prefixed)} stages)?"
+    else:
+        hint = "stages are: " + ", ".join(STAGE_NAMES)
+    raise ConvtraceError(f"no stage matches --only {pattern!r}; {hint}")
+
+
 def output_options(command: Callable) -> Callable:
     """Give ``command(out: OutputOptions, ...)`` the shared output options."""
 
     def convert(values, out=None):
+        check_only_pattern(values.get("only"))
         return {"out": OutputOptions(**values)}
 
     return extend_signature(command, OUTPUT_PARAMS, convert)

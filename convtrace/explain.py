@@ -40,6 +40,9 @@ AXES = {
 EXPLAINABLE = tuple(AXES)
 _CELL = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*\[\s*(-?\d+(?:\s*,\s*-?\d+)*)\s*\]\s*$")
 _HOW = "write a cell as stage[i,j,...], e.g. conv.out[0,1,2,2] or grad.conv.bias[1]"
+#: What explain covers, as a student would write it: ``conv.out[n,f,i,j], …``.
+COVERED = ", ".join(f"{name}[{','.join(axes)}]" for name, axes in AXES.items())
+_NAME = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(\[.*)?$")
 
 
 @dataclass
@@ -83,9 +86,15 @@ def cell_name(stage: str, index) -> str:
 
 def parse_cell(text: str) -> tuple[str, tuple[int, ...]]:
     """``"conv.out[0,1,2,2]"`` -> ``("conv.out", (0, 1, 2, 2))``."""
+    named = _NAME.match(text or "")
+    if named and named.group(1).lower() not in EXPLAINABLE:
+        raise ConvtraceError(
+            f"explain has no sum for {named.group(1)!r}; it explains one cell of: {COVERED}, "
+            "e.g. 'conv.out[0,1,2,2]'"
+        )
     match = _CELL.match(text or "")
     if not match:
-        raise ConvtraceError(f"cannot read the cell {text!r}: {_HOW}")
+        raise ConvtraceError(f"cannot read the cell {text[:60]!r}: {_HOW}")
     parts = [p.strip() for p in match.group(2).split(",")]
     for part in parts:  # int() refuses more than 4300 digits, with a message about Python
         if len(part.lstrip("-")) > 18:

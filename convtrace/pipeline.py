@@ -63,6 +63,17 @@ class Network:
         self.loss = LOSSES[s.loss]()
 
 
+#: Every stage name a run can record, in order (which ones a run has depends on its flags);
+#: ``--only`` is checked against these before anything is computed.
+STAGE_NAMES = (
+    "input", "conv.weight", "conv.bias", "conv.padded", "conv.cols", "conv.weight_rows",
+    "conv.out", "act.out", "pool.cols", "pool.argmax", "pool.out", "flatten.out", "fc.out",
+    "loss", "grad.fc.out", "grad.fc.weight", "grad.fc.bias", "grad.flatten.out",
+    "grad.pool.out", "grad.pool.cols", "grad.act.out", "grad.conv.out", "grad.conv.weight",
+    "grad.conv.bias", "grad.conv.cols", "grad.input",
+)  # fmt: skip
+
+
 def _alt(layer_out, name: str) -> dict[str, np.ndarray]:
     return {} if layer_out is None else {name: layer_out}
 

@@ -99,7 +99,7 @@ def test_no_compare_torch(invoke):
 @pytest.mark.parametrize(
     "cell, message",
     [
-        ("conv.outt[0,0,0,0]", "Error: conv.outt is not a stage; explain covers: conv.out"),
+        ("conv.outt[0,0,0,0]", "Error: explain has no sum for 'conv.outt'; it explains one"),
         ("conv.out(0,1,2,2)", "Error: cannot read the cell 'conv.out(0,1,2,2)': write a cell as"),
         ("conv.out[0,2,0,0]", "index [0, 2, 0, 0] is out of range: f = 2, but f runs from 0 to 1"),
         ("conv.out[0,1,2]", "has shape (1, 2, 4, 4), so a cell needs 4 indices; got 3"),

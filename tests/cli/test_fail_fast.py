@@ -1,0 +1,61 @@
+"""Patterns and cells that cannot match are refused before any computing (issue 10, item 14)."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+
+from convtrace import pipeline
+from convtrace.pipeline import STAGE_NAMES, run_pipeline
+from convtrace.scenario import ScenarioSpec, build_scenario
+
+
+@pytest.fixture
+def no_computing(monkeypatch):
+    """Make any pipeline run fail the test: the refusal must come first."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the pipeline ran before the refusal")
+
+    monkeypatch.setattr(pipeline, "run_pipeline", refuse)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "hint"),
+    [
+        ("grad", "did you mean --only 'grad.*' (12 stages)?"),
+        ("conv.", "did you mean --only 'conv.*'"),
+        ("nothing.*", "stages are: input, conv.weight"),
+    ],
+)
+def test_only_pattern_is_checked_before_the_run(invoke, no_computing, pattern, hint):
+    result = invoke("run", "--only", pattern)
+    assert result.exit_code == 2
+    assert result.output.startswith(f"Error: no stage matches --only {pattern!r}")
+    assert hint in result.output
+
+
+def test_a_pattern_matching_some_stage_still_runs(invoke):
+    result = invoke("run", "--only", "grad.pool.*", "--pool", "avg")
+    assert result.exit_code == 0 and "grad.pool.cols" in result.output
+
+
+@pytest.mark.parametrize(
+    ("activation", "pool", "padding", "method"),
+    list(itertools.product(("none", "relu"), ("max", "avg", "none"), ("valid", "same"), ("both",)))
+    + [("relu", "max", "same", "loop")],
+)
+def test_stage_names_list_every_stage_a_run_records_in_order(activation, pool, padding, method):
+    spec = ScenarioSpec(activation=activation, pool=pool, padding=padding, method=method)
+    names = run_pipeline(build_scenario(spec)).names
+    assert set(names) <= set(STAGE_NAMES)
+    assert names == [n for n in STAGE_NAMES if n in names]
+
+
+@pytest.mark.parametrize("cell", ["loss", "loss[0]", "fc.out[0,0]", "conv.outt[0,0,0,0]"])
+def test_explain_refuses_uncovered_stages_before_the_run(invoke, no_computing, cell):
+    result = invoke("explain", cell)
+    assert result.exit_code == 2
+    assert "it explains one cell of: conv.out[n,f,i,j], pool.out[n,c,i,j]" in result.output
+    assert len(result.output.strip().splitlines()) == 1
