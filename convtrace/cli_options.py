@@ -14,6 +14,7 @@ import functools
 import inspect
 import sys
 import typing
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated
@@ -358,30 +359,51 @@ def fail(message: str, code: int = 2):
 
 
 def guarded(command: Callable) -> Callable:
-    """Add ``--debug``; a ConvtraceError becomes ``Error: …`` and exit 2, anything unexpected a
-    short message and exit 1 (with the traceback under --debug)."""
+    """Add ``--debug``; a ConvtraceError becomes ``Error: …`` and exit 2, running out of memory
+    a sentence and exit 2, anything unexpected a short message and exit 1 (with the traceback
+    under --debug). Python, numpy and torch warnings never reach the terminal: whatever matters
+    is refused or explained by convtrace itself (overflow is refused stage by stage); under
+    --debug they are listed on stderr."""
 
     def convert(values):
         return {"_debug": values["debug"]}
 
     def run(_debug: bool = False, **kwargs):
-        try:
-            return command(**kwargs)
-        except (typer.Exit, typer.Abort, KeyboardInterrupt):
-            raise
-        except ConvtraceError as error:
-            if _debug:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                return command(**kwargs)
+            except (typer.Exit, typer.Abort, KeyboardInterrupt):
                 raise
-            fail(str(error), 2)
-        except Exception as error:  # the promise: never a traceback unless asked for
-            if _debug:
-                raise
-            typer.echo(
-                f"Internal error: {type(error).__name__}: {error} (run again with --debug "
-                "for the traceback, and please report it)",
-                err=True,
-            )
-            raise typer.Exit(1) from None
+            except ConvtraceError as error:
+                if _debug:
+                    raise
+                fail(str(error), 2)
+            except MemoryError:
+                if _debug:
+                    raise
+                fail(
+                    "this machine ran out of memory for the run; use a smaller --size, --batch "
+                    "or --filters, or a lower --max-elements (its default, "
+                    f"{DEFAULT_MAX_ELEMENTS:,}, fits in about 1 GB)",
+                    2,
+                )
+            except Exception as error:  # the promise: never a traceback unless asked for
+                if _debug:
+                    raise
+                typer.echo(
+                    f"Internal error: {type(error).__name__}: {error} (run again with --debug "
+                    "for the traceback, and please report it)",
+                    err=True,
+                )
+                raise typer.Exit(1) from None
+            finally:
+                if _debug:
+                    for w in caught:
+                        typer.echo(
+                            f"debug: {w.category.__name__}: {w.message} ({w.filename}:{w.lineno})",
+                            err=True,
+                        )
 
     run.__signature__ = inspect.signature(command)
     run.__annotations__ = dict(typing.get_type_hints(command, include_extras=True))
