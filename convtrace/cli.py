@@ -66,33 +66,6 @@ def _status(message: str, quiet: bool):
     return Console(stderr=True).status(message)
 
 
-def trace_document(trace, stages) -> dict:
-    """The --json document: the scenario, then the given stages as nested lists."""
-
-    def listed(a):
-        return None if a is None else a.tolist()
-
-    rtol = trace.tolerance
-    return {
-        "scenario": trace.scenario.describe(),
-        "tolerance": rtol,
-        "stages": [
-            {
-                "name": s.name,
-                "title": s.title,
-                "shape": list(s.shape),
-                "values": listed(s.values),
-                "reference": listed(s.reference),
-                "max_abs_diff": s.max_abs_diff,
-                "formula": s.formula,
-                "agrees": s.agrees(rtol),
-                "alternatives": {k: listed(v) for k, v in s.alternatives.items()},
-            }
-            for s in stages
-        ],
-    }
-
-
 def _show(trace, out: OutputOptions, *, summary_only=()) -> None:
     """Render the trace's stages (or print JSON), then set the exit code from the verdicts."""
     stages = trace.select(out.only)
@@ -100,7 +73,10 @@ def _show(trace, out: OutputOptions, *, summary_only=()) -> None:
         fail(f"no stage matches --only {out.only!r}; stages are: {', '.join(trace.names)}")
     failing = [s.name for s in stages if s.agrees(trace.tolerance) is False]
     if out.json:
-        typer.echo(json.dumps(trace_document(trace, stages)))
+        from .json_out import check_document_size, write_trace_document
+
+        check_document_size(stages, trace.scenario.max_elements)
+        write_trace_document(trace, stages, sys.stdout)
     else:
         _render(trace, stages, out, summary_only, failing)
     if failing:

@@ -113,6 +113,8 @@ class Scenario:
     seed: int
     sources: dict[str, str] = field(default_factory=dict)
     bug: str | None = None
+    #: the run's element budget (--max-elements), which the --json document is held to too
+    max_elements: int = DEFAULT_MAX_ELEMENTS
 
     @property
     def kernel(self) -> tuple[int, int]:
@@ -370,6 +372,7 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
         dtype=dtype_name,
         seed=spec.seed,
         sources=dict(spec.sources),
+        max_elements=spec.max_elements,
         bug=spec.bug,
     )
 
