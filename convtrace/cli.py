@@ -20,7 +20,6 @@ from .cli_options import (
     guarded,
     output_options,
     scenario_options,
-    stdin_is_terminal,
 )
 from .scenario import ScenarioSpec
 
@@ -108,32 +107,59 @@ def _show(trace, out: OutputOptions, *, summary_only=()) -> None:
 
 
 def _render(trace, stages, out: OutputOptions, summary_only, failing) -> None:
-    from rich.rule import Rule
-
     from .render.console import make_console
     from .render.stages import closing_table, stage_summary_line, trace_renderables
 
-    console = make_console()
+    console = make_console(color=out.color, theme=out.theme)
     rtol = trace.tolerance
-    console.print(_scenario_heading(trace.scenario), style="ct.title", justify="center")
     brief = [s for s in stages if s.name in summary_only]
+    full = [s for s in stages if s.name not in summary_only]
+    if out.step and full and _step(trace, full, out, console) is False:
+        return  # q: the user asked to leave now
+    console.print(_scenario_heading(trace.scenario), style="ct.title", justify="center")
     for stage in brief:
         console.print(stage_summary_line(stage, rtol, precision=out.precision))
-    full = [s for s in stages if s.name not in summary_only]
-    pause = out.step and stdin_is_terminal()
-    renderables = trace_renderables(
-        trace, stages=full, precision=out.precision, width=console.width
-    )
-    for renderable in renderables:
-        console.print(renderable)
-        if pause and not isinstance(renderable, Rule):
-            console.input("[ct.dim]Enter ↵ for the next stage[/]")
+    if not out.step or not _can_step():
+        renderables = trace_renderables(
+            trace,
+            stages=full,
+            precision=out.precision,
+            width=console.width,
+            side_by_side=out.side_by_side,
+        )
+        for renderable in renderables:
+            console.print(renderable)
     if trace.has_reference or any(s.alternatives for s in stages):
         console.print(closing_table(stages, rtol))
     else:
         console.print("[ct.dim]torch comparison skipped (--no-compare-torch)[/]")
     if failing:
         console.print(f"[ct.bad]✗ {len(failing)} stage(s) disagree: {', '.join(failing)}[/]")
+
+
+def _can_step() -> bool:
+    from .render.stepper import can_step
+
+    return can_step()
+
+
+def _step(trace, stages, out: OutputOptions, console) -> bool | None:
+    """--step on a terminal: one stage per screen (see render/stepper.py). None when there is
+    no terminal to step on (everything is printed as without --step); else whether the user
+    went past the last stage (True) or quit (False)."""
+    if not _can_step():
+        return None
+    from .render.stages import stage_makers
+    from .render.stepper import read_terminal_key, step_through
+
+    makers = stage_makers(
+        trace, stages, precision=out.precision, width=console.width, side_by_side=out.side_by_side
+    )
+    names = [s.name for s in stages]
+    finished = step_through(makers, names, console, console.height, read_terminal_key)
+    if finished:
+        console.clear()
+    return finished
 
 
 def _scenario_heading(s) -> str:

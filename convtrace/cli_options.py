@@ -264,6 +264,9 @@ class OutputOptions:
     only: str | None = None
     precision: int = 4
     step: bool = False
+    side_by_side: bool = False
+    color: str = "auto"
+    theme: str = "default"
 
 
 OUTPUT_PARAMS = [
@@ -308,7 +311,36 @@ OUTPUT_PARAMS = [
         False,
         "--step",
         panel=OUTPUT,
-        help="Wait for Enter between stages (when stdin is a terminal).",
+        help="Projector mode: one stage per screen, fitted to the terminal's height; "
+        "Enter/→/space next, ←/b back, q quits (when stdin and stdout are terminals).",
+    ),
+    option(
+        "side_by_side",
+        bool,
+        False,
+        "--side-by-side",
+        panel=OUTPUT,
+        help="Show ours and torch's grids even where they print identically (default: one "
+        "grid labelled 'ours = torch').",
+    ),
+    option(
+        "color",
+        str,
+        "auto",
+        "--color",
+        metavar="auto|always|never",
+        panel=OUTPUT,
+        help="always: colour even into a pipe (less -R); never: no colour; auto: colour on a "
+        "terminal, respecting NO_COLOR and FORCE_COLOR.",
+    ),
+    option(
+        "theme",
+        str,
+        "default",
+        "--theme",
+        metavar="default|high-contrast",
+        panel=OUTPUT,
+        help="high-contrast: no dim text, bold digits, contrast ≥ 7:1 on black and on white.",
     ),
 ]
 
@@ -317,6 +349,10 @@ def output_options(command: Callable) -> Callable:
     """Give ``command(out: OutputOptions, ...)`` the shared output options."""
 
     def convert(values, out=None):
+        from .render.console import parse_color, parse_theme
+
+        values["color"] = parse_color(values["color"])
+        values["theme"] = parse_theme(values["theme"])
         return {"out": OutputOptions(**values)}
 
     return extend_signature(command, OUTPUT_PARAMS, convert)

@@ -1,0 +1,120 @@
+"""``--step``, the projector mode: one stage per screen, fitted to the terminal's height.
+
+The loop clears the screen, prints the stage's panel (re-rendered with fewer grid rows and
+slices until its title, formula and verdict fit above the footer) and a footer
+``stage 6/23 · conv.out   Enter/→/space next · ←/b back · q quit``, then waits for a key.
+Keys come from a ``read_key`` callable, so tests feed them; ``read_terminal_key`` is the real
+one (single keys in raw mode, arrow keys as their escape sequences).
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import sys
+from collections.abc import Callable, Sequence
+
+from rich.console import Console, RenderableType
+from rich.text import Text
+
+#: A stage renderer: (max_rows, max_slices) → the stage's panel with grids that small.
+StageMaker = Callable[[int, int], RenderableType]
+
+#: Grid limits tried in turn, from the normal view to the smallest, until a panel fits.
+FIT_LADDER: tuple[tuple[int, int], ...] = ((12, 4), (8, 2), (6, 1), (4, 1), (2, 1), (1, 1))
+
+NEXT_KEYS = {"\r", "\n", " ", "\x1b[C", "\x1bOC", "n", "l"}
+BACK_KEYS = {"\x1b[D", "\x1bOD", "b", "h"}
+QUIT_KEYS = {"q", "Q", "\x03", "\x04", "\x1b", ""}  # Ctrl-C, Ctrl-D, Esc, end of input
+
+KEYS_HELP = "Enter/→/space next · ←/b back · q quit"
+#: Lines the footer takes at the bottom of each screen.
+FOOTER_LINES = 1
+
+
+def footer(index: int, total: int, name: str) -> Text:
+    """``stage 6/23 · conv.out   Enter/→/space next · ←/b back · q quit`` (1-based ``index``)."""
+    return Text.assemble(
+        (f"stage {index}/{total} · ", "ct.label"),
+        (name, "ct.name"),
+        "   ",
+        (KEYS_HELP, "ct.dim"),
+        no_wrap=True,
+        overflow="ellipsis",
+    )
+
+
+def rendered_height(renderable: RenderableType, console: Console) -> int:
+    """Lines ``renderable`` takes on ``console`` at its width."""
+    return len(console.render_lines(renderable, console.options, pad=False))
+
+
+def fit_to_height(make: StageMaker, console: Console, height: int) -> RenderableType:
+    """The fullest rendering of a stage (along ``FIT_LADDER``) that takes at most ``height``
+    lines; the smallest one when none does."""
+    for max_rows, max_slices in FIT_LADDER:
+        renderable = make(max_rows, max_slices)
+        if rendered_height(renderable, console) <= height:
+            return renderable
+    return renderable
+
+
+def step_through(
+    stages: Sequence[StageMaker],
+    names: Sequence[str],
+    console: Console,
+    height: int,
+    read_key: Callable[[], str],
+) -> bool:
+    """Show ``stages`` one screen at a time until the user goes past the last one or quits.
+
+    stages[i] renders stage ``names[i]``; height: the terminal's rows. Returns True when the
+    user went past the last stage, False when they quit (q, Esc, Ctrl-C, end of input).
+    """
+    total = len(stages)
+    cache: dict[int, RenderableType] = {}
+    index = 0
+    while 0 <= index < total:
+        if index not in cache:
+            cache[index] = fit_to_height(stages[index], console, height - FOOTER_LINES)
+        console.clear()
+        console.print(cache[index])
+        console.print(footer(index + 1, total, names[index]), end="")
+        try:
+            key = read_key()
+        except KeyboardInterrupt:
+            key = "\x03"
+        if key in QUIT_KEYS:
+            console.print()
+            return False
+        if key in BACK_KEYS:
+            index = max(index - 1, 0)
+        elif key in NEXT_KEYS:
+            index += 1
+    console.print()
+    return True
+
+
+def read_terminal_key(stream=None) -> str:
+    """One key press from a terminal in raw mode: a character, or an arrow key's escape
+    sequence (``\\x1b[C`` right, ``\\x1b[D`` left); ``""`` at end of input. The terminal's
+    mode is restored before returning, whatever happens."""
+    import termios
+    import tty
+
+    fd = (stream or sys.stdin).fileno()
+    saved = termios.tcgetattr(fd)
+    try:
+        tty.setraw(fd)
+        key = os.read(fd, 1)
+        if key == b"\x1b":  # an arrow key sends more bytes right away; Esc alone sends none
+            while select.select([fd], [], [], 0.05)[0] and len(key) < 3:
+                key += os.read(fd, 1)
+        return key.decode("utf-8", errors="replace")
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+
+
+def can_step() -> bool:
+    """Whether a person is at a terminal: stdin and stdout are both ttys."""
+    return all(s is not None and s.isatty() for s in (sys.stdin, sys.stdout))
