@@ -85,6 +85,11 @@ HIGH_CONTRAST_THEME = Theme(
         "ct.neg.1": "bold",
         "ct.neg.2": "bold",
         "ct.neg.3": "bold #ffffff on #5f0000",
+        # Rich's own styles that our tables and rules use (its defaults: a dim caption, a
+        # bright green rule line).
+        "table.caption": "none",
+        "table.title": "bold",
+        "rule.line": "none",
     }
 )
 
