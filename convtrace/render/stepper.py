@@ -74,24 +74,24 @@ def step_through(
     total = len(stages)
     cache: dict[int, RenderableType] = {}
     index = 0
-    while 0 <= index < total:
-        if index not in cache:
-            cache[index] = fit_to_height(stages[index], console, height - FOOTER_LINES)
-        console.clear()
-        console.print(cache[index])
-        console.print(footer(index + 1, total, names[index]), end="")
-        try:
+    try:
+        while 0 <= index < total:
+            if index not in cache:
+                cache[index] = fit_to_height(stages[index], console, height - FOOTER_LINES)
+            console.clear()
+            console.print(cache[index])
+            console.print(footer(index + 1, total, names[index]), end="")
             key = read_key()
-        except KeyboardInterrupt:
-            key = "\x03"
-        if key in QUIT_KEYS:
-            console.print()
-            return False
-        if key in BACK_KEYS:
-            index = max(index - 1, 0)
-        elif key in NEXT_KEYS:
-            index += 1
-    console.print()
+            if key in QUIT_KEYS:
+                return False
+            if key in BACK_KEYS:
+                index = max(index - 1, 0)
+            elif key in NEXT_KEYS:
+                index += 1
+    except KeyboardInterrupt:  # Ctrl-C while a stage renders: leave as cleanly as with q
+        return False
+    finally:
+        console.print()
     return True
 
 
@@ -105,14 +105,14 @@ def read_terminal_key(stream=None) -> str:
     fd = (stream or sys.stdin).fileno()
     saved = termios.tcgetattr(fd)
     try:
-        tty.setraw(fd)
+        tty.setraw(fd, termios.TCSANOW)  # not TCSAFLUSH: keep keys typed while rendering
         key = os.read(fd, 1)
         if key == b"\x1b":  # an arrow key sends more bytes right away; Esc alone sends none
             while select.select([fd], [], [], 0.05)[0] and len(key) < 3:
                 key += os.read(fd, 1)
         return key.decode("utf-8", errors="replace")
     finally:
-        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+        termios.tcsetattr(fd, termios.TCSANOW, saved)
 
 
 def can_step() -> bool:
