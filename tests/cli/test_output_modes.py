@@ -111,3 +111,11 @@ def test_high_contrast_digits_are_bold_and_it_covers_every_style():
     for name in ("ct.pos.1", "ct.pos.2", "ct.pos.3", "ct.neg.1", "ct.neg.2", "ct.neg.3"):
         assert HIGH_CONTRAST_THEME.styles[name].bold, name
     assert HIGH_CONTRAST_THEME.styles["ct.zero"].bold and HIGH_CONTRAST_THEME.styles["ct.big"].bold
+
+
+def test_step_without_a_terminal_prints_everything_as_without_it(invoke):
+    stepped = invoke("run", "--step", input="")
+    plain = invoke("run")
+    assert stepped.exit_code == 0, stepped.output
+    assert stepped.stdout == plain.stdout
+    assert "Enter/→/space next" not in stepped.stdout
