@@ -15,7 +15,9 @@ import typer
 from .bench_cli import bench_command
 from .check_cli import check_command
 from .cli_options import (
+    ColorOption,
     OutputOptions,
+    ThemeOption,
     fail,
     guarded,
     output_options,
@@ -162,6 +164,13 @@ def _step(trace, stages, out: OutputOptions, console) -> bool | None:
     return finished
 
 
+def _styled_console(color: str, theme: str):
+    """The console for --color and --theme as typed (a bad value is a ConvtraceError)."""
+    from .render.console import make_console, parse_color, parse_theme
+
+    return make_console(color=parse_color(color), theme=parse_theme(theme))
+
+
 def _scenario_heading(s) -> str:
     n, c, h, w = s.x.shape
     pad = s.padding if isinstance(s.padding, str) else f"padding {s.padding}"
@@ -256,6 +265,8 @@ def shapes(
     ),
     dilation: Annotated[int, typer.Option("--dilation", "-d", help="Dilation.")] = 1,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead.")] = False,
+    color: ColorOption = "auto",
+    theme: ThemeOption = "default",
 ) -> None:
     """The output-size arithmetic with your numbers: padding per side, the formula, and which
     input rows/columns a flooring stride never reads.
@@ -282,10 +293,9 @@ def shapes(
     if json_out:
         typer.echo(json.dumps(geometry_document(axes, pad)))
         return
-    from .render.console import make_console
     from .render.shapes import shapes_view
 
-    make_console().print(shapes_view(axes, pad))
+    _styled_console(color, theme).print(shapes_view(axes, pad))
 
 
 @app.command()
@@ -315,6 +325,8 @@ def explain(
     precision: Annotated[
         int, typer.Option(help="Significant digits of non-whole numbers.", min=0, max=12)
     ] = 4,
+    color: ColorOption = "auto",
+    theme: ThemeOption = "default",
 ) -> None:
     """Where one number comes from: its short sum, term by term, with the run's actual values.
 
@@ -331,16 +343,16 @@ def explain(
     """
     from .explain import explain_cell, explanation_document, parse_cell
 
+    console = _styled_console(color, theme)  # a bad --color/--theme before any work
     stage, index = parse_cell(cell)
     trace = _trace(spec, backward=True, compare_torch=compare_torch, quiet=json_out)
     explanation = explain_cell(trace, stage, index)
     if json_out:
         typer.echo(json.dumps(explanation_document(explanation)))
     else:
-        from .render.console import make_console
         from .render.explain import explanation_view
 
-        make_console().print(explanation_view(explanation, precision))
+        console.print(explanation_view(explanation, precision))
     if not explanation.agrees_with_trace or explanation.agrees_with_reference is False:
         raise typer.Exit(1)
 

@@ -269,6 +269,16 @@ class OutputOptions:
     theme: str = "default"
 
 
+_COLOR = dict(
+    metavar="auto|always|never",
+    help="always: colour even into a pipe (less -R); never: no colour; auto: colour on a "
+    "terminal, respecting NO_COLOR and FORCE_COLOR.",
+)
+_THEME = dict(
+    metavar="default|high-contrast",
+    help="high-contrast: no dim text, bold digits, contrast ≥ 7:1 on black and on white.",
+)
+
 OUTPUT_PARAMS = [
     option(
         "compare_torch",
@@ -323,26 +333,13 @@ OUTPUT_PARAMS = [
         help="Show ours and torch's grids even where they print identically (default: one "
         "grid labelled 'ours = torch').",
     ),
-    option(
-        "color",
-        str,
-        "auto",
-        "--color",
-        metavar="auto|always|never",
-        panel=OUTPUT,
-        help="always: colour even into a pipe (less -R); never: no colour; auto: colour on a "
-        "terminal, respecting NO_COLOR and FORCE_COLOR.",
-    ),
-    option(
-        "theme",
-        str,
-        "default",
-        "--theme",
-        metavar="default|high-contrast",
-        panel=OUTPUT,
-        help="high-contrast: no dim text, bold digits, contrast ≥ 7:1 on black and on white.",
-    ),
+    option("color", str, "auto", "--color", panel=OUTPUT, **_COLOR),
+    option("theme", str, "default", "--theme", panel=OUTPUT, **_THEME),
 ]
+
+#: ``--color`` / ``--theme`` for commands without the other output options (explain, shapes).
+ColorOption = Annotated[str, typer.Option("--color", rich_help_panel=OUTPUT, **_COLOR)]
+ThemeOption = Annotated[str, typer.Option("--theme", rich_help_panel=OUTPUT, **_THEME)]
 
 
 def output_options(command: Callable) -> Callable:

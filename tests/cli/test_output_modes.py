@@ -119,3 +119,17 @@ def test_step_without_a_terminal_prints_everything_as_without_it(invoke):
     assert stepped.exit_code == 0, stepped.output
     assert stepped.stdout == plain.stdout
     assert "Enter/→/space next" not in stepped.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("shapes", "--size", "7"), ("explain", "conv.out[0,1,2,2]", "--no-compare-torch")],
+)
+def test_explain_and_shapes_take_color_and_theme(invoke, args):
+    plain = invoke(*args)
+    coloured = invoke(*args, "--color", "Always", "--theme", "high-contrast")
+    assert plain.exit_code == coloured.exit_code == 0, coloured.output
+    assert ESC not in plain.stdout and ESC in coloured.stdout
+    assert "\x1b[2m" not in coloured.stdout
+    bad = invoke(*args, "--theme", "neon")
+    assert bad.exit_code == 2 and bad.stderr.startswith("Error: --theme 'neon'")
