@@ -151,8 +151,7 @@ def _step(trace, stages, out: OutputOptions, console) -> bool | None:
     went past the last stage (True) or quit (False)."""
     if not _can_step():
         return None
-    from .render.stages import stage_makers
-    from .render.stepper import read_terminal_key, step_through
+    from .render.stepper import read_terminal_key, stage_makers, step_through
 
     makers = stage_makers(
         trace, stages, precision=out.precision, width=console.width, side_by_side=out.side_by_side

@@ -13,8 +13,14 @@ from rich.cells import cell_len
 from convtrace.pipeline import run_pipeline
 from convtrace.reference import attach_reference
 from convtrace.render.console import make_console
-from convtrace.render.stages import stage_makers, stage_panel
-from convtrace.render.stepper import FIT_LADDER, fit_to_height, rendered_height, step_through
+from convtrace.render.stages import stage_panel
+from convtrace.render.stepper import (
+    FIT_LADDER,
+    fit_to_height,
+    rendered_height,
+    stage_makers,
+    step_through,
+)
 from convtrace.scenario import ScenarioSpec, build_scenario
 from convtrace.trace import Stage
 from tests.render_text import render
@@ -147,9 +153,40 @@ def test_q_ctrl_c_and_end_of_input_quit(trace, stop):
     assert finished is False and len(screens) == 2
 
 
-def test_fit_gives_the_smallest_rendering_when_nothing_fits(trace):
+def test_when_nothing_fits_the_middle_is_cut_keeping_title_and_verdict(trace):
     console = make_console(width=100, file=io.StringIO(), no_color=True)
     (make,) = stage_makers(trace, [trace["conv.cols"]], width=100)
-    smallest = make(*FIT_LADDER[-1])
-    fitted = fit_to_height(make, console, 3)
-    assert rendered_height(fitted, console) == rendered_height(smallest, console)
+    assert all(rendered_height(make(*limits), console) > 12 for limits in FIT_LADDER)
+    fitted = fit_to_height(make, console, 12)
+    text = render(fitted)
+    lines = text.rstrip("\n").split("\n")
+    assert len(lines) == 12
+    assert lines[0].startswith("╭─ conv.cols  ") and lines[-1].startswith("╰")
+    assert "lines not shown" in text and "✓ matches torch" in text
+
+
+def test_a_disagreeing_stage_too_tall_for_30_rows_keeps_title_formula_and_verdict():
+    # kernel-flipped: conv.out shows ours, torch's and the difference, 35 lines at the least
+    buggy = attach_reference(run_pipeline(build_scenario(ScenarioSpec(bug="kernel-flipped"))))
+    index = buggy.names.index("conv.out")
+    finished, screens = step_screens(buggy, ["\r"] * index + ["q"])
+    screen = screens[index]
+    lines = screen.rstrip("\n").split("\n")
+    assert not finished and len(lines) <= 30
+    assert lines[0].startswith("╭─ conv.out  ")
+    assert "H = W_row @ X_col + b" in screen
+    assert "│ ours " in screen and "│ torch " in screen
+    assert "lines not shown" in screen
+    assert "✗ max |Δ|" in screen
+    assert lines[-1].startswith(f"stage {index + 1}/{len(buggy.names)} · conv.out")
+
+
+def test_a_disagreeing_stage_that_fits_shows_ours_torch_and_the_difference():
+    buggy = attach_reference(run_pipeline(build_scenario(ScenarioSpec(bug="kernel-flipped"))))
+    index = buggy.names.index("pool.argmax")
+    _, screens = step_screens(buggy, ["\r"] * index + ["q"])
+    screen = screens[index]
+    assert len(screen.rstrip("\n").split("\n")) <= 30
+    for label in ("│ ours ", " torch ", " ours − torch "):
+        assert label in screen, label
+    assert "lines not shown" not in screen and "✗ max |Δ|" in screen

@@ -273,7 +273,7 @@ def pool_input_highlight(trace: Trace, *, reference: bool = False) -> np.ndarray
     return _chosen_cells(argmax, trace[name].shape, scenario.pool_size, scenario.pool_stride)
 
 
-def _highlights(trace: Trace) -> dict[str, tuple[np.ndarray, np.ndarray | None, str]]:
+def highlights(trace: Trace) -> dict[str, tuple[np.ndarray, np.ndarray | None, str]]:
     """{stage name: (our mask, torch's mask, legend)} for every stage that shows pooled cells."""
     name = pool_input_name(trace)
     ours = pool_input_highlight(trace)
@@ -313,7 +313,7 @@ def trace_renderables(
     chosen = (
         trace.stages if stages is None else [trace[s] if isinstance(s, str) else s for s in stages]
     )
-    marks = _highlights(trace)
+    marks = highlights(trace)
     out: list[RenderableType] = []
     section = None
     for stage in chosen:
@@ -336,41 +336,6 @@ def trace_renderables(
             )
         )
     return out
-
-
-def stage_makers(
-    trace: Trace,
-    stages: Iterable[Stage],
-    *,
-    precision: int = 4,
-    width: int = 100,
-    side_by_side: bool = False,
-):
-    """For ``--step``: one callable per stage, ``(max_rows, max_slices) → its panel``, so the
-    stepper can re-render a stage smaller until it fits the terminal's height."""
-    marks = _highlights(trace)
-
-    def maker(stage: Stage):
-        mask, ref_mask, legend = marks.get(stage.name, (None, None, None))
-
-        def make(max_rows: int, max_slices: int) -> RenderableType:
-            return stage_panel(
-                stage,
-                rtol=trace.tolerance,
-                precision=precision,
-                width=width,
-                highlight=mask,
-                reference_highlight=ref_mask,
-                legend=legend,
-                reference_ran=trace.has_reference,
-                side_by_side=side_by_side,
-                max_rows=max_rows,
-                max_slices=max_slices,
-            )
-
-        return make
-
-    return [maker(stage) for stage in stages]
 
 
 def _verdict_mark(stage: Stage, rtol: float) -> Text:

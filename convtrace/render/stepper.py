@@ -12,10 +12,14 @@ from __future__ import annotations
 import os
 import select
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from rich.console import Console, RenderableType
+from rich.segment import Segment
 from rich.text import Text
+
+from ..trace import Stage, Trace
+from .stages import highlights, stage_panel
 
 #: A stage renderer: (max_rows, max_slices) → the stage's panel with grids that small.
 StageMaker = Callable[[int, int], RenderableType]
@@ -30,6 +34,41 @@ QUIT_KEYS = {"q", "Q", "\x03", "\x04", "\x1b", ""}  # Ctrl-C, Ctrl-D, Esc, end o
 KEYS_HELP = "Enter/→/space next · ←/b back · q quit"
 #: Lines the footer takes at the bottom of each screen.
 FOOTER_LINES = 1
+
+
+def stage_makers(
+    trace: Trace,
+    stages: Iterable[Stage],
+    *,
+    precision: int = 4,
+    width: int = 100,
+    side_by_side: bool = False,
+) -> list[StageMaker]:
+    """For ``--step``: one callable per stage, ``(max_rows, max_slices) → its panel``, so the
+    stepper can re-render a stage smaller until it fits the terminal's height."""
+    marks = highlights(trace)
+
+    def maker(stage: Stage):
+        mask, ref_mask, legend = marks.get(stage.name, (None, None, None))
+
+        def make(max_rows: int, max_slices: int) -> RenderableType:
+            return stage_panel(
+                stage,
+                rtol=trace.tolerance,
+                precision=precision,
+                width=width,
+                highlight=mask,
+                reference_highlight=ref_mask,
+                legend=legend,
+                reference_ran=trace.has_reference,
+                side_by_side=side_by_side,
+                max_rows=max_rows,
+                max_slices=max_slices,
+            )
+
+        return make
+
+    return [maker(stage) for stage in stages]
 
 
 def footer(index: int, total: int, name: str) -> Text:
@@ -51,12 +90,42 @@ def rendered_height(renderable: RenderableType, console: Console) -> int:
 
 def fit_to_height(make: StageMaker, console: Console, height: int) -> RenderableType:
     """The fullest rendering of a stage (along ``FIT_LADDER``) that takes at most ``height``
-    lines; the smallest one when none does."""
+    lines; when none does, the shortest one with lines cut from its middle (``CutMiddle``), so
+    the title, the formula and the verdict stay on screen."""
+    shortest, shortest_height = None, None
     for max_rows, max_slices in FIT_LADDER:
         renderable = make(max_rows, max_slices)
-        if rendered_height(renderable, console) <= height:
+        lines = rendered_height(renderable, console)
+        if lines <= height:
             return renderable
-    return renderable
+        if shortest_height is None or lines < shortest_height:
+            shortest, shortest_height = renderable, lines
+    return CutMiddle(shortest, height)
+
+
+class CutMiddle:
+    """A renderable shown in at most ``height`` lines: its top (title, formula) and bottom
+    (verdict) kept, one ``⋮ k lines not shown`` line in place of the middle."""
+
+    def __init__(self, renderable: RenderableType, height: int):
+        self.renderable = renderable
+        self.height = max(height, 3)
+
+    def __rich_console__(self, console: Console, options):
+        lines = console.render_lines(self.renderable, options, pad=False)
+        if len(lines) <= self.height:
+            kept = lines
+        else:
+            tail = max(3, (self.height - 1) // 3)
+            head = self.height - 1 - tail
+            hidden = len(lines) - head - tail
+            note = Text(f"⋮ {hidden} lines not shown: a taller terminal shows them", "ct.dim")
+            kept = [*lines[:head], console.render_lines(note, options, pad=False)[0]]
+            kept += lines[-tail:]
+        new_line = Segment.line()
+        for line in kept:
+            yield from line
+            yield new_line
 
 
 def step_through(
