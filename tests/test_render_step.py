@@ -64,6 +64,18 @@ def test_agreeing_but_differently_printed_values_keep_both_grids():
     assert "ours = torch" not in render(stage_panel(stage, rtol=RTOL, precision=8))
 
 
+def test_large_stages_need_exact_equality_for_one_grid():
+    from convtrace.render.stages import IDENTICAL_TEXT_LIMIT, values_identical
+
+    values = np.linspace(1, 2, IDENTICAL_TEXT_LIMIT + 1).reshape(1, -1)
+    close = Stage("fc.out", "Logits", values, "z = Wx + b", values * (1 + 1e-12))
+    exact = Stage("fc.out", "Logits", values, "z = Wx + b", values.copy())
+    assert not values_identical(close, 4, None, None)
+    assert values_identical(exact, 4, None, None)
+    small = Stage("fc.out", "Logits", values[:, :10], "z", values[:, :10] * (1 + 1e-12))
+    assert values_identical(small, 4, None, None)
+
+
 def test_disagreeing_stage_shows_both_and_the_difference():
     text = render(stage_panel(wrong_stage(), rtol=RTOL))
     assert "ours = torch" not in text

@@ -28,6 +28,8 @@ POOL_GRAD_LEGEND = "[x] = a window's maximum: the only cell its ∂L/∂P reache
 #: Panels show up to 16 columns (all of X_col's receptive fields in the default run) when the
 #: width allows; grids elide more on narrower terminals.
 PANEL_MAX_COLS = 16
+#: Up to this many numbers, ours and torch's are compared as printed text for one-grid display.
+IDENTICAL_TEXT_LIMIT = 20_000
 
 
 def format_delta(diff: float) -> str:
@@ -101,8 +103,9 @@ def values_identical(stage: Stage, precision: int, highlight, reference_highligh
 
     The rule (the caller also requires the stage to agree within tolerance): equal shapes, the
     max-pool marks (if any) are the same cells, and every number formats to the same text at
-    ``precision`` (exactly equal arrays trivially do).
-    A last-digit difference that shows keeps both grids.
+    ``precision`` (exactly equal arrays trivially do). A last-digit difference that shows keeps
+    both grids. Above ``IDENTICAL_TEXT_LIMIT`` numbers only exactly equal arrays count (the
+    text comparison is a Python loop).
     """
     reference = stage.reference
     if reference is None or np.shape(reference) != stage.shape:
@@ -113,6 +116,8 @@ def values_identical(stage: Stage, precision: int, highlight, reference_highligh
     ours, theirs = np.asarray(stage.values), np.asarray(reference)
     if np.array_equal(ours, theirs):
         return True
+    if ours.size > IDENTICAL_TEXT_LIMIT:
+        return False
     return all(
         format_number(a, precision) == format_number(b, precision)
         for a, b in zip(ours.flat, theirs.flat, strict=True)
