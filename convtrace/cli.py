@@ -15,12 +15,13 @@ import typer
 from .bench_cli import bench_command
 from .check_cli import check_command
 from .cli_options import (
+    ColorOption,
     OutputOptions,
+    ThemeOption,
     fail,
     guarded,
     output_options,
     scenario_options,
-    stdin_is_terminal,
 )
 from .scenario import ScenarioSpec
 
@@ -84,32 +85,65 @@ def _show(trace, out: OutputOptions, *, summary_only=()) -> None:
 
 
 def _render(trace, stages, out: OutputOptions, summary_only, failing) -> None:
-    from rich.rule import Rule
-
     from .render.console import make_console
     from .render.stages import closing_table, stage_summary_line, trace_renderables
 
-    console = make_console()
+    console = make_console(color=out.color, theme=out.theme)
     rtol = trace.tolerance
-    console.print(_scenario_heading(trace.scenario), style="ct.title", justify="center")
     brief = [s for s in stages if s.name in summary_only]
+    full = [s for s in stages if s.name not in summary_only]
+    if out.step and full and _step(trace, full, out, console) is False:
+        return  # q: the user asked to leave now
+    console.print(_scenario_heading(trace.scenario), style="ct.title", justify="center")
     for stage in brief:
         console.print(stage_summary_line(stage, rtol, precision=out.precision))
-    full = [s for s in stages if s.name not in summary_only]
-    pause = out.step and stdin_is_terminal()
-    renderables = trace_renderables(
-        trace, stages=full, precision=out.precision, width=console.width
-    )
-    for renderable in renderables:
-        console.print(renderable)
-        if pause and not isinstance(renderable, Rule):
-            console.input("[ct.dim]Enter ↵ for the next stage[/]")
+    if not out.step or not _can_step():
+        renderables = trace_renderables(
+            trace,
+            stages=full,
+            precision=out.precision,
+            width=console.width,
+            side_by_side=out.side_by_side,
+        )
+        for renderable in renderables:
+            console.print(renderable)
     if trace.has_reference or any(s.alternatives for s in stages):
         console.print(closing_table(stages, rtol))
     else:
         console.print("[ct.dim]torch comparison skipped (--no-compare-torch)[/]")
     if failing:
         console.print(f"[ct.bad]✗ {len(failing)} stage(s) disagree: {', '.join(failing)}[/]")
+
+
+def _can_step() -> bool:
+    from .render.stepper import can_step
+
+    return can_step()
+
+
+def _step(trace, stages, out: OutputOptions, console) -> bool | None:
+    """--step on a terminal: one stage per screen (see render/stepper.py). None when there is
+    no terminal to step on (everything is printed as without --step); else whether the user
+    went past the last stage (True) or quit (False)."""
+    if not _can_step():
+        return None
+    from .render.stepper import read_terminal_key, stage_makers, step_through
+
+    makers = stage_makers(
+        trace, stages, precision=out.precision, width=console.width, side_by_side=out.side_by_side
+    )
+    names = [s.name for s in stages]
+    finished = step_through(makers, names, console, console.height, read_terminal_key)
+    if finished:
+        console.clear()
+    return finished
+
+
+def _styled_console(color: str, theme: str):
+    """The console for --color and --theme as typed (a bad value is a ConvtraceError)."""
+    from .render.console import make_console, parse_color, parse_theme
+
+    return make_console(color=parse_color(color), theme=parse_theme(theme))
 
 
 def _scenario_heading(s) -> str:
@@ -206,6 +240,8 @@ def shapes(
     ),
     dilation: Annotated[int, typer.Option("--dilation", "-d", help="Dilation.")] = 1,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead.")] = False,
+    color: ColorOption = "auto",
+    theme: ThemeOption = "default",
 ) -> None:
     """The output-size arithmetic with your numbers: padding per side, the formula, and which
     input rows/columns a flooring stride never reads.
@@ -232,10 +268,9 @@ def shapes(
     if json_out:
         typer.echo(json.dumps(geometry_document(axes, pad)))
         return
-    from .render.console import make_console
     from .render.shapes import shapes_view
 
-    make_console().print(shapes_view(axes, pad))
+    _styled_console(color, theme).print(shapes_view(axes, pad))
 
 
 @app.command()
@@ -265,6 +300,8 @@ def explain(
     precision: Annotated[
         int, typer.Option(help="Significant digits of non-whole numbers.", min=0, max=12)
     ] = 4,
+    color: ColorOption = "auto",
+    theme: ThemeOption = "default",
 ) -> None:
     """Where one number comes from: its short sum, term by term, with the run's actual values.
 
@@ -281,16 +318,16 @@ def explain(
     """
     from .explain import explain_cell, explanation_document, parse_cell
 
+    console = _styled_console(color, theme)  # a bad --color/--theme before any work
     stage, index = parse_cell(cell)
     trace = _trace(spec, backward=True, compare_torch=compare_torch, quiet=json_out)
     explanation = explain_cell(trace, stage, index)
     if json_out:
         typer.echo(json.dumps(explanation_document(explanation)))
     else:
-        from .render.console import make_console
         from .render.explain import explanation_view
 
-        make_console().print(explanation_view(explanation, precision))
+        console.print(explanation_view(explanation, precision))
     if not explanation.agrees_with_trace or explanation.agrees_with_reference is False:
         raise typer.Exit(1)
 

@@ -265,7 +265,20 @@ class OutputOptions:
     only: str | None = None
     precision: int = 4
     step: bool = False
+    side_by_side: bool = False
+    color: str = "auto"
+    theme: str = "default"
 
+
+_COLOR = dict(
+    metavar="auto|always|never",
+    help="always: colour even into a pipe (less -R); never: no colour; auto: colour on a "
+    "terminal, respecting NO_COLOR and FORCE_COLOR.",
+)
+_THEME = dict(
+    metavar="default|high-contrast",
+    help="high-contrast: no dim text, bold digits, contrast ≥ 7:1 on black and on white.",
+)
 
 OUTPUT_PARAMS = [
     option(
@@ -309,9 +322,25 @@ OUTPUT_PARAMS = [
         False,
         "--step",
         panel=OUTPUT,
-        help="Wait for Enter between stages (when stdin is a terminal).",
+        help="Projector mode: one stage per screen, fitted to the terminal's height; "
+        "Enter/→/space next, ←/b back, q quits (when stdin and stdout are terminals).",
     ),
+    option(
+        "side_by_side",
+        bool,
+        False,
+        "--side-by-side",
+        panel=OUTPUT,
+        help="Show ours and torch's grids even where they print identically (default: one "
+        "grid labelled 'ours = torch').",
+    ),
+    option("color", str, "auto", "--color", panel=OUTPUT, **_COLOR),
+    option("theme", str, "default", "--theme", panel=OUTPUT, **_THEME),
 ]
+
+#: ``--color`` / ``--theme`` for commands without the other output options (explain, shapes).
+ColorOption = Annotated[str, typer.Option("--color", rich_help_panel=OUTPUT, **_COLOR)]
+ThemeOption = Annotated[str, typer.Option("--theme", rich_help_panel=OUTPUT, **_THEME)]
 
 
 def check_only_pattern(pattern: str | None) -> None:
@@ -336,6 +365,10 @@ def output_options(command: Callable) -> Callable:
 
     def convert(values, out=None):
         check_only_pattern(values.get("only"))
+        from .render.console import parse_color, parse_theme
+
+        values["color"] = parse_color(values["color"])
+        values["theme"] = parse_theme(values["theme"])
         return {"out": OutputOptions(**values)}
 
     return extend_signature(command, OUTPUT_PARAMS, convert)

@@ -119,13 +119,14 @@ def test_small_tensors_sit_side_by_side(trace):
 
 
 def test_side_by_side_falls_back_to_stacked_when_narrow(trace):
-    text = render(stage_panel(trace["conv.out"], rtol=RTOL, width=60), width=60)
+    panel = stage_panel(trace["conv.out"], rtol=RTOL, width=60, side_by_side=True)
+    text = render(panel, width=60)
     assert not any("ours" in line and "torch" in line for line in text.splitlines())
     assert max(cell_len(line) for line in text.splitlines()) <= 60
 
 
 def test_loss_is_one_number_with_formula(trace):
-    text = render(stage_panel(trace["loss"], rtol=RTOL))
+    text = render(stage_panel(trace["loss"], rtol=RTOL, side_by_side=True))
     assert "loss  scalar  Loss (bce)" in text
     assert "L = mean(max(z,0) − z·y + log(1 + e^−|z|))" in text
     value = re.search(r"│ (\S+) +(\S+) +│", text.splitlines()[4])

@@ -15,6 +15,8 @@ import sys
 from rich.console import Console
 from rich.theme import Theme
 
+from ..errors import ConvtraceError
+
 #: Width used when the terminal's width cannot be detected (a pipe, a file, CI).
 DEFAULT_WIDTH = 100
 #: Wider than this, grids and panels stop being readable from the back of the room.
@@ -54,6 +56,64 @@ THEME = Theme(
     }
 )
 
+#: ``--theme high-contrast``, for projectors: no dim text, every digit bold, and no foreground
+#: colour on the terminal's own background (no hue reaches 7:1 on both black and white; the
+#: best mid-grey gets 4.6:1). Emphasis is the terminal's default foreground with bold /
+#: underline / reverse, or white text on a dark background box (≥ 7:1 between the two).
+HIGH_CONTRAST_THEME = Theme(
+    {
+        "ct.ok": "bold #ffffff on #005f00",
+        "ct.bad": "bold #ffffff on #870000",
+        "ct.name": "bold underline",
+        "ct.heading": "bold underline",
+        "ct.title": "bold",
+        "ct.label": "bold underline",
+        "ct.big": "bold",
+        "ct.formula": "italic",
+        "ct.dim": "none",
+        "ct.axis": "none",
+        "ct.zero": "bold",
+        "ct.highlight": "bold reverse",
+        "ct.shape": "bold",
+        "ct.border": "bold",
+        "ct.border.grad": "bold",
+        "ct.pos": "bold",
+        "ct.pos.1": "bold",
+        "ct.pos.2": "bold",
+        "ct.pos.3": "bold #ffffff on #00005f",
+        "ct.neg": "bold",
+        "ct.neg.1": "bold",
+        "ct.neg.2": "bold",
+        "ct.neg.3": "bold #ffffff on #5f0000",
+        # Rich's own styles that our tables and rules use (its defaults: a dim caption, a
+        # bright green rule line).
+        "table.caption": "none",
+        "table.title": "bold",
+        "rule.line": "none",
+    }
+)
+
+THEMES = {"default": THEME, "high-contrast": HIGH_CONTRAST_THEME}
+COLOR_CHOICES = ("auto", "always", "never")
+
+
+def _choice(value: str, choices, option: str) -> str:
+    """``value`` lower-cased when it is one of ``choices``, else a ConvtraceError naming it."""
+    chosen = str(value).strip().lower()
+    if chosen not in choices:
+        raise ConvtraceError(f"{option} {value!r} is not one of {' | '.join(choices)}")
+    return chosen
+
+
+def parse_color(value: str) -> str:
+    """``--color`` as given (any case) → ``auto`` | ``always`` | ``never``."""
+    return _choice(value, COLOR_CHOICES, "--color")
+
+
+def parse_theme(value: str) -> str:
+    """``--theme`` as given (any case) → ``default`` | ``high-contrast``."""
+    return _choice(value, tuple(THEMES), "--theme")
+
 
 def _detect_width(file) -> int:
     """The terminal's width in columns, or ``DEFAULT_WIDTH`` when there is no terminal."""
@@ -74,21 +134,32 @@ def make_console(
     file=None,
     force_terminal: bool | None = None,
     no_color: bool | None = None,
+    color: str = "auto",
+    theme: str = "default",
 ) -> Console:
     """A Console with convtrace's theme.
 
     width: None → the terminal's width, capped at ``MAX_WIDTH`` (``DEFAULT_WIDTH`` when it cannot
     be detected). no_color: None → Rich's rule (the ``NO_COLOR`` environment variable).
+    color (``--color``): ``always`` → escape codes even into a pipe (``| less -R``), overriding
+    NO_COLOR; ``never`` → no colour (bold and reverse stay, as with NO_COLOR); ``auto`` → Rich's
+    rules (a terminal, NO_COLOR, FORCE_COLOR). Explicit force_terminal / no_color win.
+    theme: a key of ``THEMES``.
     Rich's automatic highlighting of numbers and reprs is off: the views colour values themselves.
     """
     if width is None:
         width = min(_detect_width(file), MAX_WIDTH)
+    if color == "always":
+        force_terminal = True if force_terminal is None else force_terminal
+        no_color = False if no_color is None else no_color
+    elif color == "never":
+        no_color = True if no_color is None else no_color
     return Console(
         width=width,
         file=file,
         force_terminal=force_terminal,
         no_color=no_color,
-        theme=THEME,
+        theme=THEMES[theme],
         highlight=False,
         emoji=False,
     )

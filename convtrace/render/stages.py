@@ -28,6 +28,8 @@ POOL_GRAD_LEGEND = "[x] = a window's maximum: the only cell its ∂L/∂P reache
 #: Panels show up to 16 columns (all of X_col's receptive fields in the default run) when the
 #: width allows; grids elide more on narrower terminals.
 PANEL_MAX_COLS = 16
+#: Up to this many numbers, ours and torch's are compared as printed text for one-grid display.
+IDENTICAL_TEXT_LIMIT = 20_000
 
 
 def format_delta(diff: float) -> str:
@@ -96,22 +98,80 @@ def _formula_lines(formula: str) -> list[Text]:
     return [Text(part.strip(), "ct.formula") for part in formula.split(";  ") if part.strip()]
 
 
+def values_identical(stage: Stage, precision: int, highlight, reference_highlight) -> bool:
+    """Whether ours and torch's would print as the same picture, so one grid can stand for both.
+
+    The rule (the caller also requires the stage to agree within tolerance): equal shapes, the
+    max-pool marks (if any) are the same cells, and every number formats to the same text at
+    ``precision`` (exactly equal arrays trivially do). A last-digit difference that shows keeps
+    both grids. Above ``IDENTICAL_TEXT_LIMIT`` numbers only exactly equal arrays count (the
+    text comparison is a Python loop).
+    """
+    reference = stage.reference
+    if reference is None or np.shape(reference) != stage.shape:
+        return False
+    if reference_highlight is not None and highlight is not None:
+        if not np.array_equal(np.asarray(reference_highlight), np.asarray(highlight)):
+            return False
+    ours, theirs = np.asarray(stage.values), np.asarray(reference)
+    if np.array_equal(ours, theirs):
+        return True
+    if ours.size > IDENTICAL_TEXT_LIMIT:
+        return False
+    return all(
+        format_number(a, precision) == format_number(b, precision)
+        for a, b in zip(ours.flat, theirs.flat, strict=True)
+    )
+
+
 def _tensor_views(
-    stage: Stage, rtol: float, precision: int, highlight, reference_highlight
+    stage: Stage,
+    rtol: float,
+    precision: int,
+    highlight,
+    reference_highlight,
+    *,
+    side_by_side: bool = False,
+    max_rows: int = 12,
+    max_slices: int = 4,
 ) -> list[RenderableType]:
-    """Ours, torch's, and any other method's values that disagree with ours."""
+    """Ours and torch's values, or one ``ours = torch`` grid when they print identically (see
+    ``values_identical``; ``side_by_side`` keeps both), plus a difference grid ``ours − torch``
+    when the stage disagrees, and any other method's values that disagree with ours."""
 
     def view(label: str, values, mask=None) -> Group:
         if mask is not None and np.shape(mask) != np.shape(values):
             mask = None
-        grid = tensor_view(values, precision=precision, highlight=mask, max_cols=PANEL_MAX_COLS)
+        grid = tensor_view(
+            values,
+            precision=precision,
+            highlight=mask,
+            max_cols=PANEL_MAX_COLS,
+            max_rows=max_rows,
+            max_slices=max_slices,
+        )
         return Group(Text(label, "ct.label"), grid)
 
     ours = "ours" if not stage.alternatives else f"ours ({_primary(stage)})"
-    views = [view(ours, stage.values, highlight)]
-    if stage.reference is not None:
-        mask = reference_highlight if reference_highlight is not None else highlight
-        views.append(view("torch", stage.reference, mask))
+    reference = stage.reference
+    agrees = stage.agrees(rtol)
+    if (
+        reference is not None
+        and agrees
+        and not side_by_side
+        and values_identical(stage, precision, highlight, reference_highlight)
+    ):
+        views = [view(f"{ours} = torch", stage.values, highlight)]
+    else:
+        views = [view(ours, stage.values, highlight)]
+        if reference is not None:
+            mask = reference_highlight if reference_highlight is not None else highlight
+            views.append(view("torch", reference, mask))
+            if agrees is False and np.shape(reference) == stage.shape:
+                difference = np.asarray(stage.values, dtype=np.float64) - np.asarray(
+                    reference, dtype=np.float64
+                )
+                views.append(view("ours − torch", difference))
     for name, values in stage.alternatives.items():
         if not stage.within(values, rtol):  # shown exactly when the verdict names it
             views.append(view(f"ours ({name})", values, highlight))
@@ -128,17 +188,31 @@ def stage_panel(
     reference_highlight=None,
     legend: str | None = None,
     reference_ran: bool | None = None,
+    side_by_side: bool = False,
+    max_rows: int = 12,
+    max_slices: int = 4,
 ) -> RenderableType:
     """One stage as a panel: formula, ours next to torch's (stacked if narrow), verdict.
 
     highlight: booleans over the stage's shape, cells to mark in ours (and in torch's, unless
     ``reference_highlight`` gives torch's own). legend: one dim line explaining the marks.
     Gradient stages get the ``ct.border.grad`` border, others ``ct.border``.
+    side_by_side: keep ours and torch's grids even when they print identically.
+    max_rows / max_slices: passed to ``tensor_view`` (smaller to fit a short terminal).
     """
     parts: list[RenderableType] = _formula_lines(stage.formula)
     if parts:
         parts.append(Text(""))
-    views = _tensor_views(stage, rtol, precision, highlight, reference_highlight)
+    views = _tensor_views(
+        stage,
+        rtol,
+        precision,
+        highlight,
+        reference_highlight,
+        side_by_side=side_by_side,
+        max_rows=max_rows,
+        max_slices=max_slices,
+    )
     parts.append(Flow(views, gap=4) if len(views) > 1 else views[0])
     if highlight is not None and legend:
         parts.append(Text(legend, "ct.dim"))
@@ -204,7 +278,7 @@ def pool_input_highlight(trace: Trace, *, reference: bool = False) -> np.ndarray
     return _chosen_cells(argmax, trace[name].shape, scenario.pool_size, scenario.pool_stride)
 
 
-def _highlights(trace: Trace) -> dict[str, tuple[np.ndarray, np.ndarray | None, str]]:
+def highlights(trace: Trace) -> dict[str, tuple[np.ndarray, np.ndarray | None, str]]:
     """{stage name: (our mask, torch's mask, legend)} for every stage that shows pooled cells."""
     name = pool_input_name(trace)
     ours = pool_input_highlight(trace)
@@ -234,15 +308,17 @@ def trace_renderables(
     stages: Iterable[Stage | str] | None = None,
     precision: int = 4,
     width: int = 100,
+    side_by_side: bool = False,
 ) -> list[RenderableType]:
     """Panels for ``stages`` (default: all), with "Forward" / "Backward" rules between them.
 
     The max-pooled cells are marked automatically in the stages that show them.
+    side_by_side: keep ours and torch's grids even where they print identically.
     """
     chosen = (
         trace.stages if stages is None else [trace[s] if isinstance(s, str) else s for s in stages]
     )
-    marks = _highlights(trace)
+    marks = highlights(trace)
     out: list[RenderableType] = []
     section = None
     for stage in chosen:
@@ -261,6 +337,7 @@ def trace_renderables(
                 reference_highlight=ref_mask,
                 legend=legend,
                 reference_ran=trace.has_reference,
+                side_by_side=side_by_side,
             )
         )
     return out

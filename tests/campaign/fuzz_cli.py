@@ -42,7 +42,8 @@ def write_files(folder: Path) -> tuple[dict[str, Path], dict[str, Path]]:
     good["x6.npy"] = folder / "x6.npy"
     np.save(folder / "x3c.npy", rng.standard_normal((2, 3, 7, 7)))
     good["x3c.npy"] = folder / "x3c.npy"
-    put(good, "x.csv", "\n".join(",".join(str(v) for v in row) for row in rng.integers(0, 9, (5, 5))))
+    rows = rng.integers(0, 9, (5, 5))
+    put(good, "x.csv", "\n".join(",".join(str(v) for v in row) for row in rows))
     put(good, "x.json", json.dumps(rng.integers(-3, 4, (1, 1, 6, 6)).tolist()))
     np.savez(folder / "w.npz", **{"conv.weight": rng.integers(-1, 2, (2, 1, 3, 3)).astype(float)})
     good["w.npz"] = folder / "w.npz"
@@ -121,8 +122,8 @@ HOSTILE_VALUES = [
 COMMANDS = ["run", "run", "run", "forward", "backward", "explain", "shapes", "check", "help"]
 CELLS = [
     "conv.out[0,0,0,0]", "pool.out[0,0,0,0]", "grad.conv.weight[0,0,0,0]", "grad.conv.bias[0]",
-    "grad.input[0,0,1,1]", "loss", "fc.out[0,0]", "conv.out[9,9,9,9]", "conv.out[" + "9" * 5000 + "]",
-    "conv.out[0,0", "x[]", "",
+    "grad.input[0,0,1,1]", "loss", "fc.out[0,0]", "conv.out[9,9,9,9]",
+    "conv.out[" + "9" * 5000 + "]", "conv.out[0,0", "x[]", "",
 ]  # fmt: skip
 
 

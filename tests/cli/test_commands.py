@@ -194,14 +194,18 @@ def test_python_dash_m_works():
     assert result.returncode == 0 and "run" in result.stdout
 
 
-def test_step_waits_for_enter_between_stages_on_a_terminal(invoke, monkeypatch):
+def test_step_shows_one_stage_per_screen_on_a_terminal(invoke, monkeypatch):
     import convtrace.cli as cli
+    import convtrace.render.stepper as stepper
 
-    monkeypatch.setattr(cli, "stdin_is_terminal", lambda: True)
-    result = invoke("forward", "--step", "--only", "conv.*", input="\n" * 10)
+    keys = iter(["\r"] * 10)
+    monkeypatch.setattr(cli, "_can_step", lambda: True)
+    monkeypatch.setattr(stepper, "read_terminal_key", lambda: next(keys))
+    result = invoke("forward", "--step", "--only", "conv.*")
     assert result.exit_code == 0, result.output
-    # one pause after each of the 4 conv panels (conv.weight, conv.bias, conv.cols, ...)
-    assert result.stdout.count("Enter ↵ for the next stage") == 5
+    # one footer per conv stage (conv.weight, conv.bias, conv.cols, conv.weight_rows, conv.out)
+    assert result.stdout.count("Enter/→/space next") == 5
+    assert "stage 5/5 · conv.out" in result.stdout
 
 
 def test_help_of_every_command_never_imports_torch():
