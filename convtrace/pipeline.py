@@ -74,6 +74,25 @@ STAGE_NAMES = (
 )  # fmt: skip
 
 
+#: Axis names of each stage (a gradient has its tensor's): n sample, c/f channel/filter, h w
+#: pixel, i j output position, u v kernel offset, k a column matrix's row, l its column, o a
+#: logit.
+_NCHW, _NFIJ = ("n", "c", "h", "w"), ("n", "f", "i", "j")
+STAGE_AXES = {
+    "input": _NCHW, "conv.weight": ("f", "c", "u", "v"), "conv.bias": ("f",),
+    "conv.padded": _NCHW, "conv.cols": ("n", "k", "l"), "conv.weight_rows": ("f", "k"),
+    "conv.out": _NFIJ, "act.out": _NFIJ, "pool.cols": ("n", "c", "k", "l"),
+    "pool.argmax": ("n", "c", "i", "j"), "pool.out": ("n", "c", "i", "j"),
+    "flatten.out": ("n", "k"), "fc.out": ("n", "o"), "fc.weight": ("o", "k"),
+    "fc.bias": ("o",), "loss": (),
+}  # fmt: skip
+
+
+def _times(factor: int, name: str) -> str:
+    """``2i``, or just ``i`` for a unit factor (as a student writes the index)."""
+    return name if factor == 1 else f"{factor}{name}"
+
+
 def _alt(layer_out, name: str) -> dict[str, np.ndarray]:
     return {} if layer_out is None else {name: layer_out}
 
@@ -124,8 +143,9 @@ def run_pipeline(scenario: Scenario, backward: bool = True, net: Network | None 
                 "conv.cols",
                 "im2col: receptive fields as columns X_col",
                 net.conv.cols,
-                f"X_col[n, c·{kh * kw} + u·{kw} + v, i·{conv_out.shape[3]} + j] = x_pad[n, c, "
-                f"{s.stride[0]}i + {s.dilation[0]}u, {s.stride[1]}j + {s.dilation[1]}v]",
+                f"X_col[n, c·{kh * kw} + {_times(kw, 'u')} + v, {_times(conv_out.shape[3], 'i')}"
+                f" + j] = x_pad[n, c, {_times(s.stride[0], 'i')} + {_times(s.dilation[0], 'u')}, "
+                f"{_times(s.stride[1], 'j')} + {_times(s.dilation[1], 'v')}]",
             )
         )
         add(
@@ -196,6 +216,9 @@ def run_pipeline(scenario: Scenario, backward: bool = True, net: Network | None 
     )
     if backward:
         _backward(trace, net, s)
+    for stage in trace:
+        axes = STAGE_AXES.get(stage.name.removeprefix("grad."))
+        stage.axes = axes if axes is not None and len(axes) == len(stage.shape) else None
     return trace
 
 

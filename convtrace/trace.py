@@ -34,6 +34,7 @@ class Stage:
     method's). reference: torch's value for the same tensor, or None. formula: one line.
     alternatives: other hand methods' values for the same tensor (``{"loop": …}``).
     meta: display hints (e.g. ``{"argmax": …}`` for highlighting pooled cells).
+    axes: the name of each axis (``("f", "c", "u", "v")`` for a conv weight), for labels.
     """
 
     name: str
@@ -43,6 +44,7 @@ class Stage:
     reference: np.ndarray | None = None
     alternatives: dict[str, np.ndarray] = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
+    axes: tuple[str, ...] | None = None
 
     @property
     def shape(self) -> tuple[int, ...]:

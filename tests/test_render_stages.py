@@ -177,7 +177,7 @@ def test_highlight_survives_no_color(trace, monkeypatch):
     ]
     assert colours == []
     plain = re.sub(r"\x1b\[[0-9;]*m", "", ansi)
-    assert "0 │  [5]   5  [-1]  -4" in plain  # conv.out row 0: the chosen cells bracketed
+    assert "0 │   [5]    5   [-1]   -4" in plain  # conv.out row 0: the chosen cells bracketed
     assert "[x] = the maximum of its pooling window" in plain
 
 

@@ -169,8 +169,15 @@ def test_grid_elides_more_columns_when_narrow():
 def test_highlight_brackets_cells_and_keeps_alignment():
     a = np.array([[5.0, -10.0], [6.0, -1.0]])
     lines = lines_of(render(tensor_view(a, highlight=a > 5)))
-    assert lines[2] == "0 │   5  -10"
-    assert lines[3] == "1 │  [6]  -1"
+    assert lines[2] == "0 │    5   -10"
+    assert lines[3] == "1 │   [6]   -1"
+
+
+def test_neighbouring_marks_do_not_touch():
+    a = np.array([[1.0, 1.0, 0.0], [0.0, 1.0, 1.0]])
+    lines = lines_of(render(tensor_view(a, highlight=a > 0)))
+    assert lines[2] == "0 │ [1] [1]  0"
+    assert "][" not in "".join(lines)
 
 
 def test_highlight_shape_must_match():

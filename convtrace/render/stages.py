@@ -149,6 +149,7 @@ def _tensor_views(
             max_cols=PANEL_MAX_COLS,
             max_rows=max_rows,
             max_slices=max_slices,
+            axes=stage.axes,
         )
         return Group(Text(label, "ct.label"), grid)
 
@@ -350,8 +351,18 @@ def _verdict_mark(stage: Stage, rtol: float) -> Text:
     return Text("✓", "ct.ok") if agrees else Text("✗", "ct.bad")
 
 
-def _values_brief(values: np.ndarray, precision: int, room: int) -> str:
-    """A few values (``[5, 5, -1, -4]``) when they fit in ``room`` characters, else the range."""
+#: The letter each forward stage's tensor has in the formulas, for one-line summaries.
+SYMBOLS = {
+    "input": "x", "conv.weight": "W", "conv.bias": "b", "conv.padded": "x_pad",
+    "conv.cols": "X_col", "conv.weight_rows": "W_row", "conv.out": "H", "act.out": "A",
+    "pool.cols": "windows", "pool.argmax": "argmax", "pool.out": "P", "flatten.out": "f",
+    "fc.out": "z", "fc.weight": "W_fc", "fc.bias": "b_fc", "loss": "L",
+}  # fmt: skip
+
+
+def _values_brief(values: np.ndarray, precision: int, room: int, symbol: str = "x") -> str:
+    """A few values (``[5, 5, -1, -4]``) when they fit in ``room`` characters, else the range
+    named by the tensor's ``symbol`` (``W∈[-1, 1] μ=0 σ=0.8``)."""
     a = np.asarray(values)
     if a.ndim == 0:
         return format_number(a, precision)
@@ -361,6 +372,7 @@ def _values_brief(values: np.ndarray, precision: int, room: int) -> str:
             return text
     summary = tensor_summary(a).split(" ", 3)
     text = summary[3] if len(summary) > 3 else summary[-1]
+    text = symbol + text[1:] if text.startswith(("x∈", "x=")) else text
     return text if len(text) <= room else text[: room - 1] + "…"
 
 
@@ -369,7 +381,8 @@ def stage_summary_line(stage: Stage, rtol: float, precision: int = 4) -> Text:
     line = Text(no_wrap=True, overflow="ellipsis")
     line.append(f"{stage.name:<18} ", "ct.name")
     line.append(f"{_shape_text(stage.shape):<15} ", "ct.shape")
-    line.append(f"{_values_brief(stage.values, precision, 42):<42} ")
+    symbol = SYMBOLS.get(stage.name, stage.name)
+    line.append(f"{_values_brief(stage.values, precision, 42, symbol):<42} ")
     line.append_text(_verdict_mark(stage, rtol))
     return line
 

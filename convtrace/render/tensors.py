@@ -152,6 +152,8 @@ class Grid:
             for j in cols
         }
         self.cell = max([len(t) for t in self.text.values()] + [len(str(cols[-1]))])
+        # a marked cell reads [6]: one more column per cell keeps neighbouring marks apart
+        self.mark_gap = int(highlight is not None and bool(np.any(highlight)))
         self.index_width = len(str(matrix.shape[0] - 1)) + 2 if row_index else 0
         drawable = thumbnail and row_index and scale is not None and min(matrix.shape) >= 2
         self.thumb = Thumbnail(matrix, scale, fmt=_brief) if drawable else None
@@ -168,7 +170,7 @@ class Grid:
 
     def _body_width(self, cols: Sequence[int | None]) -> int:
         # The elided column is a narrow " ⋯ ", the others fit the widest number plus a margin.
-        return sum(3 if j is None else self.cell + 2 for j in cols)
+        return sum(3 if j is None else self.cell + 2 + self.mark_gap for j in cols)
 
     def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
         widest = self.width(self.max_cols)
@@ -184,7 +186,7 @@ class Grid:
         return pick(self.matrix.shape[1], k)
 
     def _cell(self, text: str, style: str = "", marked: bool = False, narrow=False) -> Text:
-        pad = "" if narrow else " " * (self.cell - len(text))
+        pad = "" if narrow else " " * (self.cell - len(text) + self.mark_gap)
         if marked:
             return Text.assemble(pad, (f"[{text}]", "ct.highlight"))
         return Text.assemble(pad + " ", (text, style), " ")
@@ -294,8 +296,10 @@ class Flow:
             yield grid
 
 
-def _slice_label(index: tuple[int, ...], ndim: int) -> str:
-    names = AXIS_NAMES.get(ndim)
+def _slice_label(index: tuple[int, ...], ndim: int, axes: Sequence[str] | None = None) -> str:
+    """``f=0, c=1``: the leading axes' names (the stage's own, else NCHW's) and indices."""
+    names = tuple(axes[: len(index)]) if axes is not None and len(axes) == ndim else None
+    names = names or AXIS_NAMES.get(ndim)
     if names and len(names) == len(index):
         return ", ".join(f"{name}={i}" for name, i in zip(names, index, strict=True))
     return "[" + ", ".join(map(str, index)) + "]"
@@ -318,9 +322,12 @@ def tensor_view(
     max_cols: int = 12,
     title_prefix: str = "",
     max_slices: int = 4,
+    axes: Sequence[str] | None = None,
 ) -> RenderableType:
     """A tensor of any rank as a renderable (see the module docstring).
 
+    axes: the tensor's axis names (``("f", "c", "u", "v")`` for a conv weight): slices are
+    labelled with them (``f=0, c=1``); without them, 3-D / 4-D slices are labelled as NCHW.
     highlight: booleans of the same shape, cells to emphasise (e.g. the max-pool winners).
     title_prefix: put before each grid's label (``"torch · "`` → ``torch · n=0, c=1``).
     max_slices: 3-D / 4-D tensors show at most this many grids (fewer when the grids themselves
@@ -358,7 +365,7 @@ def tensor_view(
             Grid(
                 a[index],
                 highlight=None if mask is None else mask[index],
-                label=title_prefix + _slice_label(index, a.ndim),
+                label=title_prefix + _slice_label(index, a.ndim, axes),
                 **options,
             )
             for index in leading[: len(leading) - hidden]
