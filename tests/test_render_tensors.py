@@ -59,7 +59,9 @@ def colour_codes(ansi: str) -> list[str]:
         (-0.25, "-0.25"),
         (123.456, "123.5"),
         (14010.5, "14010.5"),  # no 1.401e+04 for mid-size numbers
-        (np.float32(4.9999995), "5.0"),  # rounded, but visibly not a whole number
+        (np.float32(4.9999995), "≈5"),  # rounded, but visibly not a whole number
+        (-0.99999, "≈-1"),
+        (-1e-9, "-1e-09"),
         (2.5e7 + 0.5, "2.5e+07"),
         (True, "1"),
         (float("nan"), "nan"),
@@ -171,6 +173,16 @@ def test_highlight_brackets_cells_and_keeps_alignment():
     lines = lines_of(render(tensor_view(a, highlight=a > 5)))
     assert lines[2] == "0 │    5   -10"
     assert lines[3] == "1 │   [6]   -1"
+
+
+def test_near_whole_numbers_are_marked_and_explained_once():
+    """float64's 25·σ(18) = 24.9999996 prints ≈25 beside torch's, never 25.0 beside 25."""
+    a = np.array([[25.0, 24.9999996], [1.0, 0.5]])
+    text = render(tensor_view(a))
+    lines = lines_of(text)
+    assert lines[2] == "0 │  25  ≈25"
+    assert text.count("≈n: rounds to n but is not exactly n") == 1
+    assert "≈" not in render(tensor_view(np.array([[25.0, 1.0]])))
 
 
 def test_neighbouring_marks_do_not_touch():

@@ -36,12 +36,17 @@ THUMB_SLACK = 4
 SIDE_MIN_CELLS = 6
 
 
+#: The legend line under a grid that shows a number marked ``≈``.
+APPROX_LEGEND = "≈n: rounds to n but is not exactly n (--precision shows more digits)"
+
+
 def format_number(value, precision: int) -> str:
     """A number as a student would write it: ``4``, ``-3``, ``0.1192``, ``1.2e-07``.
 
     Whole numbers print without a decimal point; others with ``precision`` significant digits in
     general format (no trailing zeros), but never fewer than one decimal below 10⁷ (``14010.5``)
-    and never looking whole (4.9999998 → ``5.0``). ``-0`` prints as ``0``.
+    and never looking whole: a number that rounds to a whole one without being whole is marked
+    ``≈`` (4.9999998 → ``≈5``; ``APPROX_LEGEND`` says so under a grid). ``-0`` prints as ``0``.
     """
     v = float(value)
     if math.isnan(v):
@@ -54,9 +59,9 @@ def format_number(value, precision: int) -> str:
     if 1 <= abs(v) < 1e7:
         digits = max(digits, len(str(int(abs(v)))) + 1)  # 14010.5, not 1.401e+04
     text = f"{v:.{digits}g}"
-    if text.lstrip("-").isdigit():
-        text += ".0"  # rounded to a whole number, but not one: keep the point visible
-    return "0" if text == "-0" else text
+    if text.lstrip("-").isdigit():  # rounded to a whole number, but not one: say so
+        return "≈" + ("0" if text == "-0" else text)
+    return text
 
 
 def tensor_summary(array) -> str:
@@ -189,6 +194,8 @@ class Grid:
         pad = "" if narrow else " " * (self.cell - len(text) + self.mark_gap)
         if marked:
             return Text.assemble(pad, (f"[{text}]", "ct.highlight"))
+        if text.startswith("≈"):  # the marker is dim, the number keeps its heat colour
+            return Text.assemble(pad + " ", ("≈", "ct.dim"), (text[1:], style), " ")
         return Text.assemble(pad + " ", (text, style), " ")
 
     def _row(self, i: int | None, cols: Sequence[int | None]) -> Text:
@@ -378,4 +385,6 @@ def tensor_view(
     parts.append(Flow(grids) if len(grids) > 1 else grids[0])
     if hidden:
         parts.append(Text(f"… {hidden} more slice{'s' if hidden > 1 else ''}", style="ct.dim"))
+    if any(text.startswith("≈") for grid in grids for text in grid.text.values()):
+        parts.append(Text(APPROX_LEGEND, style="ct.dim"))
     return Group(*parts) if len(parts) > 1 else parts[0]
