@@ -88,6 +88,29 @@ STAGE_AXES = {
 }  # fmt: skip
 
 
+def saturation_note(z: np.ndarray, target: np.ndarray, loss: str) -> str | None:
+    """One line when BCE saturates: σ(z) lies within the dtype's rounding of the target y in
+    every sample, so the loss and every gradient (σ(z) − y) are too small to teach anything.
+
+    z: (N, out) logits, target: (N, out). None when the loss is not saturated (or not bce).
+    """
+    if loss != "bce" or z.size == 0:
+        return None
+    eps = np.finfo(z.dtype).eps
+    z64 = np.asarray(z, np.float64)
+    sigma = np.exp(-np.logaddexp(0.0, -z64))  # σ(z) without overflow
+    gap = np.abs(sigma - np.asarray(target, np.float64))
+    if not np.all(gap < eps):
+        return None
+    worst = int(np.argmax(np.abs(z64)))
+    zs, ys = z64.flat[worst], float(np.asarray(target).flat[worst])
+    other = 0 if ys >= 0.5 else 1
+    return (
+        f"saturated: σ({zs:.3g}) ≈ y = {ys:g}, gradients ~{float(gap.max()):.0e}: try smaller "
+        f"weights, --target {other}, --dtype float64"
+    )
+
+
 def _times(factor: int, name: str) -> str:
     """``2i``, or just ``i`` for a unit factor (as a student writes the index)."""
     return name if factor == 1 else f"{factor}{name}"
@@ -211,7 +234,7 @@ def run_pipeline(scenario: Scenario, backward: bool = True, net: Network | None 
             f"Loss ({s.loss})",
             np.asarray(loss, dtype=z.dtype),
             formulas.LOSS_FORMULAS[s.loss],
-            meta={"target": s.target},
+            meta={"target": s.target, "saturated": saturation_note(z, s.target, s.loss)},
         )
     )
     if backward:

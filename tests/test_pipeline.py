@@ -170,3 +170,20 @@ def test_relu_decisions_within_rounding_of_zero_are_settled(monkeypatch):
     assert trace.failures() == []
     assert trace["act.out"].meta["near_zero"] == 16
     assert np.all(trace["grad.conv.out"].values != 0)  # the gradient passed, on both sides
+
+
+def test_saturation_note_follows_the_gradient_torch_computes():
+    """The note appears exactly when torch's ∂L/∂z is below the dtype's resolution."""
+    import torch
+
+    from convtrace.pipeline import saturation_note
+
+    cases = [(-29.0, 0.0, np.float32), (29.0, 1.0, np.float32), (18.0, 0.0, np.float32),
+             (-29.0, 0.0, np.float64), (-40.0, 0.0, np.float64), (3.0, 1.0, np.float32)]  # fmt: skip
+    for z, y, dtype in cases:
+        logits = torch.tensor([[z]], dtype=torch.float64, requires_grad=True)
+        torch.nn.BCEWithLogitsLoss()(logits, torch.tensor([[y]], dtype=torch.float64)).backward()
+        vanishing = abs(float(logits.grad)) < np.finfo(dtype).eps
+        note = saturation_note(np.array([[z]], dtype), np.array([[y]], dtype), "bce")
+        assert (note is not None) == vanishing, (z, y, dtype)
+    assert saturation_note(np.array([[-29.0]]), np.array([[0.0]]), "mse") is None

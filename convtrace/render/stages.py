@@ -221,6 +221,8 @@ def stage_panel(
         target = np.asarray(stage.meta["target"])
         shown = format_number(target.flat[0], precision) if target.size == 1 else None
         parts.append(Text(f"target y = {shown or tensor_summary(target)}", "ct.dim"))
+    if stage.meta.get("saturated"):
+        parts.append(Text(f"⚠ {stage.meta['saturated']}", "ct.bad"))
     parts.append(Text(""))
     parts.append(verdict_text(stage, rtol, reference_ran=reference_ran))
     panel = Panel(
