@@ -178,8 +178,14 @@ def test_saturation_note_follows_the_gradient_torch_computes():
 
     from convtrace.pipeline import saturation_note
 
-    cases = [(-29.0, 0.0, np.float32), (29.0, 1.0, np.float32), (18.0, 0.0, np.float32),
-             (-29.0, 0.0, np.float64), (-40.0, 0.0, np.float64), (3.0, 1.0, np.float32)]  # fmt: skip
+    cases = [
+        (-29.0, 0.0, np.float32),
+        (29.0, 1.0, np.float32),
+        (18.0, 0.0, np.float32),
+        (-29.0, 0.0, np.float64),
+        (-40.0, 0.0, np.float64),
+        (3.0, 1.0, np.float32),
+    ]
     for z, y, dtype in cases:
         logits = torch.tensor([[z]], dtype=torch.float64, requires_grad=True)
         torch.nn.BCEWithLogitsLoss()(logits, torch.tensor([[y]], dtype=torch.float64)).backward()
