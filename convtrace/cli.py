@@ -94,7 +94,9 @@ def _render(trace, stages, out: OutputOptions, summary_only, failing) -> None:
     full = [s for s in stages if s.name not in summary_only]
     if out.step and full and _step(trace, full, out, console) is False:
         return  # q: the user asked to leave now
-    console.print(_scenario_heading(trace.scenario), style="ct.title", justify="center")
+    from .render.heading import scenario_heading
+
+    console.print(scenario_heading(trace.scenario), style="ct.title", justify="center")
     for stage in brief:
         console.print(stage_summary_line(stage, rtol, precision=out.precision))
     if not out.step or not _can_step():
@@ -144,16 +146,6 @@ def _styled_console(color: str, theme: str):
     from .render.console import make_console, parse_color, parse_theme
 
     return make_console(color=parse_color(color), theme=parse_theme(theme))
-
-
-def _scenario_heading(s) -> str:
-    n, c, h, w = s.x.shape
-    pad = s.padding if isinstance(s.padding, str) else f"padding {s.padding}"
-    pool = "no pool" if s.pool == "none" else f"{s.pool}-pool {s.pool_size[0]}×{s.pool_size[1]}"
-    return (
-        f"x {n}×{c}×{h}×{w} · conv {s.filters}×{s.kernel[0]}×{s.kernel[1]} stride "
-        f"{s.stride[0]} {pad} · {pool} · {s.loss} · {s.dtype} · seed {s.seed}"
-    ) + (f" · bug {s.bug}" if s.bug else "")
 
 
 @app.command()

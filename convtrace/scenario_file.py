@@ -143,6 +143,8 @@ def spec_from_values(values: dict, explicit: set[str] | None = None) -> Scenario
     if isinstance(spec.padding, tuple) and spec.padding and isinstance(spec.padding[0], list):
         spec.padding = tuple(tuple(p) for p in spec.padding)
     cap = spec.max_elements if _is_int(spec.max_elements) else DEFAULT_MAX_ELEMENTS
+    if scenario:
+        spec.sources = {**spec.sources, "scenario": str(scenario)}
     try:
         return _load_arrays(spec, arrays, max(int(cap), 1), scenario)
     except InputFileError as error:

@@ -1,0 +1,62 @@
+"""The heading above a run: the network in one line, then where its numbers came from.
+
+``x 1×1×6×6 · conv 2×3×3 stride 1 valid · max-pool 2×2 · bce · y = 0 · float32 · seed 42``
+and, when files were given, ``from input slide.csv · conv.weight, conv.bias student.pt · …``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .tensors import format_number
+
+#: Targets with more values than this are summarised (``y: 10 class indices``).
+TARGET_SHOWN = 4
+
+
+def target_text(scenario) -> str:
+    """``y = 0``, ``y = [0, 2, 1]``, ``y from t.csv`` or ``y: 10 class indices``."""
+    source = scenario.sources.get("target")
+    if source and not source.startswith("--target"):
+        return f"y from {source}"
+    y = np.asarray(scenario.target)
+    if y.size and np.all(y == y.flat[0]):
+        return f"y = {format_number(y.flat[0], 4)}"
+    if y.size <= TARGET_SHOWN:
+        return "y = [" + ", ".join(format_number(v, 4) for v in y.flat) + "]"
+    return f"y: {y.size} {'class indices' if scenario.loss == 'ce' else 'values'}"
+
+
+def network_line(s) -> str:
+    """The network's shape and settings in one line."""
+    n, c, h, w = s.x.shape
+    pad = s.padding if isinstance(s.padding, str) else f"padding {s.padding}"
+    pool = "no pool" if s.pool == "none" else f"{s.pool}-pool {s.pool_size[0]}×{s.pool_size[1]}"
+    return (
+        f"x {n}×{c}×{h}×{w} · conv {s.filters}×{s.kernel[0]}×{s.kernel[1]} stride "
+        f"{s.stride[0]} {pad} · {pool} · {s.loss} · {target_text(s)} · {s.dtype} · seed {s.seed}"
+    ) + (f" · bug {s.bug}" if s.bug else "")
+
+
+def sources_line(s) -> str | None:
+    """Which files gave which arrays (``from input slide.csv · conv.weight student.pt``), or None
+    when every number was generated from the seed."""
+    by_file: dict[str, list[str]] = {}
+    for key, source in s.sources.items():
+        if key in ("scenario", "target") or source.startswith("--target"):
+            continue
+        label = source.removesuffix(f" ({key})")
+        by_file.setdefault(label, []).append(key)
+    parts = [f"{', '.join(keys)} {label}" for label, keys in by_file.items()]
+    target = s.sources.get("target")
+    if target and not target.startswith("--target"):
+        parts.append(f"target {target}")
+    if "scenario" in s.sources:
+        parts.append(f"--scenario {s.sources['scenario']}")
+    return "from " + " · ".join(parts) if parts else None
+
+
+def scenario_heading(s) -> str:
+    """The heading: the network line, and the sources line when files were given."""
+    sources = sources_line(s)
+    return network_line(s) + (f"\n{sources}" if sources else "")
