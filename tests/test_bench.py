@@ -174,3 +174,37 @@ def test_a_forced_openblas_kernel_is_reported_as_forced():
         pytest.skip("numpy's BLAS here is not an OpenBLAS that names its kernel")
     assert out[0] == "Haswell"
     assert "Haswell kernel (OPENBLAS_CORETYPE)" in out[1]
+
+
+def test_rich_report_fits_100_columns_with_the_load_warning_and_extreme_figures(tiny_report):
+    """Huge ratios, a loop layer 200× slower and the machine-load warning: nothing is cut."""
+    import dataclasses
+    import io
+
+    from convtrace.render.bench import report_view
+    from convtrace.render.console import make_console
+
+    def scaled(record, factor):
+        seconds = {
+            phase: {m: t * (factor if m == "im2col" else 1) for m, t in times.items()}
+            for phase, times in record.seconds.items()
+        }
+        return dataclasses.replace(record, seconds=seconds)
+
+    layers = [scaled(r, f) for r, f in zip(tiny_report.layers, (157.1, 1234.5, 3.0, 0.7), strict=False)]
+    report = dataclasses.replace(tiny_report, layers=layers, other_load=0.76)
+    if report.loop is not None:
+        loop = report.loop
+        fb = dict(loop.seconds["forward_backward"], loop=loop.seconds["forward_backward"]["im2col"])
+        fb["loop"] *= 212.9
+        report = dataclasses.replace(
+            report, loop=dataclasses.replace(loop, seconds={**loop.seconds, "forward_backward": fb})
+        )
+    buffer = io.StringIO()
+    make_console(width=100, file=buffer, no_color=True).print(report_view(report))
+    text = buffer.getvalue()
+    assert "timings are unreliable" in text
+    assert "…" not in text, text
+    assert max(len(line.rstrip()) for line in text.splitlines()) <= 100
+    shown = [f"{r.ratio('forward'):.0f}×" for r in layers if r.ratio("forward") >= 100]
+    assert shown and all(ratio in text for ratio in shown)

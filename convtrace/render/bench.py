@@ -58,11 +58,16 @@ def _ratio(r: float | None) -> Text:
     """im2col time / torch time, green when within 1.5×."""
     if r is None:
         return Text("—", style="ct.dim")
-    return Text(f"{r:.2f}×", style="ct.ok" if r <= 1.5 else "ct.bad")
+    return Text(f"{_compact(r)}×", style="ct.ok" if r <= 1.5 else "ct.bad")
+
+
+def _compact(value: float) -> str:
+    """Three significant digits in at most five characters: 2.94, 13.8, 157, 12345."""
+    return f"{value:.2f}" if value < 10 else f"{value:.1f}" if value < 100 else f"{value:.0f}"
 
 
 def _speedup(slow: float | None, fast: float | None) -> str:
-    return "—" if slow is None or fast is None else f"×{slow / fast:,.1f}"
+    return "—" if slow is None or fast is None else f"×{_compact(slow / fast)}"
 
 
 def _table(title: str, **kwargs) -> Table:
@@ -117,7 +122,7 @@ def timing_table(report) -> Table:
             _ms(fb["torch"]),
             _ratio(r.ratio("forward_backward")),
             ("loop " if r is report.loop else "")
-            + f"{_speedup(fb.get('loop'), fb['im2col'])} → {_speedup(fb['im2col'], fb['torch'])}",
+            + f"{_speedup(fb.get('loop'), fb['im2col'])}→{_speedup(fb['im2col'], fb['torch'])}",
         )
     return table
 
