@@ -191,7 +191,8 @@ def test_rich_report_fits_100_columns_with_the_load_warning_and_extreme_figures(
         }
         return dataclasses.replace(record, seconds=seconds)
 
-    layers = [scaled(r, f) for r, f in zip(tiny_report.layers, (157.1, 1234.5, 3.0, 0.7), strict=False)]
+    factors = (157.1, 1234.5, 3.0, 0.7)
+    layers = [scaled(r, f) for r, f in zip(tiny_report.layers, factors, strict=False)]
     report = dataclasses.replace(tiny_report, layers=layers, other_load=0.76)
     if report.loop is not None:
         loop = report.loop
