@@ -56,6 +56,22 @@ def _trace(spec: ScenarioSpec, *, backward: bool, compare_torch: bool, quiet: bo
     return trace
 
 
+GRADCHECK_OPTION = typer.Option(
+    "--gradcheck",
+    rich_help_panel="Output",
+    help="A fourth witness: central finite differences of the loss in float64 for the gradients "
+    "of the input and every parameter (at most 200 cells a stage, sampled beyond).",
+)
+
+
+def _gradcheck(trace, quiet: bool) -> None:
+    """Attach the finite-difference witness to the trace's gradient stages."""
+    from .gradcheck import attach_numeric
+
+    with _status("finite differences of the loss…", quiet):
+        attach_numeric(trace)
+
+
 def _status(message: str, quiet: bool):
     """A spinner on stderr while work runs, only when a person is watching a terminal."""
     import contextlib
@@ -165,6 +181,7 @@ def run(
             "with --scenario.",
         ),
     ] = None,
+    gradcheck: Annotated[bool, GRADCHECK_OPTION] = False,
 ) -> None:
     """Forward, loss and backward: every stage, ours next to PyTorch's.
 
@@ -179,6 +196,8 @@ def run(
     Exit code 0 when every stage agrees with torch, 1 when any disagrees, 2 for bad input.
     """
     trace = _trace(spec, backward=True, compare_torch=out.compare_torch, quiet=out.json)
+    if gradcheck:
+        _gradcheck(trace, quiet=out.json)
     if save_scenario is not None:
         from .scenario_file import save_scenario as write_scenario
 
@@ -206,7 +225,9 @@ def forward(spec: ScenarioSpec, out: OutputOptions) -> None:
 @guarded
 @output_options
 @scenario_options
-def backward(spec: ScenarioSpec, out: OutputOptions) -> None:
+def backward(
+    spec: ScenarioSpec, out: OutputOptions, gradcheck: Annotated[bool, GRADCHECK_OPTION] = False
+) -> None:
     """A one-line summary of the forward pass, then every backward stage in full.
 
     [bold]Examples[/bold]
@@ -215,6 +236,8 @@ def backward(spec: ScenarioSpec, out: OutputOptions) -> None:
       convtrace backward --method loop --only 'grad.conv.*'
     """
     trace = _trace(spec, backward=True, compare_torch=out.compare_torch, quiet=out.json)
+    if gradcheck:
+        _gradcheck(trace, quiet=out.json)
     forward_names = [s.name for s in trace if not s.is_gradient]
     _show(trace, out, summary_only=forward_names)
 

@@ -104,6 +104,15 @@ def write_trace_document(trace, stages, stream: TextIO) -> None:
             "formula": s.formula,
             "agrees": s.agrees(rtol),
         }
+        if s.numeric is not None:
+            tail["numeric"] = {
+                "checked": s.numeric.checked,
+                "of": s.numeric.of,
+                "kinks": int(s.numeric.kinks.sum()),
+                "max_error": _number(s.numeric.max_error(s.values)),
+                "tolerance": s.numeric.tolerance,
+                "agrees": s.numeric.agrees(s.values),
+            }
         stream.write(", " + json.dumps(tail)[1:-1] + ', "alternatives": {')
         for k, (name, values) in enumerate(s.alternatives.items()):
             stream.write((", " if k else "") + json.dumps(name) + ": ")

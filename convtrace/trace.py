@@ -45,6 +45,7 @@ class Stage:
     alternatives: dict[str, np.ndarray] = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
     axes: tuple[str, ...] | None = None
+    numeric: object = None  # a gradcheck.NumericCheck (finite differences) under --gradcheck
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -84,14 +85,16 @@ class Stage:
         return max_abs_diff(self.values, other) <= rtol * self.scale
 
     def agrees(self, rtol: float) -> bool | None:
-        """True when every comparison is within ``rtol · max(1, max|reference|)``.
+        """True when every comparison is within ``rtol · max(1, max|reference|)`` and the
+        numeric witness (``--gradcheck``), when present, agrees within its own tolerance.
 
         None when there is nothing to compare with.
         """
         pairs = self.comparisons()
-        if not pairs:
+        if not pairs and self.numeric is None:
             return None
-        return all(self.within(other, rtol) for _, other in pairs)
+        numeric_ok = self.numeric is None or self.numeric.agrees(self.values)
+        return numeric_ok and all(self.within(other, rtol) for _, other in pairs)
 
 
 def check_in_range(name: str, values, dtype: str) -> None:

@@ -74,9 +74,32 @@ def verdict_text(stage: Stage, rtol: float, *, reference_ran: bool | None = None
     if agrees:
         names = [*stage.alternatives, _primary(stage)]
         names += ["torch"] if stage.reference is not None else []
-        claim = " = ".join(names) if stage.alternatives else "matches torch"
-        return Text(f"✓ {claim} · max |Δ| {format_delta(stage.max_abs_diff)}", "ct.ok")
-    return Text(f"✗ {'; '.join(_failures(stage, rtol))} (rtol {rtol:g})", "ct.bad")
+        names += ["numeric"] if stage.numeric is not None else []
+        claim = " = ".join(names) if len(names) > 2 or stage.alternatives else "matches torch"
+        diff = stage.max_abs_diff
+        text = f"✓ {claim}" + ("" if diff is None else f" · max |Δ| {format_delta(diff)}")
+        return Text(text + numeric_clause(stage), "ct.ok")
+    failures = _failures(stage, rtol)
+    if stage.numeric is not None and not stage.numeric.agrees(stage.values):
+        error = stage.numeric.max_error(stage.values)
+        failures.append(
+            f"numeric error {error:.1e} > {stage.numeric.tolerance:g} · {_primary(stage)} ≠ numeric"
+        )
+    return Text(f"✗ {'; '.join(failures)} (rtol {rtol:g})" + numeric_clause(stage), "ct.bad")
+
+
+def numeric_clause(stage: Stage) -> str:
+    """`` · numeric error 3.2e-09 on 18 of 18 cells`` (sampled, kinks skipped), or ``""``."""
+    check = stage.numeric
+    if check is None:
+        return ""
+    kinks = int(check.kinks.sum())
+    if not check.checked:
+        return f" · numeric: all {kinks} cells tried sit at a kink (max-pool tie or ReLU at 0)"
+    error = check.max_error(stage.values)
+    text = f" · numeric error {error:.1e} on {check.checked} of {check.of:,} cells"
+    text += " (sampled)" if check.sampled else ""
+    return text + (f"; {kinks} at a kink (tie or ReLU at 0) skipped" if kinks else "")
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:
