@@ -184,20 +184,20 @@ def test_rich_report_fits_100_columns_with_the_load_warning_and_extreme_figures(
     from convtrace.render.bench import report_view
     from convtrace.render.console import make_console
 
-    def scaled(record, factor):
+    def timed(record, ratio):
+        """Fixed times (not the measured ones): torch 1 ms, im2col ``ratio`` ms."""
         seconds = {
-            phase: {m: t * (factor if m == "im2col" else 1) for m, t in times.items()}
+            phase: {m: (ratio if m == "im2col" else 1.0) * 1e-3 for m in times}
             for phase, times in record.seconds.items()
         }
         return dataclasses.replace(record, seconds=seconds)
 
-    factors = (157.1, 1234.5, 3.0, 0.7)
-    layers = [scaled(r, f) for r, f in zip(tiny_report.layers, factors, strict=False)]
+    ratios = (157.1, 1234.5, 3.0, 0.7)
+    layers = [timed(r, f) for r, f in zip(tiny_report.layers, ratios, strict=False)]
     report = dataclasses.replace(tiny_report, layers=layers, other_load=0.76)
     if report.loop is not None:
-        loop = report.loop
-        fb = dict(loop.seconds["forward_backward"], loop=loop.seconds["forward_backward"]["im2col"])
-        fb["loop"] *= 212.9
+        loop = timed(report.loop, 2.0)
+        fb = {**loop.seconds["forward_backward"], "loop": 0.4258}
         report = dataclasses.replace(
             report, loop=dataclasses.replace(loop, seconds={**loop.seconds, "forward_backward": fb})
         )
@@ -207,5 +207,4 @@ def test_rich_report_fits_100_columns_with_the_load_warning_and_extreme_figures(
     assert "timings are unreliable" in text
     assert "…" not in text, text
     assert max(len(line.rstrip()) for line in text.splitlines()) <= 100
-    shown = [f"{r.ratio('forward'):.0f}×" for r in layers if r.ratio("forward") >= 100]
-    assert shown and all(ratio in text for ratio in shown)
+    assert "157×" in text and "1234×" in text or "1235×" in text
