@@ -328,6 +328,21 @@ def highlights(trace: Trace) -> dict[str, tuple[np.ndarray, np.ndarray | None, s
     }
 
 
+def traced_panel(trace: Trace, stage: Stage, marks: dict, **options) -> RenderableType:
+    """``stage_panel`` with the trace's tolerance and reference flag and the stage's max-pool
+    marks (``marks``: ``highlights(trace)``); ``options``: stage_panel's display options."""
+    mask, ref_mask, legend = marks.get(stage.name, (None, None, None))
+    return stage_panel(
+        stage,
+        rtol=trace.tolerance,
+        highlight=mask,
+        reference_highlight=ref_mask,
+        legend=legend,
+        reference_ran=trace.has_reference,
+        **options,
+    )
+
+
 def trace_renderables(
     trace: Trace,
     *,
@@ -352,18 +367,9 @@ def trace_renderables(
         if heading != section:
             out.append(Rule(Text(heading, "ct.heading"), style="ct.dim"))
             section = heading
-        mask, ref_mask, legend = marks.get(stage.name, (None, None, None))
         out.append(
-            stage_panel(
-                stage,
-                rtol=trace.tolerance,
-                precision=precision,
-                width=width,
-                highlight=mask,
-                reference_highlight=ref_mask,
-                legend=legend,
-                reference_ran=trace.has_reference,
-                side_by_side=side_by_side,
+            traced_panel(
+                trace, stage, marks, precision=precision, width=width, side_by_side=side_by_side
             )
         )
     return out

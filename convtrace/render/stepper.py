@@ -19,7 +19,7 @@ from rich.segment import Segment
 from rich.text import Text
 
 from ..trace import Stage, Trace
-from .stages import highlights, stage_panel
+from .stages import highlights, traced_panel
 
 #: A stage renderer: (max_rows, max_slices) → the stage's panel with grids that small.
 StageMaker = Callable[[int, int], RenderableType]
@@ -49,18 +49,13 @@ def stage_makers(
     marks = highlights(trace)
 
     def maker(stage: Stage):
-        mask, ref_mask, legend = marks.get(stage.name, (None, None, None))
-
         def make(max_rows: int, max_slices: int) -> RenderableType:
-            return stage_panel(
+            return traced_panel(
+                trace,
                 stage,
-                rtol=trace.tolerance,
+                marks,
                 precision=precision,
                 width=width,
-                highlight=mask,
-                reference_highlight=ref_mask,
-                legend=legend,
-                reference_ran=trace.has_reference,
                 side_by_side=side_by_side,
                 max_rows=max_rows,
                 max_slices=max_slices,
