@@ -8,7 +8,7 @@ Run from the repository root::
 Everything runs in one process, one contender after the other on the same data, so the
 ratios are meaningful on a shared machine as long as it stays quiet during the run (the
 report says how much CPU other processes took); absolute times are not. The measuring code is
-``convtrace.bench``, shared with ``convtrace bench``; the table is
+``convtrace.bench.runner``, shared with ``convtrace bench``; the table is
 ``convtrace.render.bench.report_text``.
 """
 
@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from a checkout
 
-from convtrace.bench import run_benchmark  # noqa: E402
-from convtrace.bench_presets import PRESETS  # noqa: E402
+from convtrace.bench.presets import PRESETS  # noqa: E402
+from convtrace.bench.runner import run_benchmark  # noqa: E402
 from convtrace.render.bench import report_text  # noqa: E402
 
 

@@ -7,11 +7,11 @@
 (10, 8, 4, 4)
 """
 
-from .errors import ConvtraceError
-from .geometry import output_size, resolve_padding
-from .im2col import col2im, im2col
-from .layers import AvgPool2D, Conv2D, Flatten, Linear, MaxPool2D, ReLU
-from .losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
+from .core.errors import ConvtraceError
+from .core.geometry import output_size, resolve_padding
+from .core.im2col import col2im, im2col
+from .core.layers import AvgPool2D, Conv2D, Flatten, Linear, MaxPool2D, ReLU
+from .core.losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 
 __version__ = "0.1.0"
 

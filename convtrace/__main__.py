@@ -1,6 +1,6 @@
 """``python -m convtrace``: the same as the ``convtrace`` command."""
 
-from .cli import main
+from .cli.main import main
 
 if __name__ == "__main__":
     main()

@@ -16,9 +16,9 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from convtrace import bench
-from convtrace.bench import run_benchmark
-from convtrace.bench_presets import PRESETS, LayerSpec
+from convtrace.bench import runner as bench
+from convtrace.bench.presets import PRESETS, LayerSpec
+from convtrace.bench.runner import run_benchmark
 
 
 @pytest.fixture(scope="module")
@@ -84,7 +84,7 @@ def test_bad_preset_and_repeat_are_refused():
 
 
 def test_bench_command_runs_and_prints_the_tables(monkeypatch):
-    from convtrace.bench_cli import bench_command
+    from convtrace.cli.bench import bench_command
 
     monkeypatch.setitem(PRESETS, "small", PRESETS["tiny"])  # keep the test short
     monkeypatch.setattr(bench, "SETTLE_SECONDS", 0.0)
@@ -102,10 +102,11 @@ def test_bench_command_runs_and_prints_the_tables(monkeypatch):
 
 
 @pytest.mark.skipif(
-    importlib.util.find_spec("convtrace.cli") is None, reason="convtrace.cli not written yet"
+    importlib.util.find_spec("convtrace.cli.main") is None,
+    reason="convtrace.cli.main not written yet",
 )
 def test_the_app_lists_bench_with_its_options():
-    from convtrace.cli import app
+    from convtrace.cli.main import app
 
     result = CliRunner().invoke(app, ["bench", "--help"], env={"COLUMNS": "120"})
     assert result.exit_code == 0, result.output
@@ -124,19 +125,22 @@ def _modules_after(code: str) -> set[str]:
 
 
 def test_importing_the_bench_modules_does_not_import_torch():
-    loaded = _modules_after("import convtrace.bench, convtrace.bench_cli, convtrace.render.bench")
+    loaded = _modules_after(
+        "import convtrace.bench.runner, convtrace.cli.bench, convtrace.render.bench"
+    )
     assert "convtrace" in loaded
     assert "torch" not in loaded
 
 
 @pytest.mark.skipif(
-    importlib.util.find_spec("convtrace.cli") is None, reason="convtrace.cli not written yet"
+    importlib.util.find_spec("convtrace.cli.main") is None,
+    reason="convtrace.cli.main not written yet",
 )
 def test_cli_help_does_not_import_torch():
     code = (
         "import sys\n"
         "sys.argv = ['convtrace', '--help']\n"
-        "from convtrace.cli import app\n"
+        "from convtrace.cli.main import app\n"
         "try:\n"
         "    app()\n"
         "except SystemExit:\n"
@@ -163,7 +167,7 @@ def test_openblas_kernel_names_the_loaded_kernel_or_says_nothing(tmp_path):
 
 def test_a_forced_openblas_kernel_is_reported_as_forced():
     code = (
-        "from convtrace import bench; import numpy as np; "
+        "from convtrace.bench import runner as bench; import numpy as np; "
         "print(bench.openblas_kernel()); print(bench.machine_info()['blas'])"
     )
     env = {**os.environ, "OPENBLAS_CORETYPE": "Haswell"}

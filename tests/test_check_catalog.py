@@ -17,7 +17,7 @@ from convtrace.check.catalog import (
     variant_pads,
 )
 from convtrace.check.grade import variant_outputs, within
-from convtrace.geometry import resolve_padding
+from convtrace.core.geometry import resolve_padding
 
 
 @settings(max_examples=25, deadline=None)

@@ -30,7 +30,7 @@ def assert_close(actual, expected, dtype) -> None:
 
 
 def same_pads_1d(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
-    """The "same" rule, written out independently of convtrace.geometry.
+    """The "same" rule, written out independently of convtrace.core.geometry.
 
     out = ceil(size / stride); total = max((out-1)*s + d*(k-1)+1 - size, 0); smaller half first.
     """

@@ -12,7 +12,13 @@ import pytest
 
 import convtrace
 from convtrace import Conv2D, MaxPool2D, MSELoss
-from convtrace.errors import ConvtraceError, InputFileError, ParameterError, ShapeError, StateError
+from convtrace.core.errors import (
+    ConvtraceError,
+    InputFileError,
+    ParameterError,
+    ShapeError,
+    StateError,
+)
 
 
 def test_convtrace_error_is_a_value_error_exported_by_the_package():

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from convtrace.cli import app
-from convtrace.io import load_array, load_weights
+from convtrace.cli.main import app
+from convtrace.scenario.files import load_array, load_weights
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 SCENARIOS = sorted(EXAMPLES.glob("*.toml"))

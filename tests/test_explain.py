@@ -9,11 +9,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from convtrace.errors import ConvtraceError
-from convtrace.explain import EXPLAINABLE, explain_cell, explanation_document, parse_cell
-from convtrace.pipeline import run_pipeline
-from convtrace.reference import attach_reference
-from convtrace.scenario import ScenarioSpec, build_scenario
+from convtrace.core.errors import ConvtraceError
+from convtrace.explain.cell import EXPLAINABLE, explain_cell, explanation_document, parse_cell
+from convtrace.scenario.spec import ScenarioSpec, build_scenario
+from convtrace.trace.pipeline import run_pipeline
+from convtrace.trace.reference import attach_reference
 
 SCENARIOS = {
     "default": {},

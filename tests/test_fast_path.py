@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 
 from convtrace import Conv2D
-from convtrace.im2col import col2im_matrix, im2col_matrix
+from convtrace.core.im2col import col2im_matrix, im2col_matrix
 
 # (x shape, filters, kernel, stride, padding, dilation): odd "same" pads, dilation, tall kernel
 CONFIGS = [

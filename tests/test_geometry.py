@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from convtrace import ConvtraceError, output_size, resolve_padding
-from convtrace.geometry import unread_positions
+from convtrace.core.geometry import unread_positions
 
 
 def torch_out_hw(hw, kernel, stride, padding, dilation) -> tuple[int, int]:

@@ -6,11 +6,11 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from convtrace.gradcheck import CHECKED, attach_numeric, numeric_gradients
-from convtrace.pipeline import run_pipeline
-from convtrace.reference import attach_reference
 from convtrace.render.stages import verdict_text
-from convtrace.scenario import ScenarioSpec, build_scenario
+from convtrace.scenario.spec import ScenarioSpec, build_scenario
+from convtrace.trace.gradcheck import CHECKED, attach_numeric, numeric_gradients
+from convtrace.trace.pipeline import run_pipeline
+from convtrace.trace.reference import attach_reference
 
 
 def _scenario(size=None, **spec):

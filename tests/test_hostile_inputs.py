@@ -9,11 +9,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from convtrace.errors import InputFileError, NumericError
-from convtrace.geometry import read_mask
-from convtrace.scenario_file import _toml_string
-from convtrace.trace import Stage, Trace
-from convtrace.validation import in_dtype
+from convtrace.core.errors import InputFileError, NumericError
+from convtrace.core.geometry import read_mask
+from convtrace.scenario.toml_file import _toml_string
+from convtrace.scenario.validation import in_dtype
+from convtrace.trace.stage import Stage, Trace
 
 # Any text a file name can hold and UTF-8 can encode (no lone surrogates).
 names = st.text(st.characters(blacklist_categories=("Cs",)), max_size=60)

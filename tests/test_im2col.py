@@ -20,7 +20,7 @@ def as_pair(v) -> tuple[int, int]:
 
 
 def same_pads_1d(size: int, kernel: int, stride: int, dilation: int) -> tuple[int, int]:
-    """The "same" rule, written out independently of convtrace.geometry."""
+    """The "same" rule, written out independently of convtrace.core.geometry."""
     out = math.ceil(size / stride)
     total = max((out - 1) * stride + dilation * (kernel - 1) + 1 - size, 0)
     return total // 2, total - total // 2

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 import torch
 
-from convtrace.errors import InputFileError
-from convtrace.io import load_array, load_input, load_target, load_weights
+from convtrace.core.errors import InputFileError
+from convtrace.scenario.files import load_array, load_input, load_target, load_weights
 
 CAP = 10_000_000
 GRID = np.arange(12, dtype=np.float64).reshape(3, 4) - 5.5

@@ -11,12 +11,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from convtrace.errors import ConvtraceError
-from convtrace.json_out import check_document_size, write_array, write_trace_document
-from convtrace.pipeline import run_pipeline
-from convtrace.reference import attach_reference
-from convtrace.scenario import ScenarioSpec, build_scenario
-from convtrace.trace import Stage
+from convtrace.core.errors import ConvtraceError
+from convtrace.render.json_out import check_document_size, write_array, write_trace_document
+from convtrace.scenario.spec import ScenarioSpec, build_scenario
+from convtrace.trace.pipeline import run_pipeline
+from convtrace.trace.reference import attach_reference
+from convtrace.trace.stage import Stage
 
 
 def strict_loads(text: str):

@@ -7,9 +7,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from convtrace import ConvtraceError
-from convtrace.pipeline import run_pipeline
-from convtrace.reference import attach_reference
-from convtrace.scenario import ScenarioSpec, build_scenario
+from convtrace.scenario.spec import ScenarioSpec, build_scenario
+from convtrace.trace.pipeline import run_pipeline
+from convtrace.trace.reference import attach_reference
 
 DEFAULT_ORDER = [
     "input",
@@ -113,7 +113,7 @@ def test_every_stage_agrees_with_torch_over_random_scenarios(spec):
 
 
 def test_a_wrong_layer_is_caught(monkeypatch):
-    from convtrace.layers import MaxPool2D
+    from convtrace.core.layers import MaxPool2D
 
     original = MaxPool2D.forward
     monkeypatch.setattr(MaxPool2D, "forward", lambda self, x: original(self, x) + 1)
@@ -136,7 +136,7 @@ def test_max_pool_near_ties_are_settled_not_reported():
 
 
 def test_a_wrong_max_pool_choice_is_still_caught(monkeypatch):
-    from convtrace.layers import MaxPool2D
+    from convtrace.core.layers import MaxPool2D
 
     original = MaxPool2D.forward
 
@@ -154,7 +154,7 @@ def test_a_wrong_max_pool_choice_is_still_caught(monkeypatch):
 def test_relu_decisions_within_rounding_of_zero_are_settled(monkeypatch):
     """H is exactly 0 everywhere here; ours is nudged to +1e-7 (as rounding could do), so the
     two sides disagree on whether ReLU lets the gradient through."""
-    from convtrace.layers import Conv2D
+    from convtrace.core.layers import Conv2D
 
     original = Conv2D.forward
     monkeypatch.setattr(Conv2D, "forward", lambda self, x: original(self, x) + np.float32(1e-7))
@@ -176,7 +176,7 @@ def test_saturation_note_follows_the_gradient_torch_computes():
     """The note appears exactly when torch's ∂L/∂z is below the dtype's resolution."""
     import torch
 
-    from convtrace.pipeline import saturation_note
+    from convtrace.trace.pipeline import saturation_note
 
     cases = [
         (-29.0, 0.0, np.float32),

@@ -16,8 +16,6 @@ import numpy as np
 import pytest
 from rich.cells import cell_len
 
-from convtrace.pipeline import run_pipeline
-from convtrace.reference import attach_reference
 from convtrace.render.console import make_console
 from convtrace.render.stages import (
     closing_table,
@@ -27,8 +25,10 @@ from convtrace.render.stages import (
     trace_renderables,
     verdict_text,
 )
-from convtrace.scenario import ScenarioSpec, build_scenario
-from convtrace.trace import Stage
+from convtrace.scenario.spec import ScenarioSpec, build_scenario
+from convtrace.trace.pipeline import run_pipeline
+from convtrace.trace.reference import attach_reference
+from convtrace.trace.stage import Stage
 from tests.render_text import render
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "default_run_w100.txt"

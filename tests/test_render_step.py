@@ -10,8 +10,6 @@ import numpy as np
 import pytest
 from rich.cells import cell_len
 
-from convtrace.pipeline import run_pipeline
-from convtrace.reference import attach_reference
 from convtrace.render.console import make_console
 from convtrace.render.stages import stage_panel
 from convtrace.render.stepper import (
@@ -21,8 +19,10 @@ from convtrace.render.stepper import (
     stage_makers,
     step_through,
 )
-from convtrace.scenario import ScenarioSpec, build_scenario
-from convtrace.trace import Stage
+from convtrace.scenario.spec import ScenarioSpec, build_scenario
+from convtrace.trace.pipeline import run_pipeline
+from convtrace.trace.reference import attach_reference
+from convtrace.trace.stage import Stage
 from tests.render_text import render
 
 RTOL = 1e-5

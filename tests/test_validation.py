@@ -4,9 +4,14 @@ import numpy as np
 import pytest
 import torch
 
-from convtrace.errors import ConvtraceError, ParameterError, ShapeError
-from convtrace.scenario import ScenarioSpec, build_scenario
-from convtrace.validation import LOOP_POSITION_LIMIT, check_budget, check_finite, check_supplied
+from convtrace.core.errors import ConvtraceError, ParameterError, ShapeError
+from convtrace.scenario.spec import ScenarioSpec, build_scenario
+from convtrace.scenario.validation import (
+    LOOP_POSITION_LIMIT,
+    check_budget,
+    check_finite,
+    check_supplied,
+)
 
 
 def test_check_finite_names_the_first_bad_index():

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..geometry import conv_output_shape, resolve_padding
+from ..core.geometry import conv_output_shape, resolve_padding
 
 #: |got − torch| ≤ RTOL · max(1, max |torch|), per tensor (float64 inputs).
 RTOL = 1e-6
@@ -113,8 +113,8 @@ def _pads(spec: CaseSpec, api: str):
 
 def _worked_example():
     """x, W, b and ∂L/∂H of the course's worked example (torch's generator, seed 42)."""
-    from ..pipeline import run_pipeline
-    from ..scenario import ScenarioSpec, build_scenario
+    from ..scenario.spec import ScenarioSpec, build_scenario
+    from ..trace.pipeline import run_pipeline
 
     scenario = build_scenario(ScenarioSpec(dtype="float64", method="loop"))
     trace = run_pipeline(scenario)

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..errors import ParameterError
-from ..geometry import conv_output_shape, resolve_padding
-from ..layers.conv import Conv2D
+from ..core.errors import ParameterError
+from ..core.geometry import conv_output_shape, resolve_padding
+from ..core.layers.conv import Conv2D
 
 Pads = tuple[tuple[int, int], tuple[int, int]]
 

@@ -15,7 +15,7 @@ from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeEl
 from rich.table import Table
 from rich.text import Text
 
-from ..bench import PHASES, load_note
+from ..bench.runner import PHASES, load_note
 
 MIB = 2.0**20
 

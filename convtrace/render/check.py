@@ -71,7 +71,7 @@ def case_table(result: FileResult) -> Table:
 
 def _mini_trace(r: CaseResult):
     """A Trace of torch's values for the case, so ``explain_cell`` can write one as its sum."""
-    from ..trace import Stage, Trace
+    from ..trace.stage import Stage, Trace
 
     case = r.case
     scenario = SimpleNamespace(
@@ -92,7 +92,7 @@ def _mini_trace(r: CaseResult):
 
 
 def _cell_sum(r: CaseResult, component: str, index, precision: int) -> RenderableType | None:
-    from ..explain import explain_cell
+    from ..explain.cell import explain_cell
     from .explain import VIEWS
     from .explain_parts import num, verdicts
 

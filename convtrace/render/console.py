@@ -15,7 +15,7 @@ import sys
 from rich.console import Console
 from rich.theme import Theme
 
-from ..errors import ConvtraceError
+from ..core.errors import ConvtraceError
 
 #: Width used when the terminal's width cannot be detected (a pipe, a file, CI).
 DEFAULT_WIDTH = 100

@@ -7,7 +7,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from ..geometry import read_mask
+from ..core.geometry import read_mask
 
 #: The coverage strip never grows beyond this many characters, whatever the size.
 STRIP_WIDTH = 64

@@ -18,8 +18,8 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from ..pipeline import pool_input
-from ..trace import Stage, Trace, max_abs_diff, worst_index
+from ..trace.pipeline import pool_input
+from ..trace.stage import Stage, Trace, max_abs_diff, worst_index
 from .tensors import Flow, format_number, tensor_summary, tensor_view
 
 #: How the marked cells read, by kind of stage they appear in.

@@ -10,7 +10,7 @@ def runner():
 @pytest.fixture
 def invoke(runner, monkeypatch):
     """Run the CLI at a fixed 100-column width, without colour; return the Result."""
-    from convtrace.cli import app
+    from convtrace.cli.main import app
 
     monkeypatch.setenv("COLUMNS", "100")
     monkeypatch.setenv("NO_COLOR", "1")

@@ -303,7 +303,7 @@ def test_list_bugs_prints_the_catalog(invoke):
 def test_check_help_never_imports_torch_or_the_grader():
     code = (
         "import sys\n"
-        "from convtrace.cli import app\n"
+        "from convtrace.cli.main import app\n"
         "try:\n"
         "    app(['check', '--help'])\n"
         "except SystemExit:\n"

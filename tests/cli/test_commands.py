@@ -140,7 +140,7 @@ def test_step_is_ignored_without_a_terminal(invoke):
 
 
 def test_a_disagreeing_stage_exits_1_and_is_shown(invoke, monkeypatch):
-    from convtrace.layers import Linear
+    from convtrace.core.layers import Linear
 
     original = Linear.backward
     monkeypatch.setattr(
@@ -183,7 +183,7 @@ def test_help_lists_every_command_with_examples(invoke):
 
 
 def test_importing_the_cli_does_not_import_torch():
-    code = "import sys, convtrace.cli; sys.exit('torch' in sys.modules)"
+    code = "import sys, convtrace.cli.main; sys.exit('torch' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
 
 
@@ -195,7 +195,7 @@ def test_python_dash_m_works():
 
 
 def test_step_shows_one_stage_per_screen_on_a_terminal(invoke, monkeypatch):
-    import convtrace.cli as cli
+    import convtrace.cli.main as cli
     import convtrace.render.stepper as stepper
 
     keys = iter(["\r"] * 10)
@@ -211,7 +211,7 @@ def test_step_shows_one_stage_per_screen_on_a_terminal(invoke, monkeypatch):
 def test_help_of_every_command_never_imports_torch():
     code = (
         "import sys\n"
-        "from convtrace.cli import app\n"
+        "from convtrace.cli.main import app\n"
         "for args in (['--help'], ['run', '--help'], ['explain', '--help'],\n"
         "             ['shapes', '--help']):\n"
         "    try:\n"

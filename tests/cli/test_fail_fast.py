@@ -6,9 +6,9 @@ import itertools
 
 import pytest
 
-from convtrace import pipeline
-from convtrace.pipeline import STAGE_NAMES, run_pipeline
-from convtrace.scenario import ScenarioSpec, build_scenario
+from convtrace.scenario.spec import ScenarioSpec, build_scenario
+from convtrace.trace import pipeline
+from convtrace.trace.pipeline import STAGE_NAMES, run_pipeline
 
 
 @pytest.fixture

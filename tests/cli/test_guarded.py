@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from convtrace import pipeline
+from convtrace.trace import pipeline
 
 
 @pytest.fixture
@@ -25,8 +25,8 @@ def warning_pipeline(monkeypatch):
 
 SCRIPT = """
 import sys, warnings
-from convtrace import pipeline
-from convtrace.cli import main
+from convtrace.trace import pipeline
+from convtrace.cli.main import main
 real = pipeline.run_pipeline
 def warned(*args, **kwargs):
     warnings.warn("overflow encountered in matmul", RuntimeWarning)

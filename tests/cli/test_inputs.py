@@ -159,7 +159,7 @@ def test_absurd_size_and_batch(invoke, flag, value, fragment):
 
 
 def test_long_loop_runs_are_refused_with_a_way_forward(invoke):
-    from convtrace.scenario import ScenarioSpec, build_scenario
+    from convtrace.scenario.spec import ScenarioSpec, build_scenario
 
     refused(invoke("run", "--size", 200, "--filters", 16), "use --method im2col")
     refused(invoke("run", "--size", 200, "--filters", 16, "--method", "loop"), "positions")
@@ -182,12 +182,12 @@ def test_typer_type_errors_exit_2_without_traceback(invoke):
 
 
 def test_internal_errors_exit_1_and_show_the_traceback_only_with_debug(invoke, monkeypatch):
-    import convtrace.pipeline
+    import convtrace.trace.pipeline
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(convtrace.pipeline, "run_pipeline", broken)
+    monkeypatch.setattr(convtrace.trace.pipeline, "run_pipeline", broken)
     result = invoke("run", "--json")
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "Internal error: RuntimeError: boom" in result.stderr

@@ -152,7 +152,7 @@ def test_shapes_strip_never_wraps_at_100_columns(invoke, size):
 
 
 def test_a_raised_max_elements_the_machine_cannot_hold_is_a_sentence(invoke, monkeypatch):
-    from convtrace import validation
+    from convtrace.scenario import validation
 
     monkeypatch.setattr(validation, "available_memory", lambda: 2**30)
     result = invoke("run", "--size", 3000, "--max-elements", 10**12, "--method", "im2col")

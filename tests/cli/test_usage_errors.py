@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from convtrace.cli import main
+from convtrace.cli.main import main
 
 
 def run_main(capsys, *argv: str) -> tuple[int, str, str]:

@@ -10,8 +10,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .im2col import im2col, pad_input
-from .pipeline import pool_input
+from ..core.im2col import im2col, pad_input
+from ..trace.pipeline import pool_input
 
 
 @dataclass

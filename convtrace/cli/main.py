@@ -12,9 +12,10 @@ from typing import Annotated
 
 import typer
 
-from .bench_cli import bench_command
-from .check_cli import check_command
-from .cli_options import (
+from ..scenario.spec import ScenarioSpec
+from .bench import bench_command
+from .check import check_command
+from .options import (
     ColorOption,
     OutputOptions,
     ThemeOption,
@@ -23,7 +24,6 @@ from .cli_options import (
     output_options,
     scenario_options,
 )
-from .scenario import ScenarioSpec
 
 app = typer.Typer(
     name="convtrace",
@@ -42,15 +42,15 @@ app = typer.Typer(
 def _trace(spec: ScenarioSpec, *, backward: bool, compare_torch: bool, quiet: bool):
     """Build the scenario and run the pipeline (and torch's mirror when asked); ``quiet``: no
     spinner (for JSON output)."""
-    from .pipeline import run_pipeline
-    from .scenario import build_scenario
+    from ..scenario.spec import build_scenario
+    from ..trace.pipeline import run_pipeline
 
     with _status("computing the network by hand…", quiet):
         scenario = build_scenario(spec)
         trace = run_pipeline(scenario, backward=backward)
     if compare_torch:
         with _status("asking PyTorch for the same tensors…", quiet):
-            from .reference import attach_reference
+            from ..trace.reference import attach_reference
 
             attach_reference(trace)
     return trace
@@ -66,7 +66,7 @@ GRADCHECK_OPTION = typer.Option(
 
 def _gradcheck(trace, quiet: bool) -> None:
     """Attach the finite-difference witness to the trace's gradient stages."""
-    from .gradcheck import attach_numeric
+    from ..trace.gradcheck import attach_numeric
 
     with _status("finite differences of the loss…", quiet):
         attach_numeric(trace)
@@ -90,7 +90,7 @@ def _show(trace, out: OutputOptions, *, summary_only=()) -> None:
         fail(f"no stage matches --only {out.only!r}; stages are: {', '.join(trace.names)}")
     failing = [s.name for s in stages if s.agrees(trace.tolerance) is False]
     if out.json:
-        from .json_out import check_document_size, write_trace_document
+        from ..render.json_out import check_document_size, write_trace_document
 
         check_document_size(stages, trace.scenario.max_elements)
         write_trace_document(trace, stages, sys.stdout)
@@ -101,8 +101,8 @@ def _show(trace, out: OutputOptions, *, summary_only=()) -> None:
 
 
 def _render(trace, stages, out: OutputOptions, summary_only, failing) -> None:
-    from .render.console import make_console
-    from .render.stages import closing_table, stage_summary_line, trace_renderables
+    from ..render.console import make_console
+    from ..render.stages import closing_table, stage_summary_line, trace_renderables
 
     console = make_console(color=out.color, theme=out.theme)
     rtol = trace.tolerance
@@ -110,7 +110,7 @@ def _render(trace, stages, out: OutputOptions, summary_only, failing) -> None:
     full = [s for s in stages if s.name not in summary_only]
     if out.step and full and _step(trace, full, out, console) is False:
         return  # q: the user asked to leave now
-    from .render.heading import scenario_heading
+    from ..render.heading import scenario_heading
 
     console.print(scenario_heading(trace.scenario), style="ct.title", justify="center")
     for stage in brief:
@@ -134,7 +134,7 @@ def _render(trace, stages, out: OutputOptions, summary_only, failing) -> None:
 
 
 def _can_step() -> bool:
-    from .render.stepper import can_step
+    from ..render.stepper import can_step
 
     return can_step()
 
@@ -145,7 +145,7 @@ def _step(trace, stages, out: OutputOptions, console) -> bool | None:
     went past the last stage (True) or quit (False)."""
     if not _can_step():
         return None
-    from .render.stepper import read_terminal_key, stage_makers, step_through
+    from ..render.stepper import read_terminal_key, stage_makers, step_through
 
     makers = stage_makers(
         trace, stages, precision=out.precision, width=console.width, side_by_side=out.side_by_side
@@ -159,7 +159,7 @@ def _step(trace, stages, out: OutputOptions, console) -> bool | None:
 
 def _styled_console(color: str, theme: str):
     """The console for --color and --theme as typed (a bad value is a ConvtraceError)."""
-    from .render.console import make_console, parse_color, parse_theme
+    from ..render.console import make_console, parse_color, parse_theme
 
     return make_console(color=parse_color(color), theme=parse_theme(theme))
 
@@ -199,7 +199,7 @@ def run(
     if gradcheck:
         _gradcheck(trace, quiet=out.json)
     if save_scenario is not None:
-        from .scenario_file import save_scenario as write_scenario
+        from ..scenario.toml_file import save_scenario as write_scenario
 
         saved = write_scenario(trace.scenario, save_scenario)
         typer.echo(f"Saved; replay with: convtrace run --scenario {saved}", err=True)
@@ -266,9 +266,9 @@ def shapes(
       convtrace shapes --size 7 --kernel 3 --stride 2 --padding same
       convtrace shapes --height 28 --width 20 --kernel 5 --dilation 2
     """
-    from .geometry import check_limit, positive_int
-    from .scenario import parse_padding
-    from .shapes import conv_geometry, geometry_document
+    from ..core.geometry import check_limit, positive_int
+    from ..core.shapes import conv_geometry, geometry_document
+    from ..scenario.spec import parse_padding
 
     for value, option in ((size, "--size"), (height, "--height"), (width, "--width")):
         if value is not None:  # judged as typed, so the message names the option given
@@ -283,7 +283,7 @@ def shapes(
     if json_out:
         typer.echo(json.dumps(geometry_document(axes, pad)))
         return
-    from .render.shapes import shapes_view
+    from ..render.shapes import shapes_view
 
     _styled_console(color, theme).print(shapes_view(axes, pad))
 
@@ -331,7 +331,7 @@ def explain(
 
     Exit code 0 when the sum agrees with the trace and torch, 1 when not, 2 for bad input.
     """
-    from .explain import explain_cell, explanation_document, parse_cell
+    from ..explain.cell import explain_cell, explanation_document, parse_cell
 
     console = _styled_console(color, theme)  # a bad --color/--theme before any work
     stage, index = parse_cell(cell)
@@ -340,7 +340,7 @@ def explain(
     if json_out:
         typer.echo(json.dumps(explanation_document(explanation)))
     else:
-        from .render.explain import explanation_view
+        from ..render.explain import explanation_view
 
         console.print(explanation_view(explanation, precision))
     if not explanation.agrees_with_trace or explanation.agrees_with_reference is False:

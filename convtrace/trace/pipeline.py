@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..core.im2col import pad_input
+from ..core.layers import AvgPool2D, Conv2D, Flatten, Linear, MaxPool2D, ReLU
+from ..core.losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
+from ..scenario.spec import Scenario
 from . import formulas
-from .im2col import pad_input
-from .layers import AvgPool2D, Conv2D, Flatten, Linear, MaxPool2D, ReLU
-from .losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
-from .scenario import Scenario
-from .trace import Stage, Trace
+from .stage import Stage, Trace
 
 LOSSES = {"bce": BCEWithLogitsLoss, "mse": MSELoss, "ce": CrossEntropyLoss}
 
@@ -41,7 +41,7 @@ class Network:
         self.conv = conv(primary)
         self.alt_conv = conv("loop") if s.method == "both" else None
         if s.bug:  # the broken variant alone: comparing it with a correct method says nothing
-            from .check.catalog import BuggyConv2D
+            from ..check.catalog import BuggyConv2D
 
             self.conv = BuggyConv2D(
                 s.bug,

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from .errors import ParameterError, ShapeError
-from .geometry import (
+from ..core.errors import ParameterError, ShapeError
+from ..core.geometry import (
     GEOMETRY_LIMIT,
     PaddingSpec,
     _is_int,
@@ -291,7 +291,7 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
         for value in values:
             check_limit(value, option)
     if spec.bug is not None:
-        from .check.catalog import get_bug
+        from ..check.catalog import get_bug
 
         get_bug(spec.bug)  # an unknown id is bad input, listing the ids
         if pair(spec.dilation, "--dilation") != (1, 1):

@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import ConvtraceError
-from .explain_sums import SUMS, Term
+from ..core.errors import ConvtraceError
+from .sums import SUMS, Term
 
 #: The stages explain covers, with the names of their axes.
 AXES = {

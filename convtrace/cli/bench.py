@@ -1,6 +1,6 @@
 """The ``convtrace bench`` command, ready to register on the Typer app::
 
-    from .bench_cli import bench_command
+    from .bench import bench_command
     app.command("bench", rich_help_panel="Performance")(bench_command)
 
 Kept apart from ``cli.py`` so the app stays a list of thin commands; importing this module
@@ -66,9 +66,9 @@ def bench_command(
       convtrace bench --preset medium --repeat 9
       convtrace bench --preset large --dtype float64
     """
-    from .bench import count_steps, run_benchmark
-    from .render.bench import bench_progress, report_view
-    from .render.console import make_console
+    from ..bench.runner import count_steps, run_benchmark
+    from ..render.bench import bench_progress, report_view
+    from ..render.console import make_console
 
     console = make_console()
     with bench_progress(console, count_steps(preset.value)) as on_step:

@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from .errors import NumericError, ParameterError, ShapeError
+from ..core.errors import NumericError, ParameterError, ShapeError
 
 # The loop method costs ~10-15 µs per output position (forward + backward) in Python: 500k
 # positions is already several seconds (more with --method both and torch's reference), and it

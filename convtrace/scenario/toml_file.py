@@ -24,10 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import io
-from .errors import InputFileError, ParameterError
-from .geometry import _is_int
-from .scenario import DEFAULT_MAX_ELEMENTS, Scenario, ScenarioSpec
+from ..core.errors import InputFileError, ParameterError
+from ..core.geometry import _is_int
+from . import files as io
+from .spec import DEFAULT_MAX_ELEMENTS, Scenario, ScenarioSpec
 
 INT_KEYS = ("seed", "batch", "channels", "size", "height", "width", "filters", "classes",
             "max_elements")  # fmt: skip

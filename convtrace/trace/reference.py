@@ -11,8 +11,8 @@ import warnings
 
 import numpy as np
 
-from .scenario import Scenario
-from .trace import Trace
+from ..scenario.spec import Scenario
+from .stage import Trace
 
 
 def _torch_padding(s: Scenario):

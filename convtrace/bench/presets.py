@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .geometry import conv_output_shape, resolve_padding
+from ..core.geometry import conv_output_shape, resolve_padding
 
 
 @dataclass(frozen=True)

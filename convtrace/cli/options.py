@@ -21,8 +21,8 @@ from typing import Annotated
 
 import typer
 
-from .errors import ConvtraceError
-from .scenario import DEFAULT_MAX_ELEMENTS, ScenarioSpec
+from ..core.errors import ConvtraceError
+from ..scenario.spec import DEFAULT_MAX_ELEMENTS, ScenarioSpec
 
 NETWORK = "Network (generated from --seed unless files are given)"
 FILES = "Your own numbers (files)"
@@ -234,7 +234,7 @@ def spec_from_options(values: dict, ctx=None) -> ScenarioSpec:
     """The shared options' values as a ScenarioSpec, merged with --scenario and with the
     arrays of --input/--weights/--target loaded. Shapes are validated once, when the Scenario
     is built; files are judged as they are read."""
-    from .scenario_file import spec_from_values
+    from ..scenario.toml_file import spec_from_values
 
     explicit = None
     if ctx is not None:
@@ -348,7 +348,7 @@ def check_only_pattern(pattern: str | None) -> None:
     a bare prefix such as ``grad`` is answered with the glob that was meant (``grad.*``)."""
     import fnmatch
 
-    from .pipeline import STAGE_NAMES
+    from ..trace.pipeline import STAGE_NAMES
 
     if not pattern or any(fnmatch.fnmatchcase(name, pattern) for name in STAGE_NAMES):
         return
@@ -365,7 +365,7 @@ def output_options(command: Callable) -> Callable:
 
     def convert(values, out=None):
         check_only_pattern(values.get("only"))
-        from .render.console import parse_color, parse_theme
+        from ..render.console import parse_color, parse_theme
 
         values["color"] = parse_color(values["color"])
         values["theme"] = parse_theme(values["theme"])

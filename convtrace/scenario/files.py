@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import ConvtraceError, InputFileError
+from ..core.errors import ConvtraceError, InputFileError
 from .validation import check_finite, check_numeric
 
 ARRAY_SUFFIXES = (".npy", ".npz", ".pt", ".pth", ".json", ".csv", ".txt")

@@ -33,8 +33,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .bench_presets import PRESETS, LayerSpec
-from .layers.conv import Conv2D
+from ..core.layers.conv import Conv2D
+from .presets import PRESETS, LayerSpec
 
 PHASES = ("forward", "forward_backward")
 METHODS = ("loop", "im2col", "torch")

@@ -15,7 +15,7 @@ from typing import Annotated
 
 import typer
 
-from .cli_options import fail
+from .options import fail
 
 PANEL = "Checking"
 
@@ -124,10 +124,10 @@ def check_command(
 
     Exit code 0 when every case passes, 1 when any fails, 2 for bad input.
     """
-    from .render.console import make_console
+    from ..render.console import make_console
 
     if list_bugs:
-        from .render.check import catalog_view
+        from ..render.check import catalog_view
 
         make_console().print(catalog_view())
         return
@@ -142,7 +142,7 @@ def check_command(
         if len(names) != 2 or not all(n.isidentifier() for n in names):
             fail(f"--function {function!r}: give two names, FORWARD,BACKWARD")
         functions = tuple(names)
-    from .check.grade import CheckOptions
+    from ..check.grade import CheckOptions
 
     options = CheckOptions(
         api=api.value,
@@ -161,8 +161,8 @@ def check_command(
 
 def _battery(api: str, quiet: bool):
     """The cases and torch's values for them (torch is imported here, once)."""
-    from .check.cases import build_battery, torch_reference
-    from .cli import _status
+    from ..check.cases import build_battery, torch_reference
+    from .main import _status
 
     with _status("asking PyTorch for the expected values…", quiet):
         cases = build_battery(api)
@@ -170,11 +170,11 @@ def _battery(api: str, quiet: bool):
 
 
 def _check_file(target: Path, options, json_out: bool, csv_path: str | None) -> None:
-    from .check.grade import grade_file
-    from .check.report import file_document, grade_row, write_csv
+    from ..check.grade import grade_file
+    from ..check.report import file_document, grade_row, write_csv
 
     cases, references = _battery(options.api, json_out)
-    from .cli import _status
+    from .main import _status
 
     with _status(f"grading {target.name}…", json_out):
         result = grade_file(target, cases, references, options)
@@ -185,8 +185,8 @@ def _check_file(target: Path, options, json_out: bool, csv_path: str | None) -> 
     if json_out:
         typer.echo(json.dumps(file_document(result)))
     else:
-        from .render.check import file_view
-        from .render.console import make_console
+        from ..render.check import file_view
+        from ..render.console import make_console
 
         make_console().print(file_view(result, options.api))
     if not result.passed:
@@ -194,10 +194,10 @@ def _check_file(target: Path, options, json_out: bool, csv_path: str | None) -> 
 
 
 def _check_folder(folder: Path, options, json_out: bool, csv_path: str | None) -> None:
-    from .check.grade import grade_file
-    from .check.report import file_document, grade_row, write_csv
-    from .render.check import check_progress, folder_table
-    from .render.console import make_console
+    from ..check.grade import grade_file
+    from ..check.report import file_document, grade_row, write_csv
+    from ..render.check import check_progress, folder_table
+    from ..render.console import make_console
 
     files = sorted(p for p in folder.glob("*.py") if p.is_file())
     if not files:

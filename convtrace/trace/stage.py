@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .errors import NumericError
+from ..core.errors import NumericError
 
 #: Agreement tolerance, relative to the size of the numbers compared (see ``Stage.agrees``).
 TOLERANCE = {"float32": 1e-5, "float64": 1e-9}

@@ -17,7 +17,7 @@ from typing import TextIO
 
 import numpy as np
 
-from .errors import ParameterError
+from ..core.errors import ParameterError
 
 #: Characters one number takes in the document, at most (``-1.2345678901234567e-123, ``).
 CHARS_PER_NUMBER = 26

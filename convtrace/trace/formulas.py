@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .geometry import effective_kernel
+from ..core.geometry import effective_kernel
 
 
 def output_size_line(axis: str, size: int, pad: tuple[int, int], k: int, s: int, d: int) -> str:

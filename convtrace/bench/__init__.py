@@ -1,0 +1,1 @@
+"""im2col against the loops and torch's conv2d: presets and the runner."""

@@ -1,0 +1,2 @@
+"""The Typer shell: commands (``main``), shared options, exit codes. Entry point:
+``convtrace.cli.main:main``."""

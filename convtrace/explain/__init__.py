@@ -1,0 +1,1 @@
+"""One cell of the trace written as its sum, term by term."""
