@@ -22,6 +22,8 @@ DEFAULT_ORDER = [
     "pool.argmax",
     "pool.out",
     "flatten.out",
+    "fc.weight",
+    "fc.bias",
     "fc.out",
     "loss",
     "grad.fc.out",
@@ -154,10 +156,10 @@ def test_a_wrong_max_pool_choice_is_still_caught(monkeypatch):
 def test_relu_decisions_within_rounding_of_zero_are_settled(monkeypatch):
     """H is exactly 0 everywhere here; ours is nudged to +1e-7 (as rounding could do), so the
     two sides disagree on whether ReLU lets the gradient through."""
-    from convtrace.core.layers import Conv2D
+    from convtrace.core.layers import Conv
 
-    original = Conv2D.forward
-    monkeypatch.setattr(Conv2D, "forward", lambda self, x: original(self, x) + np.float32(1e-7))
+    original = Conv.forward
+    monkeypatch.setattr(Conv, "forward", lambda self, x: original(self, x) + np.float32(1e-7))
     spec = ScenarioSpec(
         input=np.full((1, 1, 5, 5), 0.5, np.float32),
         conv_weight=np.array([[[[1, -1], [-1, 1]]]], np.float32),

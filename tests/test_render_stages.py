@@ -19,7 +19,7 @@ from rich.cells import cell_len
 from convtrace.render.console import make_console
 from convtrace.render.stages import (
     closing_table,
-    pool_input_highlight,
+    highlights,
     stage_panel,
     stage_summary_line,
     trace_renderables,
@@ -33,6 +33,13 @@ from tests.render_text import render
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "default_run_w100.txt"
 RTOL = 1e-5
+
+
+def pool_input_highlight(trace, *, reference=False):
+    """The chosen cells max pooling marks on its input (None without max pooling)."""
+    name = "act.out" if "act.out" in trace else "conv.out"
+    mark = highlights(trace).get(name)
+    return None if mark is None else mark[1 if reference else 0]
 
 
 def trace_for(**changes):
@@ -222,7 +229,7 @@ def test_summary_line(trace):
 def test_closing_table_counts_and_marks(trace):
     stages = [*trace.stages, Stage("extra", "no torch", np.ones(2))]
     text = render(closing_table(stages, RTOL))
-    assert "✓ 23 of 23 stages agree · rtol 1e-05 · 1 not compared" in text
+    assert "✓ 25 of 25 stages agree · rtol 1e-05 · 1 not compared" in text
     assert re.search(r"extra\s+\(2,\)\s+—\s+—", text)
     bad = render(closing_table([wrong_stage()], RTOL))
     assert "3.1e-01" in bad and "✗ 0 of 1 stages agree" in bad

@@ -265,3 +265,20 @@ class BuggyConv2D(Conv2D):
         dw, db, dx = conv_backward(x, w, dout, self.stride, self.pads, self.variant)
         self.grad_weight, self.grad_bias = dw, db
         return (dx, dw) if self.variant.swapped else (dw, dx)
+
+
+class BuggyConv(BuggyConv2D):
+    """BuggyConv2D as a network layer (``run --bug``): ``backward(dout) -> dx``, where dx is the
+    second array the bug returns and the first is recorded as the weight gradient (so a
+    swapped return shows up in the stages where a student's network would put it)."""
+
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        first, second = BuggyConv2D.backward(self, dout)
+        self.grads = {"weight": first, "bias": self.grad_bias}
+        return second
+
+    def next_input(self, out: np.ndarray) -> np.ndarray:
+        return self.nchw(out)
+
+    def out_note(self) -> str:
+        return f"  [bug {self.bug.id}" + (f"; {self.layout_note}]" if self.layout_note else "]")

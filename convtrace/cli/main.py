@@ -39,14 +39,18 @@ app = typer.Typer(
 )
 
 
-def _trace(spec: ScenarioSpec, *, backward: bool, compare_torch: bool, quiet: bool):
+def _trace(spec: ScenarioSpec, *, backward: bool, compare_torch: bool, quiet: bool,
+           only: str | None = None):  # fmt: skip
     """Build the scenario and run the pipeline (and torch's mirror when asked); ``quiet``: no
-    spinner (for JSON output)."""
+    spinner (for JSON output); ``only``: an --only glob, refused before computing when no
+    stage of this network matches it."""
     from ..scenario.spec import build_scenario
     from ..trace.pipeline import run_pipeline
+    from .options import check_only_pattern
 
     with _status("computing the network by hand…", quiet):
         scenario = build_scenario(spec)
+        check_only_pattern(only, scenario.layers)
         trace = run_pipeline(scenario, backward=backward)
     if compare_torch:
         with _status("asking PyTorch for the same tensors…", quiet):
@@ -195,7 +199,9 @@ def run(
 
     Exit code 0 when every stage agrees with torch, 1 when any disagrees, 2 for bad input.
     """
-    trace = _trace(spec, backward=True, compare_torch=out.compare_torch, quiet=out.json)
+    trace = _trace(
+        spec, backward=True, compare_torch=out.compare_torch, quiet=out.json, only=out.only
+    )
     if gradcheck:
         _gradcheck(trace, quiet=out.json)
     if save_scenario is not None:
@@ -218,7 +224,12 @@ def forward(spec: ScenarioSpec, out: OutputOptions) -> None:
       convtrace forward --seed 7
       convtrace forward --activation relu --pool avg --only 'conv.*'
     """
-    _show(_trace(spec, backward=False, compare_torch=out.compare_torch, quiet=out.json), out)
+    _show(
+        _trace(
+            spec, backward=False, compare_torch=out.compare_torch, quiet=out.json, only=out.only
+        ),
+        out,
+    )
 
 
 @app.command()
@@ -235,7 +246,9 @@ def backward(
       convtrace backward --compare-torch
       convtrace backward --method loop --only 'grad.conv.*'
     """
-    trace = _trace(spec, backward=True, compare_torch=out.compare_torch, quiet=out.json)
+    trace = _trace(
+        spec, backward=True, compare_torch=out.compare_torch, quiet=out.json, only=out.only
+    )
     if gradcheck:
         _gradcheck(trace, quiet=out.json)
     forward_names = [s.name for s in trace if not s.is_gradient]

@@ -343,13 +343,14 @@ ColorOption = Annotated[str, typer.Option("--color", rich_help_panel=OUTPUT, **_
 ThemeOption = Annotated[str, typer.Option("--theme", rich_help_panel=OUTPUT, **_THEME)]
 
 
-def check_only_pattern(pattern: str | None) -> None:
-    """Refuse an ``--only`` glob that no stage of any run matches, before anything is computed;
-    a bare prefix such as ``grad`` is answered with the glob that was meant (``grad.*``)."""
+def check_only_pattern(pattern: str | None, layers) -> None:
+    """Refuse an ``--only`` glob that no stage of this network matches, before anything is
+    computed; a bare prefix such as ``grad`` is answered with the glob that was meant."""
     import fnmatch
 
-    from ..trace.pipeline import STAGE_NAMES
+    from ..trace.pipeline import stage_names
 
+    STAGE_NAMES = stage_names(layers)
     if not pattern or any(fnmatch.fnmatchcase(name, pattern) for name in STAGE_NAMES):
         return
     prefixed = [name for name in STAGE_NAMES if name.startswith(pattern.rstrip(".") + ".")]
@@ -364,7 +365,6 @@ def output_options(command: Callable) -> Callable:
     """Give ``command(out: OutputOptions, ...)`` the shared output options."""
 
     def convert(values, out=None):
-        check_only_pattern(values.get("only"))
         from ..render.console import parse_color, parse_theme
 
         values["color"] = parse_color(values["color"])

@@ -210,3 +210,9 @@ def unread_summary(size, kernel, stride, dilation, before, after, limit=None):
         found.append(at)
         at = inside.find(0, at + 1)
     return count, found
+
+
+def output_size_line(axis: str, size: int, pad: tuple[int, int], k: int, s: int, d: int) -> str:
+    """``H_out = ⌊(6 + 0 + 0 − 1·(3−1) − 1) / 1⌋ + 1 = 4`` for one axis."""
+    out = (size + pad[0] + pad[1] - effective_kernel(k, d)) // s + 1
+    return f"{axis}_out = ⌊({size} + {pad[0]} + {pad[1]} − {d}·({k}−1) − 1) / {s}⌋ + 1 = {out}"

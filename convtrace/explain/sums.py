@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core.im2col import im2col, pad_input
-from ..trace.pipeline import pool_input
 
 
 @dataclass
@@ -86,7 +85,7 @@ def _conv_out(trace, s, index):
 
 def _pool_out(trace, s, index):
     n, c, i, j = index
-    source = pool_input(trace)
+    source = trace.layer("pool").in_stage
     a_map = np.asarray(trace[source].values)[n, c]
     (ph, pw), (sh, sw) = s.pool_size, s.pool_stride
     cells = [(i * sh + u, j * sw + v) for u in range(ph) for v in range(pw)]

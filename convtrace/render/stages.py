@@ -18,7 +18,6 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from ..trace.pipeline import pool_input
 from ..trace.stage import Stage, Trace, max_abs_diff, worst_index
 from .tensors import Flow, format_number, tensor_summary, tensor_view
 
@@ -258,13 +257,6 @@ def stage_panel(
     return Constrain(panel, width)
 
 
-def pool_input_name(trace: Trace) -> str | None:
-    """The stage max pooling reads (``act.out`` or ``conv.out``), None without max pooling."""
-    if "pool.argmax" not in trace:
-        return None
-    return pool_input(trace)
-
-
 def _chosen_cells(argmax: np.ndarray, shape, size, stride) -> np.ndarray:
     """Booleans over the pooling input (N, C, H, W) marking each window's chosen cell."""
     n, c, ho, wo = argmax.shape
@@ -285,42 +277,39 @@ def _chosen_slots(argmax: np.ndarray, window: int) -> np.ndarray:
     return mask
 
 
-def pool_input_highlight(trace: Trace, *, reference: bool = False) -> np.ndarray | None:
-    """Booleans over the pooling input (conv.out or act.out): the cells max pooling chose.
-
-    reference=True: the cells torch chose (its own argmax), None when torch did not run.
-    None when the trace has no max pooling.
-    """
-    name = pool_input_name(trace)
-    scenario = trace.scenario
-    if name is None or scenario is None:
-        return None
-    argmax_stage = trace["pool.argmax"]
-    argmax = argmax_stage.reference if reference else argmax_stage.values
-    if argmax is None or np.ndim(argmax) != 4:
-        return None
-    if trace[name].shape[:2] != np.shape(argmax)[:2]:  # a --bug layout: no window to mark
-        return None
-    return _chosen_cells(argmax, trace[name].shape, scenario.pool_size, scenario.pool_stride)
+def _pool_marks(trace: Trace, argmax_stage: Stage) -> dict:
+    """The marks of one max pooling: its input's chosen cells and its window columns'."""
+    meta = argmax_stage.meta
+    name, size, stride = meta.get("input"), meta.get("size"), meta.get("stride")
+    pool = argmax_stage.name.rsplit(".", 1)[0]
+    ours_argmax, ref_argmax = argmax_stage.values, argmax_stage.reference
+    if name not in trace or size is None or np.ndim(ours_argmax) != 4:
+        return {}
+    source = trace[name]
+    if source.shape[:2] != np.shape(ours_argmax)[:2]:  # a --bug layout: no window to mark
+        return {}
+    ours = _chosen_cells(ours_argmax, source.shape, size, stride)
+    theirs = None
+    if ref_argmax is not None and np.ndim(ref_argmax) == 4:
+        theirs = _chosen_cells(ref_argmax, source.shape, size, stride)
+    window = size[0] * size[1]
+    slots = _chosen_slots(ours_argmax, window)
+    ref_slots = None if ref_argmax is None else _chosen_slots(ref_argmax, window)
+    return {
+        name: (ours, theirs, POOL_LEGEND),
+        f"{pool}.cols": (slots, ref_slots, POOL_LEGEND),
+        f"grad.{pool}.cols": (slots, ref_slots, POOL_GRAD_LEGEND),
+        f"grad.{name}": (ours, theirs, POOL_GRAD_LEGEND),
+    }
 
 
 def highlights(trace: Trace) -> dict[str, tuple[np.ndarray, np.ndarray | None, str]]:
-    """{stage name: (our mask, torch's mask, legend)} for every stage that shows pooled cells."""
-    name = pool_input_name(trace)
-    ours = pool_input_highlight(trace)
-    if name is None or ours is None:
-        return {}
-    theirs = pool_input_highlight(trace, reference=True)
-    argmax = trace["pool.argmax"]
-    kh, kw = trace.scenario.pool_size
-    slots = _chosen_slots(argmax.values, kh * kw)
-    ref_slots = None if argmax.reference is None else _chosen_slots(argmax.reference, kh * kw)
-    marks = {
-        name: (ours, theirs, POOL_LEGEND),
-        "pool.cols": (slots, ref_slots, POOL_LEGEND),
-        "grad.pool.cols": (slots, ref_slots, POOL_GRAD_LEGEND),
-        f"grad.{name}": (ours, theirs, POOL_GRAD_LEGEND),
-    }
+    """{stage name: (our mask, torch's mask, legend)} for every stage that shows the cells a
+    max pooling chose (its input, its windows, and their gradients), for every max pool."""
+    marks = {}
+    for stage in trace:
+        if stage.name.endswith(".argmax") and not stage.is_gradient:
+            marks.update(_pool_marks(trace, stage))
     return {
         key: mark
         for key, mark in marks.items()
@@ -412,7 +401,7 @@ def stage_summary_line(stage: Stage, rtol: float, precision: int = 4) -> Text:
     line = Text(no_wrap=True, overflow="ellipsis")
     line.append(f"{stage.name:<18} ", "ct.name")
     line.append(f"{_shape_text(stage.shape):<15} ", "ct.shape")
-    symbol = SYMBOLS.get(stage.name, stage.name)
+    symbol = stage.symbol or SYMBOLS.get(stage.name, stage.name)
     line.append(f"{_values_brief(stage.values, precision, 42, symbol):<42} ")
     line.append_text(_verdict_mark(stage, rtol))
     return line

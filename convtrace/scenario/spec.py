@@ -4,20 +4,9 @@
 turns it into a ``Scenario``: arrays in the chosen dtype plus hyper-parameters. Nothing downstream
 re-validates user input.
 
-The seeded generator (the course's worked example for ``--seed 42`` and the defaults)::
-
-    torch.manual_seed(seed)
-    x      = torch.randint(1, 10, (N, C, H, W))        # 1. the input, integers 1..9
-    conv_w = torch.randint(-1, 2, (F, C, kh, kw))      # 2. the filters, integers -1..1
-    target = torch.randint(0, classes, (N,))           # 3. only for --loss ce
-    fc_w   = torch.randint(-1, 2, (classes, in))       # 4. only for --loss ce
-    conv_b = ones(F);  fc_b = ones(out);  fc_w = ones(1, in) for bce and mse
-    target = zeros(N, 1) for bce and mse (y = 0)
-
-(With all-ones FC weights every class would get the same logit and cross-entropy's gradient
-would be exactly zero, so ce draws its FC weights from the generator too.)
-
-The FC layer's ``in`` follows from the shapes; ``out`` is 1 (bce, mse) or ``classes`` (ce).
+The network is a list of named layer specs: from ``--net`` (see ``net.py``), or the classroom
+network built from the single-layer flags (conv → [relu] → [pool] → flatten → fc). Every
+layer's parameters, and the seeded generator's draws, are in ``params.py``.
 """
 
 from __future__ import annotations
@@ -37,6 +26,7 @@ from ..core.geometry import (
     positive_int,
     resolve_padding,
 )
+from .net import classic_layers, plan
 
 POOLS = ("max", "avg", "none")
 ACTIVATIONS = ("none", "relu")
@@ -78,6 +68,10 @@ class ScenarioSpec:
     target: np.ndarray | None = None
     sources: dict[str, str] = field(default_factory=dict)
     bug: str | None = None  # a catalog id (convtrace check --list-bugs) planted into the conv
+    #: --net: the whole network as text; None builds the classroom network from the flags above
+    net: str | None = None
+    #: parameters by layer name (``conv2.weight``) or state-dict position (``3.weight``)
+    params: dict[str, np.ndarray] = field(default_factory=dict)
 
     def updated(self, **changes) -> ScenarioSpec:
         """A copy with some fields replaced (None values are ignored)."""
@@ -86,27 +80,19 @@ class ScenarioSpec:
 
 @dataclass
 class Scenario:
-    """A resolved run: arrays (in ``dtype``) and hyper-parameters, all consistent.
+    """A resolved run: the input, the network (named layer specs), every layer's parameters
+    (in ``dtype``) and the target, all consistent.
 
-    x: (N, C, H, W); conv_weight: (F, C, kh, kw); conv_bias: (F,); fc_weight: (out, in);
-    fc_bias: (out,); target: (N, out) for bce/mse, (N,) class indices for ce.
-    pads: ((top, bottom), (left, right)), resolved from ``padding``.
+    x: (N, C, H, W); layers: the network, in order, each a LayerSpec with its name; params:
+    {``<layer>.weight``/``.bias``: array} (e.g. conv.weight (F, C, kh, kw), fc.weight (out,
+    in)); target: (N, out) for bce/mse, (N,) class indices for ce. net: the ``--net`` text, or
+    None when the network was built from the single-layer flags (the classroom network).
     """
 
     x: np.ndarray
-    conv_weight: np.ndarray
-    conv_bias: np.ndarray
-    fc_weight: np.ndarray
-    fc_bias: np.ndarray
     target: np.ndarray
-    stride: tuple[int, int]
-    padding: PaddingSpec
-    pads: tuple[tuple[int, int], tuple[int, int]]
-    dilation: tuple[int, int]
-    pool: str
-    pool_size: tuple[int, int]
-    pool_stride: tuple[int, int]
-    activation: str
+    layers: list
+    params: dict[str, np.ndarray]
     loss: str
     method: str
     dtype: str
@@ -115,6 +101,36 @@ class Scenario:
     bug: str | None = None
     #: the run's element budget (--max-elements), which the --json document is held to too
     max_elements: int = DEFAULT_MAX_ELEMENTS
+    net: str | None = None
+
+    # The classroom network's options, read from its layers: the first conv, the first pool,
+    # the last fc (what the heading, --save-scenario and `check` speak of).
+    def _first(self, *kinds):
+        return next((spec for spec in self.layers if spec.kind in kinds), None)
+
+    @property
+    def conv_spec(self):
+        return self._first("conv")
+
+    @property
+    def fc_name(self) -> str:
+        return [spec.name for spec in self.layers if spec.kind == "fc"][-1]
+
+    @property
+    def conv_weight(self) -> np.ndarray:
+        return self.params[f"{self.conv_spec.name}.weight"]
+
+    @property
+    def conv_bias(self) -> np.ndarray:
+        return self.params[f"{self.conv_spec.name}.bias"]
+
+    @property
+    def fc_weight(self) -> np.ndarray:
+        return self.params[f"{self.fc_name}.weight"]
+
+    @property
+    def fc_bias(self) -> np.ndarray:
+        return self.params[f"{self.fc_name}.bias"]
 
     @property
     def kernel(self) -> tuple[int, int]:
@@ -124,29 +140,76 @@ class Scenario:
     def filters(self) -> int:
         return self.conv_weight.shape[0]
 
+    @property
+    def stride(self) -> tuple[int, int]:
+        return pair(self.conv_spec.options.get("stride", 1), "stride")
+
+    @property
+    def dilation(self) -> tuple[int, int]:
+        return pair(self.conv_spec.options.get("dilation", 1), "dilation")
+
+    @property
+    def padding(self) -> PaddingSpec:
+        return self.conv_spec.options.get("padding", "valid")
+
+    @property
+    def pads(self):
+        return resolve_padding(self.padding, self.x.shape[2:], self.kernel, self.stride,
+                               self.dilation)  # fmt: skip
+
+    @property
+    def pool(self) -> str:
+        spec = self._first("maxpool", "avgpool")
+        return "none" if spec is None else spec.kind.removesuffix("pool")
+
+    @property
+    def pool_size(self) -> tuple[int, int]:
+        spec = self._first("maxpool", "avgpool")
+        return pair(spec.options["kernel_size"], "pool size") if spec else (2, 2)
+
+    @property
+    def pool_stride(self) -> tuple[int, int]:
+        spec = self._first("maxpool", "avgpool")
+        stride = spec.options.get("stride") if spec else None
+        return self.pool_size if stride is None else pair(stride, "pool stride")
+
+    @property
+    def activation(self) -> str:
+        return "relu" if self._first("relu") else "none"
+
     def describe(self) -> dict:
-        """JSON-ready summary of the hyper-parameters and where each array came from."""
+        """JSON-ready summary: the network, the target, and where each array came from."""
+        from .net import net_text
+
         n, c, h, w = self.x.shape
-        return {
-            "seed": self.seed,
-            "input_shape": [n, c, h, w],
-            "filters": self.filters,
-            "kernel": list(self.kernel),
-            "stride": list(self.stride),
-            "padding": self.padding if isinstance(self.padding, (str, int)) else list(self.padding),
-            "pads": [list(p) for p in self.pads],
-            "dilation": list(self.dilation),
-            "pool": self.pool,
-            "pool_size": list(self.pool_size),
-            "pool_stride": list(self.pool_stride),
-            "activation": self.activation,
+        doc = {"seed": self.seed, "input_shape": [n, c, h, w]}
+        if self.net is None:  # the classroom network: its options as flags name them
+            doc.update({
+                "filters": self.filters,
+                "kernel": list(self.kernel),
+                "stride": list(self.stride),
+                "padding": self.padding if isinstance(self.padding, (str, int))
+                else list(self.padding),
+                "pads": [list(p) for p in self.pads],
+                "dilation": list(self.dilation),
+                "pool": self.pool,
+                "pool_size": list(self.pool_size),
+                "pool_stride": list(self.pool_stride),
+                "activation": self.activation,
+            })  # fmt: skip
+        doc.update({
             "loss": self.loss,
             "fc": list(self.fc_weight.shape),
             "method": self.method,
             "dtype": self.dtype,
             "sources": dict(self.sources),
             "bug": self.bug,
-        }
+            "net": self.net if self.net is not None else net_text(self.layers),
+            "layers": [{"name": s.name, "kind": s.kind, "spec": s.text(),
+                        **({"implicit": True} if s.implicit else {})} for s in self.layers],
+            "target": np.asarray(self.target).tolist(),
+        })  # fmt: skip
+        return doc
 
 
 def _choice(value: str, allowed: tuple[str, ...], option: str) -> str:
@@ -182,28 +245,6 @@ def parse_padding(value) -> PaddingSpec:
             )
     resolve_padding(value, (1, 1), 1)  # validates the form and the signs
     return value
-
-
-def _generate(spec: ScenarioSpec, dtype, in_features: int | None) -> dict[str, np.ndarray]:
-    """The seeded integers, drawn from torch's generator in the documented order."""
-    import torch  # the classroom example is defined by torch's generator
-
-    kh, kw = pair(spec.kernel, "--kernel")
-    gen = torch.Generator().manual_seed(spec.seed)
-    shape = (spec.batch, spec.channels, spec.height, spec.width)
-    out = {}
-    # Draw in a fixed order even when a value is supplied, so the other draws never shift.
-    x = torch.randint(1, 10, shape, generator=gen)
-    w_shape = (spec.filters, spec.channels, kh, kw)
-    w = torch.randint(-1, 2, w_shape, generator=gen)
-    out["input"] = x.numpy().astype(dtype)
-    out["conv_weight"] = w.numpy().astype(dtype)
-    if spec.loss == "ce":
-        out["target"] = torch.randint(0, spec.classes, (spec.batch,), generator=gen).numpy()
-        if in_features is not None:
-            fc_w = torch.randint(-1, 2, (spec.classes, in_features), generator=gen)
-            out["fc_weight"] = fc_w.numpy().astype(dtype)
-    return out
 
 
 def _with_supplied_shapes(spec: ScenarioSpec, loss: str) -> ScenarioSpec:
@@ -257,7 +298,7 @@ def _with_supplied_shapes(spec: ScenarioSpec, loss: str) -> ScenarioSpec:
 def build_scenario(spec: ScenarioSpec) -> Scenario:
     """Resolve and validate a spec: check every shape and size once, then generate what is
     missing (sizes are judged from the shapes before anything big is allocated)."""
-    from .validation import array_name, check_budget, check_conv_bias, check_head, in_dtype
+    from .validation import check_budget
 
     pool = _choice(spec.pool, POOLS, "--pool")
     activation = _choice(spec.activation, ACTIVATIONS, "--activation")
@@ -274,6 +315,8 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
             f"--seed must be an integer from -2**63 to 2**64 - 1 (what torch's generator "
             f"takes), got {spec.seed}"
         )
+    if spec.net is not None:
+        return _build_net(spec, loss, method, dtype)
     spec = _with_supplied_shapes(spec, loss)
     for name in ("batch", "channels", "height", "width", "filters"):
         positive_int(getattr(spec, name), f"--{name}")
@@ -317,63 +360,134 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
                 f"{dilation[0]}×{dilation[1]}); use a smaller --stride, --kernel or --pool-size, "
                 "or --pool none"
             ) from None
-    in_features = spec.filters * pooled_hw[0] * pooled_hw[1]
     out_features = spec.classes if loss == "ce" else 1
     if spec.fc_weight is not None:
         out_features = np.shape(spec.fc_weight)[0] if np.ndim(spec.fc_weight) == 2 else 1
     window = None if pool == "none" else pool_size
+    in_features = spec.filters * pooled_hw[0] * pooled_hw[1]
     check_budget(
         x_shape, spec.filters, kernel, pads, conv_hw, window, pooled_hw,
         out_features, method, spec.max_elements,
     )  # fmt: skip
+    layers = classic_layers(
+        spec.filters, kernel, stride, padding, dilation, activation, pool, pool_size,
+        pool_stride, out_features,
+    )  # fmt: skip
+    planned = plan(layers, x_shape)
+    return _finish(spec, layers, planned, x_shape, loss, method, dtype, None,
+                   in_features=in_features)  # fmt: skip
 
-    generated = _generate(spec, dtype, in_features) if _needs_generation(spec) else {}
+
+#: The options --net replaces (the classroom network's single layers).
+NET_REPLACES = ("filters", "kernel", "stride", "padding", "dilation", "activation", "pool",
+                "pool_size", "pool_stride")  # fmt: skip
+
+
+def _build_net(spec: ScenarioSpec, loss: str, method: str, dtype) -> Scenario:
+    """A --net network: parse it, plan every layer's shape, judge the budget, then finish."""
+    from .net import check_net_budget, net_text, parse_net, plan
+
+    defaults = ScenarioSpec()
+    clashing = [f"--{k.replace('_', '-')}" for k in NET_REPLACES
+                if getattr(spec, k) != getattr(defaults, k)]  # fmt: skip
+    if clashing:
+        raise ParameterError(
+            f"--net describes every layer, so {', '.join(clashing)} cannot be combined with it; "
+            "write the layer's options inside --net, e.g. conv(4,3,stride=2,padding=same)"
+        )
+    if spec.bug is not None:
+        raise ParameterError("--bug plants its bug into the classroom network's conv; leave out "
+                             "--net to use it")  # fmt: skip
+    layers = parse_net(spec.net)
+    if spec.input is not None:
+        from .validation import array_name, check_supplied
+
+        x_name = array_name(spec.sources, "input", "the input")
+        x = check_supplied(spec.input, x_name, 4, "(N, C, H, W)")
+        spec = replace(spec, batch=x.shape[0], channels=x.shape[1], height=x.shape[2],
+                       width=x.shape[3])  # fmt: skip
+    for name in ("batch", "channels", "height", "width"):
+        positive_int(getattr(spec, name), f"--{name}")
+    x_shape = (spec.batch, spec.channels, spec.height, spec.width)
+    planned = plan(layers, x_shape)
+    head = planned[-1].layer
+    if loss == "ce":
+        if head.out_features < 2:
+            raise ParameterError(
+                f"--loss ce needs at least 2 classes, but the last layer "
+                f"{planned[-1].spec.text()} has {head.out_features} output"
+            )
+        if spec.classes not in (defaults.classes, head.out_features):
+            raise ParameterError(
+                f"--classes {spec.classes} disagrees with the last layer "
+                f"{planned[-1].spec.text()} of --net; leave --classes out or make them equal"
+            )
+    check_net_budget(planned, x_shape, method, spec.max_elements)
+    return _finish(spec, layers, planned, x_shape, loss, method, dtype, net_text(layers))
+
+
+def _finish(spec, layers, planned, x_shape, loss, method, dtype, net, in_features=None):
+    """Generate what is missing, resolve every layer's parameters and the target, and check
+    them against the planned shapes."""
+    from . import params as P
+    from .validation import array_name, check_conv_bias, check_head, in_dtype
+
+    supplied = {k: v for k, v in spec.params.items() if v is not None}
+    supplied, sources = P.by_position(supplied, dict(spec.sources), planned)
+    for key, field_name in (("conv.weight", "conv_weight"), ("conv.bias", "conv_bias"),
+                            ("fc.weight", "fc_weight"), ("fc.bias", "fc_bias")):  # fmt: skip
+        if getattr(spec, field_name) is not None:
+            supplied[key] = getattr(spec, field_name)
+    P.check_names(supplied, planned)
+    layered = P.parametrised(planned)
+    head = layered[-1]
+    classes = head.layer.out_features if loss == "ce" else spec.classes
+    needs = (
+        spec.input is None
+        or any(
+            f"{p.spec.name}.weight" not in supplied
+            for p in (layered if loss == "ce" else layered[:-1])
+        )
+        or (loss == "ce" and spec.target is None)
+    )
+    generated = P.generate(spec.seed, x_shape, planned, loss, classes, dtype) if needs else {}
     x = spec.input if spec.input is not None else generated["input"]
-    conv_w = spec.conv_weight if spec.conv_weight is not None else generated["conv_weight"]
-    x = in_dtype(x, dtype, array_name(spec.sources, "input", "the input"))
-    conv_w = in_dtype(conv_w, dtype, array_name(spec.sources, "conv.weight", "conv.weight"))
-    conv_b = spec.conv_bias if spec.conv_bias is not None else np.ones(spec.filters, dtype)
-    check_conv_bias(conv_b, spec.filters, spec.sources)
-    conv_b = in_dtype(conv_b, dtype, array_name(spec.sources, "conv.bias", "conv.bias"))
-    if spec.fc_weight is not None:
-        fc_w = spec.fc_weight
-    elif loss == "ce":  # drawn after the target, from the same generator
-        fc_w = generated["fc_weight"]
-    else:
-        fc_w = np.ones((out_features, in_features))
-    fc_b = spec.fc_bias if spec.fc_bias is not None else np.ones(out_features)
+    x = in_dtype(x, dtype, array_name(sources, "input", "the input"))
+    head_keys = (f"{head.spec.name}.weight", f"{head.spec.name}.bias")
+    conv_keys = ("conv.weight", "conv.bias") if net is None else ()
+    params = P.resolve(supplied, generated, planned, loss, dtype, sources,
+                       skip=(*head_keys, *conv_keys))  # fmt: skip
+    if net is None:  # the classroom conv keeps its own checks and messages
+        params["conv.weight"] = in_dtype(
+            params["conv.weight"], dtype, array_name(sources, "conv.weight", "conv.weight")
+        )
+        check_conv_bias(params["conv.bias"], spec.filters, sources)
+        params["conv.bias"] = in_dtype(params["conv.bias"], dtype,
+                                       array_name(sources, "conv.bias", "conv.bias"))  # fmt: skip
     if spec.target is not None:
         target = spec.target
     elif loss == "ce":
         target = generated["target"]
     else:
-        target = np.zeros((x.shape[0], out_features))
-
-    fc_w, fc_b, target = check_head(
-        fc_w, fc_b, target, in_features, x.shape[0], loss, dtype, spec.sources
-    )
+        target = np.zeros((x.shape[0], head.layer.out_features))
+    head_in = head.layer.in_features if in_features is None else in_features
+    params[head_keys[0]], params[head_keys[1]], target = check_head(
+        params[head_keys[0]], params[head_keys[1]], target, head_in, x.shape[0], loss, dtype,
+        sources, name=head.spec.name,
+    )  # fmt: skip
     return Scenario(
         x=x,
-        conv_weight=conv_w,
-        conv_bias=conv_b,
-        fc_weight=fc_w,
-        fc_bias=fc_b,
         target=target,
-        stride=stride,
-        padding=padding,
-        pads=pads,
-        dilation=dilation,
-        pool=pool,
-        pool_size=pool_size,
-        pool_stride=pool_stride,
-        activation=activation,
+        layers=layers,
+        params=params,
         loss=loss,
         method=method,
-        dtype=dtype_name,
+        dtype=dtype.name,
         seed=spec.seed,
-        sources=dict(spec.sources),
+        sources=sources,
         max_elements=spec.max_elements,
         bug=spec.bug,
+        net=net,
     )
 
 
@@ -384,11 +498,3 @@ def _integers(padding) -> list[int]:
     if isinstance(padding, (tuple, list)):
         return [v for p in padding for v in _integers(p)]
     return [int(padding)]
-
-
-def _needs_generation(spec: ScenarioSpec) -> bool:
-    return (
-        spec.input is None
-        or spec.conv_weight is None
-        or (spec.loss == "ce" and (spec.target is None or spec.fc_weight is None))
-    )

@@ -178,14 +178,15 @@ def check_conv_bias(conv_b, filters: int, sources: dict) -> None:
         )
 
 
-def check_head(fc_w, fc_b, target, in_features: int, batch: int, loss: str, dtype, sources):
+def check_head(fc_w, fc_b, target, in_features: int, batch: int, loss: str, dtype, sources,
+               name: str = "fc"):  # fmt: skip
     """FC weight (out, in), bias (out,) and target fit the flattened features and the loss.
 
     Returns (fc_w, fc_b, target) converted: weights to ``dtype``; target to ``dtype`` for
     bce/mse (shape (N, out)), to int64 class indices for ce (shape (N,)).
     """
-    w_name = array_name(sources, "fc.weight", "fc.weight")
-    b_name = array_name(sources, "fc.bias", "fc.bias")
+    w_name = array_name(sources, f"{name}.weight", f"{name}.weight")
+    b_name = array_name(sources, f"{name}.bias", f"{name}.bias")
     t_name = array_name(sources, "target", "the target")
     fc_w, fc_b = check_numeric(fc_w, w_name), check_numeric(fc_b, b_name)
     target = check_numeric(target, t_name)

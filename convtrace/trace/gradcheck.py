@@ -30,14 +30,8 @@ BUDGET = 200
 #: carries float32 rounding (~1e-7 relative per operation over a few hundred terms); float64's
 #: is limited by the finite difference itself (~1e-10).
 TOLERANCE = {"float32": 1e-4, "float64": 1e-6}
-#: The stages checked, with the scenario array each is the gradient of.
-CHECKED = {
-    "grad.input": "x",
-    "grad.conv.weight": "conv_weight",
-    "grad.conv.bias": "conv_bias",
-    "grad.fc.weight": "fc_weight",
-    "grad.fc.bias": "fc_bias",
-}
+#: The stages checked: ``grad.input`` and ``grad.<layer>.weight``/``.bias`` for every
+#: parameter, each the gradient of the array of the same name (``input``, ``conv.weight``).
 
 
 @dataclass
@@ -81,21 +75,20 @@ class NumericCheck:
 
 
 def _forward(s, arrays: dict[str, np.ndarray]):
-    """(loss, max-pool argmax or None, relu mask or None) of the network with ``arrays``."""
-    from .pipeline import Network
+    """(loss, the layers' decisions) of the network with ``arrays`` (``input`` and params).
 
-    net = Network(replace(s, **arrays))
-    a = net.conv.forward(arrays["x"])
-    mask = None
-    if net.act:
-        mask = a > 0
-        a = net.act.forward(a)
-    argmax = None
-    if net.pool:
-        a = net.pool.forward(a)
-        argmax = getattr(net.pool, "argmax", None)
-    z = net.fc.forward(net.flatten.forward(a))
-    return float(net.loss.forward(z, s.target)), argmax, mask
+    decisions: every layer's non-differentiable choices (max-pool argmax, ReLU on/off)."""
+    from .network import build_network
+    from .pipeline import LOSSES
+
+    params = {k: v for k, v in arrays.items() if k != "input"}
+    run = replace(s, x=arrays["input"], params=params)
+    a = arrays["input"]
+    decisions = []
+    for layer in build_network(run):
+        a = layer.next_input(layer.forward(a))
+        decisions.append(layer.decisions())
+    return float(LOSSES[s.loss]().forward(a, s.target)), decisions
 
 
 def _sample(shape: tuple[int, ...], budget: int) -> np.ndarray:
@@ -110,14 +103,13 @@ def _sample(shape: tuple[int, ...], budget: int) -> np.ndarray:
 def numeric_gradients(scenario, budget: int = BUDGET) -> dict[str, NumericCheck]:
     """{stage name: NumericCheck} for the gradients of the input and every parameter."""
     s = replace(scenario, method="im2col", bug=None, dtype="float64")
-    base = {
-        key: np.array(getattr(s, key), dtype=np.float64)
-        for key in ("x", "conv_weight", "conv_bias", "fc_weight", "fc_bias")
-    }
-    _, argmax0, mask0 = _forward(s, base)
+    base = {"input": np.array(s.x, dtype=np.float64)}
+    base.update({key: np.array(value, dtype=np.float64) for key, value in s.params.items()})
+    _, decisions0 = _forward(s, base)
     tolerance = TOLERANCE[scenario.dtype]
     checks = {}
-    for stage, key in CHECKED.items():
+    for key in base:
+        stage = f"grad.{key}"
         shape = base[key].shape
         indices = _sample(shape, budget)
         values = np.empty(len(indices))
@@ -130,8 +122,8 @@ def numeric_gradients(scenario, budget: int = BUDGET) -> dict[str, NumericCheck]
                 arrays = dict(base)
                 arrays[key] = base[key].copy()
                 arrays[key][index] = theta + sign * h
-                loss, argmax, mask = _forward(s, arrays)
-                kinks[k] |= _crossed(argmax0, argmax) or _crossed(mask0, mask)
+                loss, decisions = _forward(s, arrays)
+                kinks[k] |= any(map(_crossed, decisions0, decisions))
                 losses.append(loss)
             values[k] = np.nan if kinks[k] else (losses[0] - losses[1]) / (2 * h)
         checks[stage] = NumericCheck(indices, values, kinks, int(np.prod(shape)), tolerance)

@@ -46,6 +46,7 @@ class Stage:
     meta: dict = field(default_factory=dict)
     axes: tuple[str, ...] | None = None
     numeric: object = None  # a gradcheck.NumericCheck (finite differences) under --gradcheck
+    symbol: str | None = None  # the tensor's letter in the formulas (H, W2, z), for summaries
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -133,6 +134,12 @@ class Trace:
     scenario: object = None
     dtype: str = "float32"
     has_reference: bool = False
+    #: the layers that ran (convtrace.core.layers protocol), for the reference and explain
+    layers: list = field(default_factory=list)
+
+    def layer(self, name: str):
+        """The layer called ``name`` (``conv2``), or None."""
+        return next((layer for layer in self.layers if layer.name == name), None)
 
     def add(self, stage: Stage) -> Stage:
         """Append a stage, refusing one that overflowed: every later stage would be ±inf or

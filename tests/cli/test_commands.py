@@ -140,12 +140,16 @@ def test_step_is_ignored_without_a_terminal(invoke):
 
 
 def test_a_disagreeing_stage_exits_1_and_is_shown(invoke, monkeypatch):
-    from convtrace.core.layers import Linear
+    from convtrace.core.layers import Dense
 
-    original = Linear.backward
-    monkeypatch.setattr(
-        Linear, "backward", lambda self, dz: (lambda r: (r[0] * 2, r[1]))(original(self, dz))
-    )
+    original = Dense.backward
+
+    def doubled(self, dz):  # a wrong weight gradient, as a student's slip would give
+        dx = original(self, dz)
+        self.grad_weight = self.grad_weight * 2
+        return dx
+
+    monkeypatch.setattr(Dense, "backward", doubled)
     result = invoke("run")
     assert result.exit_code == 1
     assert "✗" in result.stdout and "grad.fc.weight" in result.stdout

@@ -1,7 +1,25 @@
-"""The network's layers, pure numpy: each has ``forward`` and ``backward``."""
+"""The network's layers, pure numpy, one module per kind, all with the protocol of ``base``.
 
-from .conv import Conv2D
-from .dense import Flatten, Linear, ReLU
+``KINDS`` is the registration: the ``--net`` keyword of each kind and its class. A new kind is
+its module plus one line here (and, if ``explain`` should write its cells as sums, one entry in
+``convtrace.explain.sums``).
+"""
+
+from .base import Layer, Record, Twin, TwinContext
+from .conv import Conv, Conv2D
+from .dense import Dense, Linear
+from .flatten import Flatten
 from .pool import AvgPool2D, MaxPool2D
+from .relu import ReLU
 
-__all__ = ["Conv2D", "MaxPool2D", "AvgPool2D", "Flatten", "Linear", "ReLU"]
+KINDS: dict[str, type[Layer]] = {
+    "conv": Conv,
+    "relu": ReLU,
+    "maxpool": MaxPool2D,
+    "avgpool": AvgPool2D,
+    "flatten": Flatten,
+    "fc": Dense,
+}
+
+__all__ = ["Conv2D", "Conv", "MaxPool2D", "AvgPool2D", "Flatten", "Linear", "Dense", "ReLU",
+           "Layer", "Record", "Twin", "TwinContext", "KINDS"]  # fmt: skip

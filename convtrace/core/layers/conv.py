@@ -29,12 +29,15 @@ from ..errors import ParameterError, ShapeError
 from ..geometry import PaddingSpec, conv_output_shape, pair, positive_int, resolve_padding
 from ..im2col import col2im_matrix, im2col_matrix, pad_input, unfold_layout
 from ._checks import check_dout, float_array, kaiming_uniform, require_forward
+from .base import Layer
+from .conv_stages import ConvStages
 
 METHODS = ("im2col", "loop")
 
 
-class Conv2D:
-    """2-D convolution layer with numpy forward and backward.
+class Conv(ConvStages, Layer):
+    """2-D convolution layer with numpy forward and backward (the network's layer: its
+    ``backward`` returns dL/dx; :class:`Conv2D` is the course's API, returning (dW, dx)).
 
     Args:
         filters: number of filters F (output channels).
@@ -76,14 +79,21 @@ class Conv2D:
         method: str = "im2col",
         seed=None,
     ):
+        Layer.__init__(self)
         self.filters = positive_int(filters, "number of filters")
         self.kernel_size = pair(kernel_size, "kernel size")
         self.stride = pair(stride, "stride")
         self.dilation = pair(dilation, "dilation")
         resolve_padding(padding, (1, 1), self.kernel_size, self.stride, self.dilation)
         self.padding = padding
-        if method not in METHODS:
+        if method not in (*METHODS, "both"):
             raise ParameterError(f"unknown method {method!r}: use 'im2col' or 'loop'")
+        # "both": im2col shows its X_col, and a loop twin gives the same numbers a second way
+        self.alt = None
+        if method == "both":
+            method = "im2col"
+            self.alt = Conv(filters, kernel_size, stride, padding, dilation, weight=weight,
+                            bias=bias, method="loop", seed=seed)  # fmt: skip
         self.method = method
         self.seed = seed
         self.weight = None if weight is None else self._checked_weight(weight)
@@ -170,6 +180,7 @@ class Conv2D:
             xp = None  # im2col reads the unpadded input and writes the zero border itself
             out = self._forward_im2col(x, w, b, out_hw)
         self._cache = (x.shape, xp, w, out.shape)
+        self.alt_out = self.alt.forward(x) if self.alt is not None else None
         return out
 
     def _receptive_field(self, xp_n: np.ndarray, i: int, j: int) -> np.ndarray:
@@ -213,11 +224,19 @@ class Conv2D:
         np.add(h.reshape(f, n, length).transpose(1, 0, 2), b[:, None], out=out.reshape(n, f, -1))
         return out
 
-    def backward(self, dout: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """dout = dL/dH: (N, F, H_out, W_out) -> (dL/dW: (F, C, kh, kw), dL/dx: (N, C, H, W)).
+    def backward(self, dout: np.ndarray) -> np.ndarray:
+        """dout = dL/dH: (N, F, H_out, W_out) -> dL/dx: (N, C, H, W).
 
-        Also sets ``grad_weight`` (= dL/dW) and ``grad_bias`` (dL/db: (F,)).
+        Sets ``grad_weight`` (dL/dW: (F, C, kh, kw)) and ``grad_bias`` (dL/db: (F,)), also in
+        ``grads``; with method "both" the loop twin's in ``alt``.
         """
+        dw, dx = self._backward_pair(dout)
+        self.grads = {"weight": dw, "bias": self.grad_bias}
+        self.alt_dx = self.alt.backward(dout) if self.alt is not None else None
+        return dx
+
+    def _backward_pair(self, dout: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(dL/dW, dL/dx); sets ``grad_bias``."""
         require_forward(self._cache, "Conv2D")
         x_shape, xp, w, out_shape = self._cache
         dout = check_dout(dout, out_shape, "Conv2D").astype(w.dtype, copy=False)
@@ -271,3 +290,19 @@ class Conv2D:
             work=self._buffer("dx", (c, n, h, wd), dout.dtype),
         )
         return dw, db, dx
+
+
+class Conv2D(Conv):
+    """The course's Conv2D: the network's :class:`Conv` with the exercise's ``backward``.
+
+    ``backward(dout) -> (dW, dx)`` as the course asks (dW = ``grad_weight``; ``grad_bias`` is
+    set too). Everything else, shapes and arguments included, is :class:`Conv`'s.
+    """
+
+    def backward(self, dout: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """dout = dL/dH: (N, F, H_out, W_out) -> (dL/dW: (F, C, kh, kw), dL/dx: (N, C, H, W)).
+
+        Also sets ``grad_weight`` (= dL/dW) and ``grad_bias`` (dL/db: (F,)).
+        """
+        dx = super().backward(dout)
+        return self.grad_weight, dx

@@ -13,12 +13,23 @@ import numpy as np
 from ..geometry import conv_output_shape, pair
 from ..im2col import add_windows, windows
 from ._checks import check_dout, float_array, require_forward
+from .base import REQUIRED, Layer, Record, Twin, TwinContext
 
 
-class _Pool2D:
-    name = "Pool2D"
+class _Pool2D(Layer):
+    family = "pool"
+    letter = "P"
+    #: maxpool(size, stride=size) / avgpool(size, stride=size) in --net
+    SIGNATURE = (("kernel_size", REQUIRED), ("stride", None))
+    SPEC_NAMES = {"kernel_size": "size"}
+    SUFFIXES = ("cols", "argmax", "out")
+    GRAD_SUFFIXES = ("cols",)
+    op = "max"
+    label = "Max"
 
     def __init__(self, kernel_size, stride=None):
+        super().__init__()
+        self.in_stage = "input"  # the stage it reads, for the views' marks (set by the network)
         self.kernel_size = pair(kernel_size, "pool size")
         self.stride = self.kernel_size if stride is None else pair(stride, "pool stride")
         self.cols = self.grad_cols = None
@@ -26,7 +37,7 @@ class _Pool2D:
 
     def _windows(self, x: np.ndarray) -> np.ndarray:
         """x: (N, C, H, W) -> windows (N, C, kh*kw, H_out, W_out); also sets ``cols``."""
-        x = float_array(x, f"{self.name} input", ndim=4)
+        x = float_array(x, f"{type(self).__name__} input", ndim=4)
         out_hw = conv_output_shape(x.shape[2:], self.kernel_size, self.stride, what="pool window")
         win = windows(x, self.kernel_size, self.stride, (1, 1), out_hw)
         n, c, kh, kw = win.shape[:4]
@@ -36,9 +47,9 @@ class _Pool2D:
 
     def _checked_dout(self, dout: np.ndarray):
         """dout after forward, shaped like the output; returns (dout, x_shape, out_shape)."""
-        require_forward(self._cache, self.name)
+        require_forward(self._cache, type(self).__name__)
         x_shape, out_shape = self._cache
-        return check_dout(dout, out_shape, self.name), x_shape, out_shape
+        return check_dout(dout, out_shape, type(self).__name__), x_shape, out_shape
 
     def _scatter(self, grad_windows: np.ndarray, x_shape) -> np.ndarray:
         """Window gradients (N, C, kh*kw, H_out, W_out) -> dx (N, C, H, W), overlaps adding up;
@@ -54,6 +65,78 @@ class _Pool2D:
             (1, 1),
         )
 
+    # ------------------------------------------------------------------ protocol
+    @property
+    def title(self) -> str:
+        return f"{self.label}-pooled"
+
+    def output_shape(self, in_shape) -> tuple[int, ...]:
+        hw = conv_output_shape(in_shape[2:], self.kernel_size, self.stride, what="pool window")
+        return (*in_shape[:2], *hw)
+
+    def tensors(self, in_shape) -> list[tuple[str, tuple[int, ...]]]:
+        n, c, ho, wo = self.output_shape(in_shape)
+        return [(f"{self.name}'s windows", (n, c, *self.kernel_size, ho * wo)),
+                (f"{self.name}'s output", (n, c, ho, wo))]  # fmt: skip
+
+    def out_formula(self, in_hw) -> str:
+        (kh, kw), (sh, sw) = self.kernel_size, self.stride
+        op = "max" if self.op == "max" else "mean"
+        ho, wo = (in_hw[0] - kh) // sh + 1, (in_hw[1] - kw) // sw + 1
+        return (
+            f"{self.symbol}[n,c,i,j] = {op} of the {kh}×{kw} window at ({sh}·i, {sw}·j);  "
+            f"H_out = ⌊({in_hw[0]} − {kh}) / {sh}⌋ + 1 = {ho}, "
+            f"W_out = ⌊({in_hw[1]} − {kw}) / {sw}⌋ + 1 = {wo}"
+        )
+
+    def records(self, x: np.ndarray, out: np.ndarray) -> list[Record]:
+        window = {"input": self.in_stage, "size": self.kernel_size, "stride": self.stride}
+        recs = [
+            Record("cols", f"{self.label}-pool windows as columns", self.cols,
+                   "windows: (N, C, kh·kw, L), one column per pooling window",
+                   ("n", "c", "k", "l"), meta=dict(window), symbol="windows"),
+        ]  # fmt: skip
+        argmax = getattr(self, "argmax", None) if self.op == "max" else None
+        if argmax is not None:
+            recs.append(
+                Record(
+                    "argmax",
+                    "Chosen cell of each window (row-major index u·kw + v)",
+                    argmax,
+                    "argmax over each window (first maximum on ties)",
+                    ("n", "c", "i", "j"),
+                    meta=dict(window),
+                    symbol="argmax",
+                )
+            )
+        recs.append(self.out_record(out, self.out_formula(x.shape[2:]), meta={"argmax": argmax}))
+        recs[-1].axes = ("n", "c", "i", "j")
+        return recs
+
+    def grad_records(self) -> list[Record]:
+        how = (
+            f"∂L/∂{self.symbol} goes to the window's argmax, 0 elsewhere"
+            if self.op == "max"
+            else f"∂L/∂{self.symbol} / (kh·kw) to every cell of the window"
+        )
+        return [Record("cols", "∂L/∂(pool windows)", self.grad_cols, how, ("n", "c", "k", "l"),
+                       meta={"input": self.in_stage, "size": self.kernel_size,
+                             "stride": self.stride})]  # fmt: skip
+
+    @property
+    def input_grad_formula(self) -> str:
+        return "col2im of the window gradients (overlaps add)"
+
+    def decisions(self) -> np.ndarray | None:
+        return getattr(self, "argmax", None)
+
+    def describe(self) -> dict:
+        return {"kind": self.kind, "name": self.name, "size": list(self.kernel_size),
+                "stride": list(self.stride)}  # fmt: skip
+
+    def twin(self, ctx: TwinContext) -> Twin:
+        return PoolTwin(self, ctx)
+
 
 class MaxPool2D(_Pool2D):
     """Max pooling. x: (N, C, H, W) -> (N, C, H_out, W_out), H_out = floor((H - kh) / s_h) + 1.
@@ -64,7 +147,7 @@ class MaxPool2D(_Pool2D):
     chosen cell.
     """
 
-    name = "MaxPool2D"
+    kind = "maxpool"
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         win = self._windows(x)
@@ -89,7 +172,9 @@ class AvgPool2D(_Pool2D):
     ``backward``: ``grad_cols`` (N, C, kh*kw, L), dout / (kh*kw) on every cell of its window.
     """
 
-    name = "AvgPool2D"
+    kind = "avgpool"
+    op = "mean"
+    label = "Average"
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         win = self._windows(x)
@@ -105,3 +190,89 @@ class AvgPool2D(_Pool2D):
             (dout / dout.dtype.type(size))[:, :, None], (*out_shape[:2], size, *out_shape[2:])
         )
         return self._scatter(np.ascontiguousarray(share), x_shape)
+
+
+class PoolTwin(Twin):
+    """torch's max_pool2d / avg_pool2d; windows by F.unfold, max-pool near-ties settled our way."""
+
+    def __init__(self, layer, ctx: TwinContext):
+        super().__init__()
+        self.layer, self.ctx = layer, ctx
+
+    def forward(self, a):
+        import torch.nn.functional as F
+
+        layer = self.layer
+        size, stride = layer.kernel_size, layer.stride
+        n, c = a.shape[:2]
+        windows = F.unfold(a, size, stride=stride)
+        self.values["cols"] = windows.reshape(n, c, size[0] * size[1], -1)
+        self.argmax = None
+        if layer.op == "max":
+            p, indices = F.max_pool2d(a, size, stride, return_indices=True)
+            chosen = _window_local_argmax(indices, a.shape[3], size, stride)
+            p, chosen, ties = _settle_near_ties(
+                p, chosen, self.values["cols"], getattr(layer, "argmax", None), self.ctx.rtol
+            )
+            self.values["argmax"] = self.argmax = chosen
+            self.notes.append(("argmax", "near_ties", ties, "window(s) hold two maxima equal up "
+                               "to rounding: torch follows our choice"))  # fmt: skip
+        else:
+            p = F.avg_pool2d(a, size, stride)
+        self.out = p
+        return p
+
+    def gradients(self) -> dict:
+        import torch
+
+        d_pool, size = self.out.grad, self.layer.kernel_size[0] * self.layer.kernel_size[1]
+        n, c = d_pool.shape[:2]
+        flat = d_pool.reshape(n, c, 1, -1)
+        if self.argmax is None:
+            return {"cols": flat.repeat(1, 1, size, 1) / size}
+        grad = torch.zeros((n, c, size, flat.shape[-1]), dtype=d_pool.dtype)
+        return {"cols": grad.scatter(2, self.argmax.reshape(n, c, 1, -1), flat)}
+
+
+def _window_local_argmax(indices, width: int, size, stride):
+    """torch's flat argmax (row·W + col in the pooled map) -> our window-local u·kw + v."""
+    import torch
+
+    ho, wo = indices.shape[2:]
+    i = torch.arange(ho).view(1, 1, ho, 1)
+    j = torch.arange(wo).view(1, 1, 1, wo)
+    u = indices // width - i * stride[0]
+    v = indices % width - j * stride[1]
+    return u * size[1] + v
+
+
+def _settle_near_ties(p, chosen, windows, our_argmax, rtol):
+    """Follow our max-pool choice where torch's differs only by rounding.
+
+    Two cells of a window can differ by a float rounding (our conv and torch's sum in different
+    orders); then torch and we may pick different cells, and the gradient is routed to
+    different places although both choices are right. Where torch's chosen value and the value
+    of our choice agree within ``rtol``, torch's graph is rebuilt to take our cell (by
+    ``gather``, so autograd still computes every gradient). A real disagreement is left as it
+    is, to be reported. Returns (pooled, chosen, number of settled windows).
+    """
+    import torch
+
+    if our_argmax is None or tuple(np.shape(our_argmax)) != tuple(chosen.shape):
+        return p, chosen, 0
+    ours = torch.as_tensor(np.asarray(our_argmax), dtype=torch.long)
+    n, c = chosen.shape[:2]
+    flat_windows = windows.reshape(n, c, windows.shape[2], -1)
+
+    def value_of(idx):
+        return flat_windows.gather(2, idx.reshape(n, c, 1, -1)).reshape(p.shape)
+
+    with torch.no_grad():
+        torch_value, our_value = value_of(chosen), value_of(ours)
+        scale = torch.clamp(torch_value.abs(), min=1.0)
+        tie = (chosen != ours) & ((torch_value - our_value).abs() <= rtol * scale)
+    ties = int(tie.sum())
+    if not ties:
+        return p, chosen, 0
+    settled = torch.where(tie, ours, chosen)
+    return value_of(settled), settled, ties

@@ -1,0 +1,251 @@
+"""A network described once: ``--net "conv(4,3) relu maxpool(2) fc(10)"`` → named layer specs,
+and the shapes of every layer, judged before anything is allocated.
+
+Grammar: layers separated by spaces, each ``kind`` or ``kind(arg, ..., key=value)``; the kinds
+and their arguments are those registered in ``convtrace.core.layers.KINDS`` (each class's
+``SIGNATURE``). A keyword's value may be a pair written ``H,W`` (``padding=1,2``). A
+``flatten`` is implied before the first ``fc`` that reads an image. Names: a family that
+occurs once keeps its name (``conv``, ``act``, ``pool``, ``flatten``, ``fc``); one that occurs
+more than once is numbered from 1 in order (``conv1``, ``conv2``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ..core.errors import ConvtraceError, ParameterError
+from ..core.layers import KINDS
+from ..core.layers.base import REQUIRED
+
+_LAYER = re.compile(r"\s*([A-Za-z_][\w-]*)(?:\s*\(([^()]*)\))?")
+_INT = re.compile(r"^-?\d{1,18}$")
+IMAGE_KINDS = ("conv", "maxpool", "avgpool")
+
+
+@dataclass
+class LayerSpec:
+    """One layer of a network: its kind (a key of KINDS), constructor options and name."""
+
+    kind: str
+    options: dict = field(default_factory=dict)
+    name: str = ""
+    implicit: bool = False
+
+    @property
+    def cls(self):
+        return KINDS[self.kind]
+
+    def text(self) -> str:
+        """The layer as ``--net`` writes it: ``conv(8,3,stride=2,padding=same)``."""
+        sig = self.cls.SIGNATURE
+        spell = self.cls.SPEC_NAMES
+        parts, keyword = [], False
+        for arg, default in sig:
+            value = _compact(self.options.get(arg, default))
+            if default is not REQUIRED and value == _compact(default):
+                keyword = True
+                continue
+            pair = isinstance(value, (tuple, list))
+            shown = ",".join(map(str, value)) if pair else str(value)
+            if default is REQUIRED and not keyword and not pair:
+                parts.append(shown)
+            else:
+                keyword = True
+                parts.append(f"{spell.get(arg, arg)}={shown}")
+        return self.kind + (f"({','.join(parts)})" if parts else "")
+
+
+def _compact(value):
+    """(3, 3) -> 3: a pair of equal numbers is written once."""
+    if isinstance(value, (tuple, list)) and len(value) == 2 and value[0] == value[1]:
+        if not isinstance(value[0], (tuple, list)):
+            return value[0]
+    return tuple(value) if isinstance(value, list) else value
+
+
+def net_text(layers) -> str:
+    """The whole network as ``--net`` writes it (implied layers left out)."""
+    return " ".join(spec.text() for spec in layers if not spec.implicit)
+
+
+def _value(text: str):
+    text = text.strip()
+    if _INT.match(text):
+        return int(text)
+    if re.match(r"^-?\d+$", text):
+        raise ParameterError(f"--net: the number {text[:20]}… has {len(text)} digits")
+    return text.lower()
+
+
+def _arguments(kind: str, body: str) -> dict:
+    """``"8,3,stride=2,padding=1,2"`` -> constructor options, bound to the kind's SIGNATURE."""
+    cls = KINDS[kind]
+    names = [arg for arg, _ in cls.SIGNATURE]
+    spelled = {cls.SPEC_NAMES.get(arg, arg): arg for arg in names}
+    usage = f"{kind}({', '.join(cls.SPEC_NAMES.get(a, a) for a in names)})"
+    positional, keywords, last = [], {}, None
+    for raw in body.split(",") if body.strip() else []:
+        if "=" in raw:
+            key, value = raw.split("=", 1)
+            key = key.strip().lower()
+            if key not in spelled:
+                raise ParameterError(f"--net: {kind} has no argument {key!r}; it takes {usage}")
+            last = spelled[key]
+            keywords[last] = [_value(value)]
+        elif last is not None:  # padding=1,2: the pair goes on
+            keywords[last].append(_value(raw))
+        else:
+            positional.append(_value(raw))
+    if len(positional) > len(names):
+        raise ParameterError(f"--net: {kind} takes at most {len(names)} argument(s): {usage}")
+    options = dict(zip(names, positional, strict=False))
+    for arg, values in keywords.items():
+        if arg in options:
+            raise ParameterError(f"--net: {kind} got {arg} twice: {usage}")
+        options[arg] = values[0] if len(values) == 1 else tuple(values)
+    missing = [
+        cls.SPEC_NAMES.get(a, a) for a, d in cls.SIGNATURE if d is REQUIRED and a not in options
+    ]
+    if missing:
+        raise ParameterError(f"--net: {kind} needs {' and '.join(missing)}: {usage}")
+    return options
+
+
+def parse_net(text: str) -> list[LayerSpec]:
+    """``--net`` text -> named LayerSpecs (with the implied flatten)."""
+    text = (text or "").strip()
+    if not text:
+        raise ParameterError(
+            '--net is empty: write layers such as "conv(4,3) relu maxpool(2) fc(10)"'
+        )
+    specs, at = [], 0
+    while at < len(text):
+        match = _LAYER.match(text, at)
+        if not match or match.end() == at:
+            raise ParameterError(
+                f"--net: cannot read {text[at : at + 30]!r}: write layers such as "
+                "conv(4,3) relu maxpool(2) fc(10), separated by spaces"
+            )
+        kind = match.group(1).lower()
+        if kind not in KINDS:
+            raise ParameterError(f"--net: unknown layer {match.group(1)!r}; the kinds are "
+                                 f"{', '.join(KINDS)}")  # fmt: skip
+        specs.append(LayerSpec(kind, _arguments(kind, match.group(2) or "")))
+        at = match.end()
+        if at < len(text) and not text[at].isspace() and text[at - 1] != ")":
+            raise ParameterError(f"--net: cannot read {text[at : at + 30]!r} after {kind}")
+    return name_layers(with_flatten(specs))
+
+
+def with_flatten(specs: list[LayerSpec]) -> list[LayerSpec]:
+    """Insert the flatten implied before the first fc that reads an image; refuse an image
+    layer after the features were flattened, and a network that does not end in fc."""
+    out, flat = [], False
+    for spec in specs:
+        if spec.kind == "fc" and not flat:
+            out.append(LayerSpec("flatten", implicit=True))
+            flat = True
+        if spec.kind in IMAGE_KINDS and flat:
+            raise ParameterError(
+                f"--net: {spec.kind} comes after the features were flattened (by fc or "
+                "flatten); image layers (conv, maxpool, avgpool) go before the first fc"
+            )
+        flat = flat or spec.kind in ("flatten", "fc")
+        out.append(spec)
+    if not out or out[-1].kind != "fc":
+        raise ParameterError(
+            "--net must end with fc(out): the loss compares its logits with the target, "
+            "e.g. add fc(1)"
+        )
+    return out
+
+
+def name_layers(specs: list[LayerSpec]) -> list[LayerSpec]:
+    """Name each layer by its family, numbered from 1 when the family occurs more than once."""
+    families = [KINDS[s.kind].family for s in specs]
+    seen: dict[str, int] = {}
+    for spec, family in zip(specs, families, strict=True):
+        if families.count(family) == 1:
+            spec.name = family
+        else:
+            seen[family] = seen.get(family, 0) + 1
+            spec.name = f"{family}{seen[family]}"
+    return specs
+
+
+@dataclass
+class Planned:
+    """One layer of a planned network: the layer (no weights yet) and its shapes."""
+
+    spec: LayerSpec
+    layer: object
+    in_shape: tuple[int, ...]
+    out_shape: tuple[int, ...]
+
+
+def plan(specs: list[LayerSpec], x_shape: tuple[int, ...]) -> list[Planned]:
+    """Build every layer and compute every shape from the spec alone (nothing allocated). A
+    layer that does not fit names itself and where its input came from."""
+    planned, shape, origin = [], tuple(x_shape), "the input x"
+    for spec in specs:
+        try:
+            layer = spec.cls.build(dict(spec.options), shape)
+            out = tuple(layer.output_shape(shape))
+        except ConvtraceError as error:
+            message = str(error).replace("the padded input", "its padded input")
+            message = message.replace("the input", "its input")
+            raise ParameterError(f"{spec.name}: {message} ({origin})") from None
+        except (TypeError, ValueError) as error:
+            raise ParameterError(f"{spec.name}: {error}") from None
+        layer.name = spec.name
+        planned.append(Planned(spec, layer, shape, out))
+        shape, origin = out, f"{spec.name} output"
+    return planned
+
+
+def classic_layers(filters, kernel, stride, padding, dilation, activation, pool, pool_size,
+                   pool_stride, out_features) -> list[LayerSpec]:  # fmt: skip
+    """The classroom network from the single-layer flags: conv → [relu] → [pool] → flatten → fc."""
+    specs = [LayerSpec("conv", {"filters": filters, "kernel_size": kernel, "stride": stride,
+                                "padding": padding, "dilation": dilation})]  # fmt: skip
+    if activation == "relu":
+        specs.append(LayerSpec("relu"))
+    if pool != "none":
+        stride = None if tuple(pool_stride) == tuple(pool_size) else pool_stride
+        specs.append(LayerSpec(f"{pool}pool", {"kernel_size": pool_size, "stride": stride}))
+    specs.append(LayerSpec("flatten", implicit=True))
+    specs.append(LayerSpec("fc", {"out_features": out_features}))
+    return name_layers(specs)
+
+
+def check_net_budget(planned, x_shape, method: str, max_elements: int) -> None:
+    """Refuse a network whose tensors would be too big, from the shapes alone: the input and
+    every layer's own arrays (a conv's im2col matrix, a pool's windows, an fc's weight). Also
+    refuses Python loops over more positions than a class can wait for."""
+    import math
+
+    from .validation import LOOP_POSITION_LIMIT, _dims, check_memory
+
+    tensors = [("the input", tuple(x_shape))]
+    positions = 0
+    for p in planned:
+        tensors += p.layer.tensors(p.in_shape)
+        if method in ("loop", "both") and p.spec.kind == "conv":
+            positions += math.prod(p.out_shape)
+    for what, shape in tensors:
+        count = math.prod(shape)
+        if count > max_elements:
+            raise ParameterError(
+                f"{what} would have {_dims(shape)} = {count:,} elements, more than the limit "
+                f"of {max_elements:,}; use a smaller --size or --batch (or fewer filters, a "
+                f"bigger stride), or raise the limit with --max-elements {count}"
+            )
+    check_memory(sum(math.prod(shape) for _, shape in tensors), max_elements)
+    if positions > LOOP_POSITION_LIMIT:
+        raise ParameterError(
+            f"--method {method} would run the convolutions' Python loops over {positions:,} "
+            f"output positions, more than the {LOOP_POSITION_LIMIT:,} that Python loops get "
+            "through in a few seconds; use --method im2col for a run this large, or a smaller "
+            "--size or --batch"
+        )
