@@ -105,6 +105,19 @@ SCENARIO_PARAMS: list[inspect.Parameter] = [
         help="Input width W (overrides --size).",
         panel=NETWORK,
     ),
+    option(
+        "net",
+        str | None,
+        None,
+        "--net",
+        metavar="SPEC",
+        panel=LAYERS,
+        help='A whole network, in quotes: e.g. "conv(4,3) relu maxpool(2) conv(8,3,stride=2,'
+        'padding=same) relu avgpool(2) fc(10)". Kinds: conv(filters, kernel, stride=1, '
+        "padding=valid, dilation=1), relu, maxpool(size, stride=size), avgpool(size, "
+        "stride=size), flatten (implied before the first fc), fc(out). Replaces the "
+        "single-layer options below.",
+    ),
     option("filters", int, 2, "--filters", "-f", help="Conv filters F.", panel=LAYERS),
     option("kernel", int, 3, "--kernel", "-k", help="Conv kernel size (square).", panel=LAYERS),
     option("stride", int, 1, "--stride", "-s", help="Conv stride.", panel=LAYERS),

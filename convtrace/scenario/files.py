@@ -117,13 +117,19 @@ def load_weights(path, max_elements: int, option: str = "--weights") -> dict[str
     return _accepted_weights(named, option, str(path))
 
 
+#: ``<layer name>.weight`` / ``.bias`` (conv, conv2, fc1, …), or a torch ``nn.Sequential``
+#: state dict's ``<position>.weight`` / ``.bias`` (0.weight, 3.bias), mapped by position later.
+PARAM_KEY = re.compile(r"^(?:[a-z]+\d*|\d+)\.(?:weight|bias)$")
+
+
 def _accepted_weights(named: dict, option: str, label: str) -> dict[str, np.ndarray]:
     named = {k: v for k, v in named.items() if k not in BUNDLE_KEYS}
-    extra = sorted(set(named) - set(WEIGHT_KEYS))
+    extra = sorted(k for k in named if not PARAM_KEY.match(str(k)))
     if extra:
         raise InputFileError(
             f"{option} {label} has unknown key(s) {', '.join(map(repr, extra))}; the accepted "
-            f"keys are {', '.join(WEIGHT_KEYS)} (a torch module with submodules conv and fc)"
+            f"keys are <layer>.weight and <layer>.bias ({', '.join(WEIGHT_KEYS)}, conv2.weight, "
+            "…), or a torch nn.Sequential's state dict (0.weight, 3.bias, …)"
         )
     if not named:
         raise InputFileError(f"{option} {label} holds none of the keys {', '.join(WEIGHT_KEYS)}")

@@ -78,12 +78,20 @@ def _value(text: str):
     return text.lower()
 
 
+def _shown(cls, arg: str, default) -> str:
+    """``kernel`` for a required argument, ``stride=1`` for one with a default."""
+    name = cls.SPEC_NAMES.get(arg, arg)
+    if default is REQUIRED:
+        return name
+    return f"{name}={'size' if default is None else default}"
+
+
 def _arguments(kind: str, body: str) -> dict:
     """``"8,3,stride=2,padding=1,2"`` -> constructor options, bound to the kind's SIGNATURE."""
     cls = KINDS[kind]
     names = [arg for arg, _ in cls.SIGNATURE]
     spelled = {cls.SPEC_NAMES.get(arg, arg): arg for arg in names}
-    usage = f"{kind}({', '.join(cls.SPEC_NAMES.get(a, a) for a in names)})"
+    usage = f"{kind}({', '.join(_shown(cls, arg, default) for arg, default in cls.SIGNATURE)})"
     positional, keywords, last = [], {}, None
     for raw in body.split(",") if body.strip() else []:
         if "=" in raw:

@@ -32,7 +32,7 @@ from .spec import DEFAULT_MAX_ELEMENTS, Scenario, ScenarioSpec
 INT_KEYS = ("seed", "batch", "channels", "size", "height", "width", "filters", "classes",
             "max_elements")  # fmt: skip
 PAIR_KEYS = ("kernel", "stride", "dilation", "pool_size", "pool_stride")
-TEXT_KEYS = ("activation", "pool", "loss", "method", "dtype")
+TEXT_KEYS = ("activation", "pool", "loss", "method", "dtype", "net")
 FILE_KEYS = ("input", "weights", "target")
 SCENARIO_KEYS = INT_KEYS + PAIR_KEYS + ("padding",) + TEXT_KEYS + FILE_KEYS
 FIELD_OF_KEY = {"conv.weight": "conv_weight", "conv.bias": "conv_bias",
@@ -134,6 +134,7 @@ def spec_from_values(values: dict, explicit: set[str] | None = None) -> Scenario
             if _is_int(layer.get(key)) and layer[key] < 1:
                 raise ParameterError(f"--{key} must be at least 1, got {layer[key]}{where}")
     merged = {**from_file, **given}
+    _refuse_flags_with_net(given, from_file, scenario)
     merged.pop("size", None), merged.pop("height", None), merged.pop("width", None)
     merged.update({**_hw(from_file), **_hw(given)})
 
@@ -153,6 +154,23 @@ def spec_from_values(values: dict, explicit: set[str] | None = None) -> Scenario
             if key in arrays and key not in given:  # say where the value came from
                 raise InputFileError(f"{error} (from --scenario {scenario}, key {key})") from None
         raise
+
+
+def _refuse_flags_with_net(given: dict, from_file: dict, scenario) -> None:
+    """--net describes every layer: the single-layer options it replaces are refused beside it,
+    wherever either comes from (the command line or the scenario file)."""
+    from .spec import NET_REPLACES
+
+    if given.get("net") is None and from_file.get("net") is None:
+        return
+    clashing = [k for k in NET_REPLACES if k in given or k in from_file]
+    if clashing:
+        where = f" (in {scenario})" if any(k in from_file for k in clashing) else ""
+        flags = ", ".join(f"--{k.replace('_', '-')}" for k in clashing)
+        raise ParameterError(
+            f"--net describes every layer, so {flags}{where} cannot be combined with it; write "
+            "the layer's options inside --net, e.g. conv(4,3,stride=2,padding=same)"
+        )
 
 
 def _default(name: str):
@@ -182,7 +200,10 @@ def _load_arrays(spec: ScenarioSpec, arrays: dict, cap: int, scenario) -> Scenar
         else:
             named, label = io.load_weights(value, cap), str(value)
         for key, array in named.items():
-            setattr(spec, FIELD_OF_KEY[key], array)
+            if key in FIELD_OF_KEY:
+                setattr(spec, FIELD_OF_KEY[key], array)
+            else:  # another layer's (conv2.weight), or a state dict's by position (3.weight)
+                spec.params = {**spec.params, key: array}
             sources[key] = f"{label} ({key})"
     if "target" in arrays:
         value = arrays["target"]
