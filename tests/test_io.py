@@ -98,14 +98,20 @@ def test_weights_from_npz_and_json_any_subset(tmp_path):
 
 
 def test_weights_refuse_unknown_keys_listing_the_accepted_ones(tmp_path):
-    np.savez(tmp_path / "w.npz", **{"conv1.weight": np.ones((2, 1, 3, 3))})
+    np.savez(tmp_path / "w.npz", **{"conv_1.w": np.ones((2, 1, 3, 3))})
     with pytest.raises(InputFileError) as error:
         load_weights(tmp_path / "w.npz", CAP)
     assert str(error.value) == (
-        f"--weights {tmp_path / 'w.npz'} has unknown key(s) 'conv1.weight'; the accepted keys "
-        "are conv.weight, conv.bias, fc.weight, fc.bias (a torch module with submodules conv "
-        "and fc)"
+        f"--weights {tmp_path / 'w.npz'} has unknown key(s) 'conv_1.w'; the accepted keys "
+        "are <layer>.weight and <layer>.bias (conv.weight, conv.bias, fc.weight, fc.bias, "
+        "conv2.weight, …), or a torch nn.Sequential's state dict (0.weight, 3.bias, …)"
     )
+
+
+def test_weights_accept_any_layer_name_and_state_dict_positions(tmp_path):
+    arrays = {"conv2.weight": np.ones((2, 1, 3, 3)), "3.bias": np.ones(2)}
+    np.savez(tmp_path / "w.npz", **arrays)
+    assert set(load_weights(tmp_path / "w.npz", CAP)) == set(arrays)
 
 
 @pytest.mark.parametrize(

@@ -64,14 +64,15 @@ def by_position(supplied: dict, sources: dict, planned) -> tuple[dict, dict]:
     return arrays, new_sources
 
 
-def check_names(supplied: dict, planned) -> None:
+def check_names(supplied: dict, planned, sources: dict) -> None:
     """Every supplied key names a parameter of this network."""
     known = {f"{p.spec.name}.{part}" for p in parametrised(planned) for part in ("weight", "bias")}
     unknown = sorted(set(supplied) - known)
     if unknown:
+        where = ", ".join(sources.get(key, key) for key in unknown)
         raise InputFileError(
-            f"--weights holds {', '.join(unknown)}, which this network does not have; its "
-            f"parameters are {', '.join(sorted(known))}"
+            f"--weights {where}: this network has no such parameter; its parameters are "
+            f"{', '.join(sorted(known))}"
         )
 
 

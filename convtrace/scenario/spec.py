@@ -438,7 +438,7 @@ def _finish(spec, layers, planned, x_shape, loss, method, dtype, net, in_feature
                             ("fc.weight", "fc_weight"), ("fc.bias", "fc_bias")):  # fmt: skip
         if getattr(spec, field_name) is not None:
             supplied[key] = getattr(spec, field_name)
-    P.check_names(supplied, planned)
+    P.check_names(supplied, planned, sources)
     layered = P.parametrised(planned)
     head = layered[-1]
     classes = head.layer.out_features if loss == "ce" else spec.classes

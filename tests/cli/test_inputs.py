@@ -168,10 +168,19 @@ def test_long_loop_runs_are_refused_with_a_way_forward(invoke):
 
 
 def test_unknown_weight_key(invoke, files):
+    torch.save({"layer.w": torch.ones(2, 1, 3, 3)}, files / "net.pt")
+    refused(
+        invoke("run", "--weights", "net.pt"),
+        "net.pt has unknown key(s) 'layer.w'; the accepted keys are <layer>.weight and",
+    )
+
+
+def test_a_weight_for_a_layer_the_network_lacks(invoke, files):
     torch.save({"conv1.weight": torch.ones(2, 1, 3, 3)}, files / "net.pt")
     refused(
         invoke("run", "--weights", "net.pt"),
-        "net.pt has unknown key(s) 'conv1.weight'; the accepted keys are conv.weight, conv.bias,",
+        "--weights net.pt (conv1.weight): this network has no such parameter; its parameters "
+        "are conv.bias, conv.weight, fc.bias, fc.weight",
     )
 
 
