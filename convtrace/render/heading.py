@@ -30,6 +30,10 @@ def target_text(scenario) -> str:
 def network_line(s) -> str:
     """The network's shape and settings in one line."""
     n, c, h, w = s.x.shape
+    if s.net is not None:  # a --net network: as it was written
+        return (
+            f"x {n}×{c}×{h}×{w} · {s.net} · {s.loss} · {target_text(s)} · {s.dtype} · seed {s.seed}"
+        )
     pad = s.padding if isinstance(s.padding, str) else f"padding {s.padding}"
     pool = "no pool" if s.pool == "none" else f"{s.pool}-pool {s.pool_size[0]}×{s.pool_size[1]}"
     return (

@@ -72,6 +72,8 @@ class ScenarioSpec:
     net: str | None = None
     #: parameters by layer name (``conv2.weight``) or state-dict position (``3.weight``)
     params: dict[str, np.ndarray] = field(default_factory=dict)
+    #: options typed on the command line over a --scenario file that supplies the weights
+    overridden: tuple[str, ...] = ()
 
     def updated(self, **changes) -> ScenarioSpec:
         """A copy with some fields replaced (None values are ignored)."""
@@ -298,6 +300,20 @@ def _with_supplied_shapes(spec: ScenarioSpec, loss: str) -> ScenarioSpec:
 def build_scenario(spec: ScenarioSpec) -> Scenario:
     """Resolve and validate a spec: check every shape and size once, then generate what is
     missing (sizes are judged from the shapes before anything big is allocated)."""
+    try:
+        return _build(spec)
+    except ShapeError as error:
+        if not spec.overridden or "scenario" not in spec.sources:
+            raise
+        flags = ", ".join(f"--{k.replace('_', '-')}" for k in spec.overridden)
+        raise ShapeError(
+            f"{error}: {flags} changed the network that {spec.sources['scenario']} saved its "
+            f"weights for; leave {flags} out to replay it, or remove its weights line to draw "
+            "new ones from the seed"
+        ) from None
+
+
+def _build(spec: ScenarioSpec) -> Scenario:
     from .validation import check_budget
 
     pool = _choice(spec.pool, POOLS, "--pool")

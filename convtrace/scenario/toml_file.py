@@ -35,6 +35,10 @@ PAIR_KEYS = ("kernel", "stride", "dilation", "pool_size", "pool_stride")
 TEXT_KEYS = ("activation", "pool", "loss", "method", "dtype", "net")
 FILE_KEYS = ("input", "weights", "target")
 SCENARIO_KEYS = INT_KEYS + PAIR_KEYS + ("padding",) + TEXT_KEYS + FILE_KEYS
+#: Options that change the network's shapes (a scenario file's saved weights may not fit).
+SHAPE_KEYS = ("net", "size", "height", "width", "batch", "channels", "filters", "kernel",
+              "stride", "padding", "dilation", "pool", "pool_size", "pool_stride", "loss",
+              "classes")  # fmt: skip
 FIELD_OF_KEY = {"conv.weight": "conv_weight", "conv.bias": "conv_bias",
                 "fc.weight": "fc_weight", "fc.bias": "fc_bias"}  # fmt: skip
 
@@ -146,6 +150,8 @@ def spec_from_values(values: dict, explicit: set[str] | None = None) -> Scenario
     cap = spec.max_elements if _is_int(spec.max_elements) else DEFAULT_MAX_ELEMENTS
     if scenario:
         spec.sources = {**spec.sources, "scenario": str(scenario)}
+        if "weights" in from_file and "weights" not in given:
+            spec.overridden = tuple(k for k in given if k in SHAPE_KEYS)
     try:
         return _load_arrays(spec, arrays, max(int(cap), 1), scenario)
     except InputFileError as error:
@@ -241,29 +247,31 @@ def _toml_value(value) -> str:
 
 
 def save_scenario(scenario: Scenario, directory) -> Path:
-    """Write ``directory/scenario.toml`` and ``directory/arrays.npz`` (input, conv.weight,
-    conv.bias, fc.weight, fc.bias, target) so ``--scenario`` replays exactly this run."""
+    """Write ``directory/scenario.toml`` and ``directory/arrays.npz`` (the input, every layer's
+    weight and bias by layer name, the target) so ``--scenario`` replays exactly this run."""
     directory = Path(directory)
     try:
         if directory.exists() and not directory.is_dir():
             raise InputFileError(f"--save-scenario {directory} exists and is not a directory")
         directory.mkdir(parents=True, exist_ok=True)
         s = scenario
-        np.savez(
-            directory / "arrays.npz",
-            **{"input": s.x, "conv.weight": s.conv_weight, "conv.bias": s.conv_bias,
-               "fc.weight": s.fc_weight, "fc.bias": s.fc_bias, "target": s.target},
-        )  # fmt: skip
+        np.savez(directory / "arrays.npz", input=s.x, **s.params, target=s.target)
         n, c, h, w = s.x.shape
+        if s.net is not None:  # the whole network, as --net writes it
+            layers = {"net": s.net}
+        else:
+            layers = {
+                "stride": s.stride,
+                "padding": s.padding,
+                "dilation": s.dilation,
+                "activation": s.activation,
+                "pool": s.pool,
+                "pool_size": s.pool_size,
+                "pool_stride": s.pool_stride,
+            }
         options = {
             "seed": s.seed,
-            "stride": s.stride,
-            "padding": s.padding,
-            "dilation": s.dilation,
-            "activation": s.activation,
-            "pool": s.pool,
-            "pool_size": s.pool_size,
-            "pool_stride": s.pool_stride,
+            **layers,
             "loss": s.loss,
             "method": s.method,
             "dtype": s.dtype,
@@ -271,14 +279,14 @@ def save_scenario(scenario: Scenario, directory) -> Path:
             "weights": "arrays.npz",
             "target": "arrays.npz",
         }
+        shapes = ", ".join(f"{key} {'×'.join(map(str, a.shape))}"
+                           for key, a in s.params.items() if key.endswith(".weight"))  # fmt: skip
         lines = [
             "# convtrace scenario, written by `convtrace run --save-scenario`.",
             # A comment ends at a newline: write the path escaped, as a TOML string.
             f"# Replay it: convtrace run --scenario {_toml_string(str(directory))}/scenario.toml",
-            f"# arrays.npz: input {n}×{c}×{h}×{w}, conv.weight "
-            f"{'×'.join(map(str, s.conv_weight.shape))}, fc.weight "
-            f"{'×'.join(map(str, s.fc_weight.shape))}; the counts (batch, channels, size, "
-            "filters, kernel, classes) follow from these arrays.",
+            f"# arrays.npz: input {n}×{c}×{h}×{w}, {shapes}; the counts (batch, channels, "
+            "size, filters, kernel, classes) follow from these arrays.",
             "",
             *(f"{key} = {_toml_value(value)}" for key, value in options.items()),
         ]

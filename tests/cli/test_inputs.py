@@ -269,3 +269,35 @@ def test_save_scenario_replays_the_same_stages(invoke, files, flags):
 def test_save_scenario_into_a_file_is_refused(invoke, files):
     (files / "taken").write_text("")
     refused(invoke("run", "--save-scenario", "taken"), "--save-scenario taken exists and is not")
+
+
+NET = "conv(4,3) relu maxpool(2) conv(8,3,padding=same) relu fc(10) relu fc(3)"
+
+
+def test_a_saved_net_replays_every_layer_identically(invoke, files):
+    """--save-scenario writes the net and every layer's arrays; --scenario replays them."""
+    args = ("--net", NET, "--size", "12", "--loss", "ce", "--seed", "7")
+    assert invoke("run", *args, "--save-scenario", "lesson").exit_code == 0
+    saved = (files / "lesson" / "scenario.toml").read_text()
+    assert f'net = "{NET}"' in saved and "\nfilters =" not in saved
+    with np.load(files / "lesson" / "arrays.npz") as arrays:
+        assert {"conv1.weight", "conv2.bias", "fc1.weight", "fc2.bias"} <= set(arrays.files)
+    first = json.loads(invoke("run", *args, "--json").stdout)
+    replay = json.loads(invoke("run", "--scenario", "lesson/scenario.toml", "--json").stdout)
+    assert [s["name"] for s in replay["stages"]] == [s["name"] for s in first["stages"]]
+    for ours, theirs in zip(replay["stages"], first["stages"], strict=True):
+        assert ours["values"] == theirs["values"], ours["name"]
+
+
+def test_a_flag_that_reshapes_a_saved_network_is_named(invoke, files):
+    """Saved weights that no longer fit after a geometry flag: the flag is named, exit 2."""
+    assert invoke("run", "--seed", "7", "--loss", "ce", "--save-scenario", "d").exit_code == 0
+    result = invoke("run", "--scenario", "d/scenario.toml", "--stride", "2")
+    refused(result, "--stride changed the network that d/scenario.toml saved its weights for")
+    assert invoke("run", "--scenario", "d/scenario.toml").exit_code == 0
+
+
+def test_net_cannot_be_combined_with_single_layer_flags_from_a_file(invoke, files):
+    (files / "s.toml").write_text('net = "conv(2,3) fc(1)"\nfilters = 4\n')
+    refused(invoke("run", "--scenario", "s.toml"), "--net describes every layer, so --filters")
+    refused(invoke("run", "--net", "conv(2,3) fc(1)", "--pool", "avg"), "so --pool cannot")
