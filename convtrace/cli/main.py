@@ -15,15 +15,8 @@ import typer
 from ..scenario.spec import ScenarioSpec
 from .bench import bench_command
 from .check import check_command
-from .options import (
-    ColorOption,
-    OutputOptions,
-    ThemeOption,
-    fail,
-    guarded,
-    output_options,
-    scenario_options,
-)
+from .options import fail, guarded, scenario_options
+from .output import ColorOption, OutputOptions, ThemeOption, output_options
 
 app = typer.Typer(
     name="convtrace",
@@ -46,7 +39,7 @@ def _trace(spec: ScenarioSpec, *, backward: bool, compare_torch: bool, quiet: bo
     stage of this network matches it."""
     from ..scenario.spec import build_scenario
     from ..trace.pipeline import run_pipeline
-    from .options import check_only_pattern
+    from .output import check_only_pattern
 
     with _status("computing the network by hand…", quiet):
         scenario = build_scenario(spec)

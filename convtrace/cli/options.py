@@ -16,7 +16,6 @@ import sys
 import typing
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated
 
 import typer
@@ -268,123 +267,6 @@ def scenario_options(command: Callable) -> Callable:
         return {"spec": spec_from_options(values, ctx)}
 
     return extend_signature(command, [*SCENARIO_PARAMS, CONTEXT_PARAM], convert)
-
-
-# --------------------------------------------------------------------------- output
-@dataclass
-class OutputOptions:
-    compare_torch: bool = True
-    json: bool = False
-    only: str | None = None
-    precision: int = 4
-    step: bool = False
-    side_by_side: bool = False
-    color: str = "auto"
-    theme: str = "default"
-
-
-_COLOR = dict(
-    metavar="auto|always|never",
-    help="always: colour even into a pipe (less -R); never: no colour; auto: colour on a "
-    "terminal, respecting NO_COLOR and FORCE_COLOR.",
-)
-_THEME = dict(
-    metavar="default|high-contrast",
-    help="high-contrast: no dim text, bold digits, contrast ≥ 7:1 on black and on white.",
-)
-
-OUTPUT_PARAMS = [
-    option(
-        "compare_torch",
-        bool,
-        True,
-        "--compare-torch/--no-compare-torch",
-        panel=OUTPUT,
-        help="Compute PyTorch's values for every stage and show whether they agree.",
-    ),
-    option(
-        "json",
-        bool,
-        False,
-        "--json",
-        panel=OUTPUT,
-        help="Print one JSON document (scenario and every stage) on stdout, nothing else.",
-    ),
-    option(
-        "only",
-        str | None,
-        None,
-        "--only",
-        metavar="PATTERN",
-        panel=OUTPUT,
-        help="Show only stages whose name matches a glob, e.g. 'grad.*' or 'conv.*'.",
-    ),
-    option(
-        "precision",
-        int,
-        4,
-        "--precision",
-        help="Significant digits shown for non-whole numbers.",
-        panel=OUTPUT,
-        min=0,
-        max=12,
-    ),
-    option(
-        "step",
-        bool,
-        False,
-        "--step",
-        panel=OUTPUT,
-        help="Projector mode: one stage per screen, fitted to the terminal's height; "
-        "Enter/→/space next, ←/b back, q quits (when stdin and stdout are terminals).",
-    ),
-    option(
-        "side_by_side",
-        bool,
-        False,
-        "--side-by-side",
-        panel=OUTPUT,
-        help="Show ours and torch's grids even where they print identically (default: one "
-        "grid labelled 'ours = torch').",
-    ),
-    option("color", str, "auto", "--color", panel=OUTPUT, **_COLOR),
-    option("theme", str, "default", "--theme", panel=OUTPUT, **_THEME),
-]
-
-#: ``--color`` / ``--theme`` for commands without the other output options (explain, shapes).
-ColorOption = Annotated[str, typer.Option("--color", rich_help_panel=OUTPUT, **_COLOR)]
-ThemeOption = Annotated[str, typer.Option("--theme", rich_help_panel=OUTPUT, **_THEME)]
-
-
-def check_only_pattern(pattern: str | None, layers) -> None:
-    """Refuse an ``--only`` glob that no stage of this network matches, before anything is
-    computed; a bare prefix such as ``grad`` is answered with the glob that was meant."""
-    import fnmatch
-
-    from ..trace.pipeline import stage_names
-
-    STAGE_NAMES = stage_names(layers)
-    if not pattern or any(fnmatch.fnmatchcase(name, pattern) for name in STAGE_NAMES):
-        return
-    prefixed = [name for name in STAGE_NAMES if name.startswith(pattern.rstrip(".") + ".")]
-    if prefixed:
-        hint = f"did you mean --only '{pattern.rstrip('.')}.*' ({len(prefixed)} stages)?"
-    else:
-        hint = "stages are: " + ", ".join(STAGE_NAMES)
-    raise ConvtraceError(f"no stage matches --only {pattern!r}; {hint}")
-
-
-def output_options(command: Callable) -> Callable:
-    """Give ``command(out: OutputOptions, ...)`` the shared output options."""
-
-    def convert(values, out=None):
-        from ..render.console import parse_color, parse_theme
-
-        values["color"] = parse_color(values["color"])
-        values["theme"] = parse_theme(values["theme"])
-        return {"out": OutputOptions(**values)}
-
-    return extend_signature(command, OUTPUT_PARAMS, convert)
 
 
 # --------------------------------------------------------------------------- errors
