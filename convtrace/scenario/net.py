@@ -233,7 +233,7 @@ def check_net_budget(planned, x_shape, method: str, max_elements: int) -> None:
     refuses Python loops over more positions than a class can wait for."""
     import math
 
-    from .validation import LOOP_POSITION_LIMIT, _dims, check_memory
+    from .validation import LOOP_POSITION_LIMIT, check_tensors
 
     tensors = [("the input", tuple(x_shape))]
     positions = 0
@@ -241,15 +241,7 @@ def check_net_budget(planned, x_shape, method: str, max_elements: int) -> None:
         tensors += p.layer.tensors(p.in_shape)
         if method in ("loop", "both") and p.spec.kind == "conv":
             positions += math.prod(p.out_shape)
-    for what, shape in tensors:
-        count = math.prod(shape)
-        if count > max_elements:
-            raise ParameterError(
-                f"{what} would have {_dims(shape)} = {count:,} elements, more than the limit "
-                f"of {max_elements:,}; use a smaller --size or --batch (or fewer filters, a "
-                f"bigger stride), or raise the limit with --max-elements {count}"
-            )
-    check_memory(sum(math.prod(shape) for _, shape in tensors), max_elements)
+    check_tensors(tensors, max_elements, "fewer filters, a bigger stride in --net")
     if positions > LOOP_POSITION_LIMIT:
         raise ParameterError(
             f"--method {method} would run the convolutions' Python loops over {positions:,} "

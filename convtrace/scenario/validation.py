@@ -112,15 +112,7 @@ def check_budget(
         tensors.append(
             ("the pooling windows", (n, filters, *pool_window, pooled_hw[0] * pooled_hw[1]))
         )
-    for what, shape in tensors:
-        count = math.prod(shape)
-        if count > max_elements:
-            raise ParameterError(
-                f"{what} would have {_dims(shape)} = {count:,} elements, more than the limit "
-                f"of {max_elements:,}; use a smaller --size or --batch (or fewer --filters, a "
-                f"bigger --stride), or raise the limit with --max-elements {count}"
-            )
-    check_memory(sum(math.prod(shape) for _, shape in tensors), max_elements)
+    check_tensors(tensors, max_elements, "fewer --filters, a bigger --stride")
     positions = n * filters * ho * wo
     if method in ("loop", "both") and positions > LOOP_POSITION_LIMIT:
         raise ParameterError(
@@ -129,6 +121,21 @@ def check_budget(
             f"the {LOOP_POSITION_LIMIT:,} that Python loops get through in a few seconds; use "
             "--method im2col for a run this large, or a smaller --size or --batch"
         )
+
+
+def check_tensors(tensors, max_elements: int, smaller: str) -> None:
+    """Refuse when one of ``tensors`` ((what, shape) pairs, nothing allocated) would hold more
+    than ``max_elements`` numbers, or all of them more than the machine's free memory.
+    ``smaller``: how else to shrink it, after a smaller --size or --batch."""
+    for what, shape in tensors:
+        count = math.prod(shape)
+        if count > max_elements:
+            raise ParameterError(
+                f"{what} would have {_dims(shape)} = {count:,} elements, more than the limit "
+                f"of {max_elements:,}; use a smaller --size or --batch (or {smaller}), or raise "
+                f"the limit with --max-elements {count}"
+            )
+    check_memory(sum(math.prod(shape) for _, shape in tensors), max_elements)
 
 
 #: A run holds each counted tensor several times over: ours, its gradient, torch's twins, and
