@@ -16,7 +16,15 @@ from ..scenario.spec import ScenarioSpec
 from .bench import bench_command
 from .check import check_command
 from .options import fail, guarded, scenario_options
-from .output import ColorOption, OutputOptions, ThemeOption, output_options
+from .output import (
+    ColorOption,
+    ExportOption,
+    OutputOptions,
+    QuietOption,
+    ThemeOption,
+    output_options,
+)
+from .show import show as _show
 
 app = typer.Typer(
     name="convtrace",
@@ -78,80 +86,6 @@ def _status(message: str, quiet: bool):
     from rich.console import Console
 
     return Console(stderr=True).status(message)
-
-
-def _show(trace, out: OutputOptions, *, summary_only=()) -> None:
-    """Render the trace's stages (or print JSON), then set the exit code from the verdicts."""
-    stages = trace.select(out.only)
-    if out.only and not stages:
-        fail(f"no stage matches --only {out.only!r}; stages are: {', '.join(trace.names)}")
-    failing = [s.name for s in stages if s.agrees(trace.tolerance) is False]
-    if out.json:
-        from ..render.json_out import check_document_size, write_trace_document
-
-        check_document_size(stages, trace.scenario.max_elements)
-        write_trace_document(trace, stages, sys.stdout)
-    else:
-        _render(trace, stages, out, summary_only, failing)
-    if failing:
-        raise typer.Exit(1)
-
-
-def _render(trace, stages, out: OutputOptions, summary_only, failing) -> None:
-    from ..render.console import make_console
-    from ..render.stages import closing_table, stage_summary_line, trace_renderables
-
-    console = make_console(color=out.color, theme=out.theme)
-    rtol = trace.tolerance
-    brief = [s for s in stages if s.name in summary_only]
-    full = [s for s in stages if s.name not in summary_only]
-    if out.step and full and _step(trace, full, out, console) is False:
-        return  # q: the user asked to leave now
-    from ..render.heading import scenario_heading
-
-    console.print(scenario_heading(trace.scenario), style="ct.title", justify="center")
-    for stage in brief:
-        console.print(stage_summary_line(stage, rtol, precision=out.precision))
-    if not out.step or not _can_step():
-        renderables = trace_renderables(
-            trace,
-            stages=full,
-            precision=out.precision,
-            width=console.width,
-            side_by_side=out.side_by_side,
-        )
-        for renderable in renderables:
-            console.print(renderable)
-    if trace.has_reference or any(s.alternatives for s in stages):
-        console.print(closing_table(stages, rtol))
-    else:
-        console.print("[ct.dim]torch comparison skipped (--no-compare-torch)[/]")
-    if failing:
-        console.print(f"[ct.bad]✗ {len(failing)} stage(s) disagree: {', '.join(failing)}[/]")
-
-
-def _can_step() -> bool:
-    from ..render.stepper import can_step
-
-    return can_step()
-
-
-def _step(trace, stages, out: OutputOptions, console) -> bool | None:
-    """--step on a terminal: one stage per screen (see render/stepper.py). None when there is
-    no terminal to step on (everything is printed as without --step); else whether the user
-    went past the last stage (True) or quit (False)."""
-    if not _can_step():
-        return None
-    from ..render.stepper import read_terminal_key, stage_makers, step_through
-
-    makers = stage_makers(
-        trace, stages, precision=out.precision, width=console.width, side_by_side=out.side_by_side
-    )
-    names = [s.name for s in stages]
-    finished = step_through(makers, names, console, console.height, read_terminal_key)
-    if finished:
-        console.clear()
-    return finished
 
 
 def _styled_console(color: str, theme: str):
@@ -263,6 +197,8 @@ def shapes(
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead.")] = False,
     color: ColorOption = "auto",
     theme: ThemeOption = "default",
+    export: ExportOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """The output-size arithmetic with your numbers: padding per side, the formula, and which
     input rows/columns a flooring stride never reads.
@@ -275,6 +211,9 @@ def shapes(
     from ..core.geometry import check_limit, positive_int
     from ..core.shapes import conv_geometry, geometry_document
     from ..scenario.spec import parse_padding
+
+    console = _styled_console(color, theme)  # bad --color/--theme/--export before any work
+    handout = _handout(export, quiet, theme)
 
     for value, option in ((size, "--size"), (height, "--height"), (width, "--width")):
         if value is not None:  # judged as typed, so the message names the option given
@@ -291,7 +230,28 @@ def shapes(
         return
     from ..render.shapes import shapes_view
 
-    _styled_console(color, theme).print(shapes_view(axes, pad))
+    _emit(shapes_view(axes, pad), console, handout, quiet, "convtrace shapes")
+
+
+def _handout(export: str | None, quiet: bool, theme: str):
+    """The --export handout (checked before any work), or None; --quiet needs --export."""
+    if quiet and not export:
+        fail("--quiet writes only the --export file: give --export FILE too")
+    if not export:
+        return None
+    from ..render.console import parse_theme
+    from ..render.export import Handout
+
+    return Handout(export, parse_theme(theme))
+
+
+def _emit(renderable, console, handout, quiet: bool, title: str) -> None:
+    """Print to the terminal (unless --quiet) and into the handout (if any), then save it."""
+    if not quiet:
+        console.print(renderable)
+    if handout is not None:
+        handout.print(renderable)
+        handout.save(title=title)
 
 
 @app.command()

@@ -22,6 +22,8 @@ class OutputOptions:
     side_by_side: bool = False
     color: str = "auto"
     theme: str = "default"
+    export: str | None = None
+    quiet: bool = False
 
 
 _COLOR = dict(
@@ -92,6 +94,21 @@ OUTPUT_PARAMS = [
     option("theme", str, "default", "--theme", panel=OUTPUT, **_THEME),
 ]
 
+_EXPORT = dict(
+    metavar="FILE",
+    help="Also write the same view as a handout: FILE.html (self-contained, colours kept), "
+    "FILE.svg (one image), FILE.md (Markdown) or FILE.txt (plain text); the suffix decides.",
+)
+_QUIET = dict(help="With --export: write only the file, print nothing on the terminal.")
+EXPORT_PARAMS = [
+    option("export", str | None, None, "--export", panel=OUTPUT, **_EXPORT),
+    option("quiet", bool, False, "--quiet", panel=OUTPUT, **_QUIET),
+]
+
+#: ``--export`` / ``--quiet`` for commands without the other output options (explain, shapes).
+ExportOption = Annotated[str | None, typer.Option("--export", rich_help_panel=OUTPUT, **_EXPORT)]
+QuietOption = Annotated[bool, typer.Option("--quiet", rich_help_panel=OUTPUT, **_QUIET)]
+
 #: ``--color`` / ``--theme`` for commands without the other output options (explain, shapes).
 ColorOption = Annotated[str, typer.Option("--color", rich_help_panel=OUTPUT, **_COLOR)]
 ThemeOption = Annotated[str, typer.Option("--theme", rich_help_panel=OUTPUT, **_THEME)]
@@ -121,8 +138,14 @@ def output_options(command: Callable) -> Callable:
     def convert(values, out=None):
         from ..render.console import parse_color, parse_theme
 
+        if values.get("export"):  # refused before any work
+            from ..render.export import check_export_path
+
+            check_export_path(values["export"])
+        elif values.get("quiet"):
+            raise ConvtraceError("--quiet writes only the --export file: give --export FILE too")
         values["color"] = parse_color(values["color"])
         values["theme"] = parse_theme(values["theme"])
         return {"out": OutputOptions(**values)}
 
-    return extend_signature(command, OUTPUT_PARAMS, convert)
+    return extend_signature(command, OUTPUT_PARAMS + EXPORT_PARAMS, convert)

@@ -199,11 +199,12 @@ def test_python_dash_m_works():
 
 
 def test_step_shows_one_stage_per_screen_on_a_terminal(invoke, monkeypatch):
-    import convtrace.cli.main as cli
     import convtrace.render.stepper as stepper
 
     keys = iter(["\r"] * 10)
-    monkeypatch.setattr(cli, "_can_step", lambda: True)
+    import convtrace.cli.show as show
+
+    monkeypatch.setattr(show, "_can_step", lambda: True)
     monkeypatch.setattr(stepper, "read_terminal_key", lambda: next(keys))
     result = invoke("forward", "--step", "--only", "conv.*")
     assert result.exit_code == 0, result.output
