@@ -10,7 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from convtrace.core.errors import ConvtraceError
-from convtrace.explain.cell import EXPLAINABLE, explain_cell, explanation_document, parse_cell
+from convtrace.explain.cell import explain_cell, explanation_document, parse_cell
+from convtrace.explain.sums import explainable
 from convtrace.scenario.spec import ScenarioSpec, build_scenario
 from convtrace.trace.pipeline import run_pipeline
 from convtrace.trace.reference import attach_reference
@@ -58,19 +59,38 @@ def trace_of(name):
 
 def expected_term_count(trace, stage, index):
     """How many terms the geometry implies, counted by brute force over every combination."""
-    s = trace.scenario
-    n_count, c_count = s.x.shape[:2]
-    f_count, _, kh, kw = s.conv_weight.shape
-    h_out, w_out = trace["conv.out"].shape[2:]
-    if stage == "conv.out":
+    layer, (family, role) = explainable(trace.layers)[stage]
+    if family == "loss":
+        z = trace[f"{trace.layers[-1].name}.out"]
+        return z.shape[0] if trace.scenario.loss == "ce" else int(np.prod(z.shape))
+    if family in ("act", "flatten"):
+        return 1
+    in_shape = trace[layer.in_stage].shape
+    out_shape = trace[f"{layer.name}.out"].shape
+    if family == "fc":
+        return {"out": in_shape[1], "weight": in_shape[0], "bias": in_shape[0]}.get(
+            role, out_shape[1]
+        )
+    if family == "pool":
+        (ph, pw), (sh, sw) = layer.kernel_size, layer.stride
+        if role == "out":
+            return ph * pw
+        _, _, r, q = index
+        return sum(
+            1
+            for i, j in itertools.product(range(out_shape[2]), range(out_shape[3]))
+            if 0 <= r - i * sh < ph and 0 <= q - j * sw < pw
+        )
+    n_count, c_count = in_shape[:2]
+    f_count, _, kh, kw = layer.weight.shape
+    h_out, w_out = out_shape[2:]
+    if role == "out":
         return c_count * kh * kw
-    if stage == "pool.out":
-        return s.pool_size[0] * s.pool_size[1]
-    if stage in ("grad.conv.weight", "grad.conv.bias"):
+    if role in ("weight", "bias"):
         return n_count * h_out * w_out  # padding reads included, as factor 0
     _, _, r, q = index
-    (pt, _), (pl, _) = s.pads
-    (sh, sw), (dh, dw) = s.stride, s.dilation
+    (pt, _), (pl, _) = layer.pads
+    (sh, sw), (dh, dw) = layer.stride, layer.dilation
     return sum(
         1
         for _f, i, j, u, v in itertools.product(
@@ -109,13 +129,14 @@ def some_cells(trace, stage, limit=12):
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS)
-@pytest.mark.parametrize("stage", EXPLAINABLE)
-def test_terms_add_up_to_the_trace_and_torch(scenario, stage):
+def test_terms_add_up_to_the_trace_and_torch(scenario):
     trace = trace_of(scenario)
-    if stage not in trace:
-        pytest.skip(f"{stage} is not part of {scenario}")
-    for index in some_cells(trace, stage):
-        check(trace, stage, index)
+    covered = [stage for stage in explainable(trace.layers) if stage in trace]
+    # every layer's output and gradient stages, the loss: all but im2col's helper tensors
+    assert {"conv.out", "fc.out", "loss", "grad.conv.weight", "grad.input"} <= set(covered)
+    for stage in covered:
+        for index in some_cells(trace, stage):
+            check(trace, stage, index)
 
 
 def test_worked_example_conv_out_has_nine_terms_and_value_4():
@@ -249,7 +270,7 @@ def test_any_scenario_any_cell(
     except ConvtraceError:
         return  # a kernel that does not fit: not this test's concern
     trace = attach_reference(run_pipeline(scenario))
-    for stage in EXPLAINABLE:
+    for stage in explainable(trace.layers):
         if stage in trace:
             shape = trace[stage].shape
             index = tuple(data.draw(st.integers(0, n - 1)) for n in shape)
@@ -274,6 +295,9 @@ def test_json_document_lists_every_term():
         ("conv.out[0,1,2,2]", ("conv.out", (0, 1, 2, 2))),
         ("  Grad.Conv.Bias[ 1 ] ", ("grad.conv.bias", (1,))),
         ("grad.input[0, 0, 3, -1]", ("grad.input", (0, 0, 3, -1))),
+        ("loss", ("loss", ())),
+        ("conv2.out[0,3,1,1]", ("conv2.out", (0, 3, 1, 1))),
+        ("grad.act1.out[0,1]", ("grad.act1.out", (0, 1))),
     ],
 )
 def test_parse_cell(text, expected):
@@ -281,7 +305,17 @@ def test_parse_cell(text, expected):
 
 
 @pytest.mark.parametrize(
-    "text", ["conv.out", "conv.out[]", "conv.out[a,b]", "[0]", "conv.out[0,1", "", "conv.out(0)"]
+    "text",
+    [
+        "conv.out",
+        "conv.out[]",
+        "conv.out[a,b]",
+        "[0]",
+        "conv.out[0,1",
+        "",
+        "conv.out(0)",
+        "loss[x]",
+    ],
 )
 def test_parse_cell_explains_the_syntax(text):
     with pytest.raises(ConvtraceError, match=r"write a cell as stage\[i,j,...\]"):
@@ -291,8 +325,23 @@ def test_parse_cell_explains_the_syntax(text):
 @pytest.mark.parametrize(
     "stage, index, message",
     [
-        ("conv.outt", (0,), "conv.outt is not a stage; explain covers: conv.out, pool.out"),
-        ("fc.out", (0, 0), "fc.out is a stage of this run, but explain covers"),
+        (
+            "conv.outt",
+            (0,),
+            r"conv.outt is not a stage of this network; explain covers: conv.out\[n,f,i,j\], "
+            r"pool.out\[n,c,i,j\], flatten.out\[n,k\], fc.out\[n,o\], loss, ",
+        ),
+        ("pool.argmax", (0, 0, 0, 0), "pool.argmax is a stage of this network, but explain has no"),
+        (
+            "fc2.out",
+            (0, 0),
+            r"fc2.out is not a stage of this network \(it has no layer called fc2\)",
+        ),
+        (
+            "loss",
+            (0,),
+            "loss is one number, so a cell needs 0 indices; got 1: .0.; write it as loss",
+        ),
         (
             "conv.out",
             (0, 2, 0, 0),
@@ -310,7 +359,7 @@ def test_errors_name_the_valid_shape(stage, index, message):
 
 
 def test_stages_missing_from_the_run():
-    with pytest.raises(ConvtraceError, match=r"pool.out is not in this run \(--pool none\)"):
+    with pytest.raises(ConvtraceError, match=r"pool.out is not a stage .*no layer called pool"):
         explain_cell(trace_of("no-pool-mse-loop"), "pool.out", (0, 0, 0, 0))
     forward_only = run_pipeline(build_scenario(ScenarioSpec()), backward=False)
     with pytest.raises(ConvtraceError, match="grad.input is not in this run .*backward"):

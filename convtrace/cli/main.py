@@ -41,10 +41,11 @@ app = typer.Typer(
 
 
 def _trace(spec: ScenarioSpec, *, backward: bool, compare_torch: bool, quiet: bool,
-           only: str | None = None):  # fmt: skip
+           only: str | None = None, cell: str | None = None):  # fmt: skip
     """Build the scenario and run the pipeline (and torch's mirror when asked); ``quiet``: no
     spinner (for JSON output); ``only``: an --only glob, refused before computing when no
-    stage of this network matches it."""
+    stage of this network matches it; ``cell``: explain's stage, refused likewise when this
+    network has no sum for it."""
     from ..scenario.spec import build_scenario
     from ..trace.pipeline import run_pipeline
     from .output import check_only_pattern
@@ -52,6 +53,10 @@ def _trace(spec: ScenarioSpec, *, backward: bool, compare_torch: bool, quiet: bo
     with _status("computing the network by hand…", quiet):
         scenario = build_scenario(spec)
         check_only_pattern(only, scenario.layers)
+        if cell is not None:
+            from ..explain.cell import check_covered
+
+            check_covered(cell, scenario.layers)
         trace = run_pipeline(scenario, backward=backward)
     if compare_torch:
         with _status("asking PyTorch for the same tensors…", quiet):
@@ -262,8 +267,9 @@ def explain(
         str,
         typer.Argument(
             help="The number to explain, as stage\\[i,j,...]: conv.out\\[n,f,i,j], "
-            "pool.out\\[n,c,i,j], grad.conv.weight\\[f,c,u,v], grad.conv.bias\\[f] or "
-            "grad.input\\[n,c,r,q]. Quote it for the shell.",
+            "pool.out\\[n,c,i,j], fc.out\\[n,o], loss, grad.conv.weight\\[f,c,u,v], "
+            "grad.conv.bias\\[f], grad.fc.weight\\[o,k], grad.input\\[n,c,r,q], …; in a --net "
+            "network the same for every layer (conv2.out\\[0,3,1,1]). Quote it for the shell.",
             metavar="CELL",
             show_default=False,
         ),
@@ -294,6 +300,9 @@ def explain(
       convtrace explain 'grad.conv.weight[0,0,0,0]'
       convtrace explain 'grad.input[0,0,2,2]' --padding same --stride 2
       convtrace explain 'pool.out[0,1,1,1]' --pool avg --json
+      convtrace explain 'fc.out[0,0]'                       z = Σ f·W_fc + b, term by term
+      convtrace explain loss --loss ce --classes 3
+      convtrace explain 'conv2.out[0,3,1,1]' --net "conv(4,3) relu conv(8,3) fc(10)"
 
     Exit code 0 when the sum agrees with the trace and torch, 1 when not, 2 for bad input.
     """
@@ -301,7 +310,7 @@ def explain(
 
     console = _styled_console(color, theme)  # a bad --color/--theme before any work
     stage, index = parse_cell(cell)
-    trace = _trace(spec, backward=True, compare_torch=compare_torch, quiet=json_out)
+    trace = _trace(spec, backward=True, compare_torch=compare_torch, quiet=json_out, cell=stage)
     explanation = explain_cell(trace, stage, index)
     if json_out:
         typer.echo(json.dumps(explanation_document(explanation)))

@@ -1,21 +1,17 @@
 """Where one number comes from: a cell of the trace written as its short sum, term by term.
 
-Pure numpy: the terms are recomputed from the formulas (the scenario's arrays and, for the
-gradients, the trace's ∂L/∂H), never read from the answer, so "the terms add up to the trace's
-value" is a real check. With ``x_pad`` the zero-padded input and ``dH`` = ∂L/∂H (stage
-``grad.conv.out``, after the ReLU mask when there is one)::
+Pure numpy: the terms are recomputed from the layers' parameters and the stages they read (for
+the gradients, the trace's ∂L/∂ of the layer's output), never read from the answer, so "the terms
+add up to the trace's value" is a real check. Which stages have a sum depends on the network:
+every layer family registers its sums in :mod:`convtrace.explain.kinds` (see
+:mod:`convtrace.explain.sums` for the roles). For the classroom network these are::
 
-    conv.out[n,f,i,j]         = Σ_{c,u,v} x_pad[n,c, i·s_h+u·d_h, j·s_w+v·d_w] · W[f,c,u,v] + b[f]
-    pool.out[n,c,i,j]         = max (or mean) of the window at (i·ps_h, j·ps_w) of the pool input
-    grad.conv.weight[f,c,u,v] = Σ_{n,i,j} dH[n,f,i,j] · x_pad[n,c, i·s_h+u·d_h, j·s_w+v·d_w]
-    grad.conv.bias[f]         = Σ_{n,i,j} dH[n,f,i,j]
-    grad.input[n,c,r,q]       = Σ dH[n,f,i,j] · W[f,c,u,v]  over every (f,i,j,u,v) with
-                                i·s_h + u·d_h − p_top = r  and  j·s_w + v·d_w − p_left = q
+    conv.out[n,f,i,j]  pool.out[n,c,i,j]  fc.out[n,o]  loss
+    grad.fc.weight[o,k]  grad.fc.bias[o]  grad.flatten.out[n,k]
+    grad.conv.weight[f,c,u,v]  grad.conv.bias[f]  grad.input[n,c,r,q]
 
-Counting: padding cells are *included* as terms with the factor 0 (conv.out has C·kh·kw terms,
-grad.conv.weight N·H_out·W_out: one per entry of the X_col row, as the matrix product sees
-them). Max pooling is written as a sum too, Σ a·[a is the chosen cell], with the same 0/1 mask
-the backward pass uses; average pooling as Σ a·1/(kh·kw).
+and in a deeper network the same sums for every layer (``conv2.out[0,3,1,1]``,
+``grad.conv1.weight[…]``, ``grad.pool1.out[…]`` = conv2's input gradient).
 """
 
 from __future__ import annotations
@@ -27,22 +23,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core.errors import ConvtraceError
-from .sums import SUMS, Term
+from .sums import SUMS, Term, axes_of, explainable
 
-#: The stages explain covers, with the names of their axes.
-AXES = {
-    "conv.out": ("n", "f", "i", "j"),
-    "pool.out": ("n", "c", "i", "j"),
-    "grad.conv.weight": ("f", "c", "u", "v"),
-    "grad.conv.bias": ("f",),
-    "grad.input": ("n", "c", "r", "q"),
-}
-EXPLAINABLE = tuple(AXES)
-_CELL = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*\[\s*(-?\d+(?:\s*,\s*-?\d+)*)\s*\]\s*$")
+_CELL = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(?:\[\s*(-?\d+(?:\s*,\s*-?\d+)*)?\s*\])?\s*$")
 _HOW = "write a cell as stage[i,j,...], e.g. conv.out[0,1,2,2] or grad.conv.bias[1]"
-#: What explain covers, as a student would write it: ``conv.out[n,f,i,j], …``.
-COVERED = ", ".join(f"{name}[{','.join(axes)}]" for name, axes in AXES.items())
+#: The shapes of stage names a sum could exist for (checked before anything is computed).
+_FORMS = re.compile(r"^(loss|[a-z]+\d*\.out|grad\.[a-z]+\d*\.(out|weight|bias)|grad\.input)$")
 _NAME = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(\[.*)?$")
+_CLASSIC = (
+    "conv.out[n,f,i,j], pool.out[n,c,i,j], fc.out[n,o], loss, grad.conv.weight[f,c,u,v], "
+    "grad.conv.bias[f], grad.input[n,c,r,q]"
+)
 
 
 @dataclass
@@ -81,21 +72,24 @@ class Explanation:
 
 
 def cell_name(stage: str, index) -> str:
-    return f"{stage}[{','.join(str(i) for i in index)}]"
+    return f"{stage}[{','.join(str(i) for i in index)}]" if index else stage
 
 
 def parse_cell(text: str) -> tuple[str, tuple[int, ...]]:
-    """``"conv.out[0,1,2,2]"`` -> ``("conv.out", (0, 1, 2, 2))``."""
+    """``"conv.out[0,1,2,2]"`` -> ``("conv.out", (0, 1, 2, 2))``; ``"loss"`` -> ``("loss", ())``.
+
+    Only the form is checked here; whether this network has that stage is :func:`check_covered`.
+    """
     named = _NAME.match(text or "")
-    if named and named.group(1).lower() not in EXPLAINABLE:
+    if named and not _FORMS.match(named.group(1).lower()):
         raise ConvtraceError(
-            f"explain has no sum for {named.group(1)!r}; it explains one cell of: {COVERED}, "
-            "e.g. 'conv.out[0,1,2,2]'"
+            f"explain has no sum for {named.group(1)!r}; it explains one cell of: {_CLASSIC} "
+            "(the same for every layer of a --net network), e.g. 'conv.out[0,1,2,2]'"
         )
     match = _CELL.match(text or "")
-    if not match:
+    if not match or (not match.group(2) and match.group(1).lower() != "loss"):
         raise ConvtraceError(f"cannot read the cell {text[:60]!r}: {_HOW}")
-    parts = [p.strip() for p in match.group(2).split(",")]
+    parts = [p.strip() for p in (match.group(2) or "").split(",") if p.strip()]
     for part in parts:  # int() refuses more than 4300 digits, with a message about Python
         if len(part.lstrip("-")) > 18:
             raise ConvtraceError(
@@ -105,22 +99,48 @@ def parse_cell(text: str) -> tuple[str, tuple[int, ...]]:
     return match.group(1).lower(), tuple(int(p) for p in parts)
 
 
+def covered(layers) -> str:
+    """What explain covers in a network of ``layers``, as a student would write it."""
+
+    def written(name, key):
+        axes = axes_of(key)
+        return name if axes == () else f"{name}[{','.join(axes or ('…',))}]"
+
+    return ", ".join(written(name, key) for name, (_, key) in explainable(layers).items())
+
+
+def check_covered(stage_name: str, layers) -> None:
+    """Refuse, before anything is computed, a stage this network has no sum for."""
+    if stage_name in explainable(layers):
+        return
+    from ..trace.pipeline import stage_names
+
+    parts = stage_name.split(".")
+    owner = parts[1] if parts[0] == "grad" else parts[0]
+    if stage_name in stage_names(layers):
+        known = "is a stage of this network, but explain has no sum for it;"
+    elif owner not in {layer.name for layer in layers} | {"input"}:
+        known = f"is not a stage of this network (it has no layer called {owner});"
+    else:
+        known = "is not a stage of this network;"
+    raise ConvtraceError(f"{stage_name} {known} explain covers: {covered(layers)}")
+
+
 def _check_cell(trace, stage_name: str, index: tuple[int, ...]):
-    if stage_name not in EXPLAINABLE:
-        known = "is a stage of this run, but" if stage_name in trace else "is not a stage;"
-        raise ConvtraceError(
-            f"{stage_name} {known} explain covers: "
-            f"{', '.join(n for n in EXPLAINABLE if n in trace)}"
-        )
+    check_covered(stage_name, trace.layers)
     if stage_name not in trace:
-        why = "--pool none" if stage_name == "pool.out" else "it needs the backward pass"
-        raise ConvtraceError(f"{stage_name} is not in this run ({why})")
+        raise ConvtraceError(f"{stage_name} is not in this run (it needs the backward pass)")
     stage = trace[stage_name]
-    shape, axes = stage.shape, AXES[stage_name]
+    _, key = explainable(trace.layers)[stage_name]
+    shape = stage.shape
+    axes = axes_of(key) or stage.axes or tuple(f"i{k}" for k in range(len(shape)))
     wanted = f"{stage_name}[{','.join(axes)}] has shape {tuple(shape)}"
+    if not axes:
+        wanted = f"{stage_name} is one number"
     if len(index) != len(shape):
         raise ConvtraceError(
             f"{wanted}, so a cell needs {len(shape)} indices; got {len(index)}: {list(index)}"
+            + (f"; write it as {stage_name}" if not axes else "")
         )
     for axis, i, size in zip(axes, index, shape, strict=True):
         if not 0 <= i < size:
@@ -135,8 +155,8 @@ def explain_cell(trace, stage_name: str, index) -> Explanation:
     """Explain ``trace[stage_name][index]`` as its sum of terms (see the module docstring)."""
     index = tuple(int(i) for i in index)
     stage = _check_cell(trace, stage_name, index)
-    s = trace.scenario
-    kind, formula, terms, bias, details = SUMS[stage_name](trace, s, index)
+    layer, key = explainable(trace.layers)[stage_name]
+    kind, formula, terms, bias, details = SUMS[key](trace, layer, index)
     value = math.fsum([t.product for t in terms] + [bias or 0.0])
     scale = max(1.0, math.fsum(abs(t.product) for t in terms) + abs(bias or 0.0))
     ref = None if stage.reference is None else float(np.asarray(stage.reference)[index])

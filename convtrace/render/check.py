@@ -71,20 +71,17 @@ def case_table(result: FileResult) -> Table:
 
 def _mini_trace(r: CaseResult):
     """A Trace of torch's values for the case, so ``explain_cell`` can write one as its sum."""
+    from ..core.layers.conv import Conv
     from ..trace.stage import Stage, Trace
 
     case = r.case
-    scenario = SimpleNamespace(
-        x=case.x,
-        conv_weight=case.w,
-        conv_bias=case.b if r.bias is None else r.bias,
-        pads=case.pads,
-        stride=case.stride,
-        dilation=(1, 1),
-        activation="none",
-        pool="none",
-    )
-    trace = Trace(scenario=scenario, dtype="float64", has_reference=True)
+    weight = np.asarray(case.w, dtype=np.float64)
+    layer = Conv(weight.shape[0], weight.shape[2:], case.stride, weight=weight,
+                 bias=case.b if r.bias is None else r.bias)  # fmt: skip
+    layer.pads = case.pads  # as the reference applies them (the course API's own padding)
+    layer.in_stage, layer.in_symbol, layer.symbol = "input", "x", "H"
+    trace = Trace(scenario=SimpleNamespace(), dtype="float64", has_reference=True, layers=[layer])
+    trace.add(Stage("input", "x", case.x))
     trace.add(Stage("grad.conv.out", "∂L/∂O", case.dout))
     for k in COMPONENTS:
         trace.add(Stage(STAGES[k], LABELS[k], r.expected[k], reference=r.expected[k]))

@@ -15,6 +15,11 @@ from .explain_parts import grid, num, sum_line, term_lines, verdicts
 from .tensors import Flow
 
 
+def _sym(e, key: str, default: str) -> str:
+    """The layer's own letter (``P1``, ``W2``); the classroom letters when there is none."""
+    return e.details.get("symbols", {}).get(key, default)
+
+
 def _padded_labels(d: dict, size_hw) -> tuple[list[int], list[int]]:
     """Input coordinates of the padded grid's rows and columns (padding gets −1, H, …)."""
     (pt, _), (pl, _) = d["pads"]
@@ -39,13 +44,15 @@ def _conv_view(e, p: int) -> list[RenderableType]:
     )
     out = [
         Text(
-            f"output position (i={i}, j={j}) reads x at rows {i}·{sh} + u·{dh} − {pt} and "
+            f"output position (i={i}, j={j}) reads {_sym(e, 'x', 'x')} at rows "
+            f"{i}·{sh} + u·{dh} − {pt} and "
             f"columns {j}·{sw} + v·{dw} − {pl} for u, v = 0…{e.details['kernel'].shape[1] - 1}"
             f" (stride {sh}×{sw}, dilation {dh}×{dw}, {padding}); [v] marks the window",
             style="ct.dim",
         )
     ]
     padded = d["padded"]
+    X, W = _sym(e, "x", "x"), _sym(e, "W", "W")
     rows, cols = _padded_labels(d, padded.shape[1:])
     for c in range(padded.shape[0]):
         marks = {tap: "ct.highlight" for tap in d["taps"]}
@@ -53,21 +60,21 @@ def _conv_view(e, p: int) -> list[RenderableType]:
             grid(
                 padded[c],
                 p,
-                label=f"{'x_pad' if top or bottom or left or right else 'x'}[n={n}, c={c}]",
+                label=f"{X}{'_pad' if top or bottom or left or right else ''}[n={n}, c={c}]",
                 marks=marks,
                 row_labels=rows,
                 col_labels=cols,
                 dim=_padding_test(d, padded.shape[1:]),
             ),
-            grid(d["kernel"][c], p, label=f"W[f={f}, c={c}]"),
-            grid(d["products"][c], p, label="products x·W"),
+            grid(d["kernel"][c], p, label=f"{W}[f={f}, c={c}]"),
+            grid(d["products"][c], p, label=f"products {X}·{W}"),
         ]
         out.append(Flow(items))
     out.append(sum_line(e, p, limit=32))  # a conv cell's sum is short: show it whole
     dot = d["im2col_dot"]
     line = Text(
         f"im2col: column {d['column']} (= {i}·{d['w_out']} + {j}) of X_col[{n}] · row "
-        f"{d['row']} of W_row = {num(dot, p)}, + b[{f}] {num(e.bias, p)} = "
+        f"{d['row']} of W_row = {num(dot, p)}, + {_sym(e, 'b', 'b')}[{f}] {num(e.bias, p)} = "
     )
     line.append(num(dot + e.bias, p), style="ct.big")
     out.append(line)
@@ -116,14 +123,15 @@ def _pool_view(e, p: int) -> list[RenderableType]:
         if chosen is not None:
             ((pos, _),) = d["grad_goes"]
             text = (
-                f"backward: ∂L/∂P[{n},{c},{i},{j}] = {g} goes entirely to "
+                f"backward: ∂L/∂{_sym(e, 'P', 'P')}[{n},{c},{i},{j}] = {g} goes entirely to "
                 f"{d['source']}[{','.join(map(str, pos))}]; the other {ph * pw - 1} window "
                 "cells get 0 from this window"
             )
         else:
             share = num(d["grad_goes"][0][1], p)
             text = (
-                f"backward: ∂L/∂P[{n},{c},{i},{j}] = {g} is shared: each of the {ph * pw} "
+                f"backward: ∂L/∂{_sym(e, 'P', 'P')}[{n},{c},{i},{j}] = {g} is shared: "
+                f"each of the {ph * pw} "
                 f"window cells gets {g}/{ph * pw} = {share}"
             )
         if d["overlapping"]:
@@ -136,16 +144,19 @@ def _grad_h_grids(e, p: int, n_samples, marks=None, f=None) -> Flow:
     d = e.details
     gh = d["grad_h"]
     items = [
-        grid(gh[n], p, label=f"∂L/∂H[n={n}, f={f}]", marks=marks) for n in range(min(n_samples, 4))
+        grid(gh[n], p, label=f"∂L/∂{_sym(e, 'H', 'H')}[n={n}, f={f}]", marks=marks)
+        for n in range(min(n_samples, 4))
     ]
     return Flow(items)
 
 
 def _relu_note(e) -> list[Text]:
     if e.details.get("relu"):
+        H = _sym(e, "H", "H")
         return [
             Text(
-                "∂L/∂H is grad.conv.out, already multiplied by the ReLU mask [H > 0]",
+                f"∂L/∂{H} is {e.details.get('grad_stage', 'grad.conv.out')}, already "
+                f"multiplied by the ReLU mask [{H} > 0]",
                 style="ct.dim",
             )
         ]
@@ -154,7 +165,7 @@ def _relu_note(e) -> list[Text]:
 
 def _zero_note(e) -> str:
     zero = e.details.get("zero_grad", 0)
-    return f"; ∂L/∂H is 0 in {zero} of them" if zero else ""
+    return f"; ∂L/∂{_sym(e, 'H', 'H')} is 0 in {zero} of them" if zero else ""
 
 
 def _weight_view(e, p: int) -> list[RenderableType]:
@@ -162,21 +173,22 @@ def _weight_view(e, p: int) -> list[RenderableType]:
     f, c, u, v = e.index
     samples = d["grad_h"].shape[0]
     padded = d["padded"][0]
+    X, H = _sym(e, "x", "x"), _sym(e, "H", "H")
     rows, cols = _padded_labels(d, padded.shape)
     out = _relu_note(e) + [
         Text(
             f"offset (u={u}, v={v}) of filter {f}, channel {c} meets one input element at every "
-            f"output position (i, j): x_pad[i·s + {u}·d, j·s + {v}·d]; [v] marks them"
+            f"output position (i, j): {X}_pad[i·s + {u}·d, j·s + {v}·d]; [v] marks them"
             + (f" (sample 0 shown of {samples})" if samples > 1 else ""),
             style="ct.dim",
         ),
         Flow(
             [
-                grid(d["grad_h"][0], p, label=f"∂L/∂H[n=0, f={f}]"),
+                grid(d["grad_h"][0], p, label=f"∂L/∂{H}[n=0, f={f}]"),
                 grid(
                     padded,
                     p,
-                    label=f"x_pad[n=0, c={c}]",
+                    label=f"{X}_pad[n=0, c={c}]",
                     marks={t: "ct.highlight" for t in d["taps"]},
                     row_labels=rows,
                     col_labels=cols,
@@ -188,7 +200,9 @@ def _weight_view(e, p: int) -> list[RenderableType]:
     ]
     if d["padding_terms"]:
         out.append(
-            Text(f"{d['padding_terms']} terms read padding (x = 0) and count as 0", style="ct.dim")
+            Text(
+                f"{d['padding_terms']} terms read padding ({X} = 0) and count as 0", style="ct.dim"
+            )
         )
     line = Text(
         f"sum of the {len(e.terms)} terms (N·H_out·W_out = {samples}·"
@@ -220,11 +234,12 @@ def _input_view(e, p: int) -> list[RenderableType]:
     d = e.details
     n, c, r, q = e.index
     windows = d["windows"]
+    X, W, H = _sym(e, "x", "x"), _sym(e, "W", "W"), _sym(e, "H", "H")
     out = _relu_note(e)
     if not windows:
         out.append(
             Text(
-                f"no kernel tap lands on x[{n},{c},{r},{q}]: the taps i·s + u·d − p step over "
+                f"no kernel tap lands on {X}[{n},{c},{r},{q}]: the taps i·s + u·d − p step over "
                 "it (stride, dilation) or the last partial stride is floored away; nothing "
                 "reads it, so its gradient is 0"
             )
@@ -233,7 +248,7 @@ def _input_view(e, p: int) -> list[RenderableType]:
     where = " ".join(f"({i},{j})" for i, j in d["positions"])
     out.append(
         Text(
-            f"x[{n},{c},{r},{q}] lies in "
+            f"{X}[{n},{c},{r},{q}] lies in "
             + (f"{windows} overlapping windows" if windows > 1 else "1 window")
             + f" (output positions {where}), for each of the {d['filters']} filters: "
             f"{windows}·{d['filters']} = {len(e.terms)} terms. col2im adds them all, which is why "
@@ -247,11 +262,11 @@ def _input_view(e, p: int) -> list[RenderableType]:
         out.append(
             Flow(
                 [
-                    grid(d["grad_h"][f], p, label=f"∂L/∂H[n={n}, f={f}]", marks=marks),
+                    grid(d["grad_h"][f], p, label=f"∂L/∂{H}[n={n}, f={f}]", marks=marks),
                     grid(
                         kernel,
                         p,
-                        label=f"W[f={f}, c={c}] flipped 180°",
+                        label=f"{W}[f={f}, c={c}] flipped 180°",
                         marks={tap: "ct.name" for tap in flipped},
                     ),
                 ]
@@ -262,8 +277,9 @@ def _input_view(e, p: int) -> list[RenderableType]:
     out += term_lines(e, p, note=lambda t: f"flipped kernel tap {t.meta['flipped']}")
     out.append(
         Text(
-            "the same sum is the full convolution of ∂L/∂H (spread out by the stride) with the "
-            "kernel flipped 180°: tap (u, v) of W is tap (kh−1−u, kw−1−v) of the flipped kernel",
+            f"the same sum is the full convolution of ∂L/∂{H} (spread out by the stride) with the "
+            f"kernel flipped 180°: tap (u, v) of {W} is tap (kh−1−u, kw−1−v) of the flipped "
+            "kernel",
             style="ct.dim",
         )
     )
@@ -278,7 +294,72 @@ def _zero_note_input(e) -> str:
     return f" ({zero} are 0)" if zero else ""
 
 
+def _fc_view(e, p: int) -> list[RenderableType]:
+    """fc.out and the fc gradients: the two vectors side by side, then the terms and the sum."""
+    d = e.details
+    out = []
+    if "row" in d:
+        X, W = _sym(e, "x", "f"), _sym(e, "W", "W_fc")
+        n, o = e.index
+        out.append(
+            Text(
+                f"row {n} of {d['source']} ({X}, {len(e.terms)} features) times row {o} of {W}, "
+                f"plus {_sym(e, 'b', 'b_fc')}[{o}]",
+                style="ct.dim",
+            )
+        )
+        vectors = np.stack([d["row"], d["weights"]])
+        out.append(grid(vectors, p, label=f"{X}[n={n}] over {W}[o={o}]", row_labels=[X, W]))
+    out += term_lines(e, p)
+    out.append(sum_line(e, p))
+    return out
+
+
+def _terms_view(e, p: int) -> list[RenderableType]:
+    """Any other sum (a ReLU's mask, a flatten's move, a pool's gradient): terms and total."""
+    return [*term_lines(e, p), sum_line(e, p)]
+
+
+def _loss_view(e, p: int) -> list[RenderableType]:
+    """The loss: each averaged term with its numbers, then the mean."""
+    d = e.details
+    z = _sym(e, "z", "z")
+    lines = []
+    for k, t in enumerate(e.terms[:12]):
+        m = t.meta
+        if d["loss"] == "ce":
+            numbers = (
+                f"(logsumexp({z}[{m['sample']}]) {num(m['lse'], p)} − {z}[{m['sample']},"
+                f"{m['target']}] {num(m['z_target'], p)}) / {d['count']}"
+            )
+        elif d["loss"] == "mse":
+            numbers = f"({num(m['z'], p)} − {num(m['y'], p)})² / {d['count']}"
+        else:
+            numbers = (
+                f"(max({num(m['z'], p)}, 0) − {num(m['z'], p)}·{num(m['y'], p)} + "
+                f"log(1 + e^−|{num(m['z'], p)}|)) / {d['count']}"
+            )
+        line = Text(f"{k + 1:>4}. ", style="ct.dim")
+        line.append(t.where, style="ct.name")
+        line.append(f" = {numbers} = ")
+        line.append(num(t.product, p))
+        lines.append(line)
+    if len(e.terms) > 12:
+        lines.append(Text(f"      … and {len(e.terms) - 12} more terms", style="ct.dim"))
+    what = ("sample" if d["loss"] == "ce" else "element") + ("s" if d["count"] > 1 else "")
+    line = Text(
+        f"mean over the {d['count']} {what} of {d['source']}: sum of {len(e.terms)} terms = "
+    )
+    line.append(num(e.value, p), style="ct.big")
+    return [*lines, line]
+
+
 VIEWS = {
+    "fc": _fc_view,
+    "fc_grad": _fc_view,
+    "loss_mse": _loss_view,
+    "loss_ce": _loss_view,
+    "loss_bce": _loss_view,
     "conv": _conv_view,
     "pool": _pool_view,
     "weight_grad": _weight_view,
@@ -292,6 +373,6 @@ def explanation_view(e, precision: int = 4) -> RenderableType:
     title = Text(f"{e.cell} = ", style="ct.title")
     title.append(num(e.value, precision), style="ct.big")
     parts = [title, Text(e.formula, style="ct.formula"), Text("")]
-    parts += VIEWS[e.kind](e, precision)
+    parts += VIEWS.get(e.kind, _terms_view)(e, precision)
     parts += [Text(""), *verdicts(e, precision)]
     return Group(*parts)

@@ -54,9 +54,18 @@ def test_stage_names_list_every_stage_a_run_records_in_order(activation, pool, p
     assert names == [n for n in possible if n in names]
 
 
-@pytest.mark.parametrize("cell", ["loss", "loss[0]", "fc.out[0,0]", "conv.outt[0,0,0,0]"])
-def test_explain_refuses_uncovered_stages_before_the_run(invoke, no_computing, cell):
-    result = invoke("explain", cell)
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["conv.outt[0,0,0,0]"], "it explains one cell of: conv.out[n,f,i,j], pool.out[n,c,i,j]"),
+        (["pool.argmax[0,0,0,0]"], "explain has no sum for 'pool.argmax'"),
+        (["conv2.out[0,0,0,0]"], "conv2.out is not a stage of this network (it has no layer"),
+        (["pool.out[0,0,0,0]", "--pool", "none"], "(it has no layer called pool)"),
+        (["conv.out[0,0,0,0]", "--net", "conv(2,3) conv(2,3) fc(1)"], "explain covers: conv1.out"),
+    ],
+)
+def test_explain_refuses_uncovered_stages_before_the_run(invoke, no_computing, args, message):
+    result = invoke("explain", *args)
     assert result.exit_code == 2
-    assert "it explains one cell of: conv.out[n,f,i,j], pool.out[n,c,i,j]" in result.output
+    assert message in result.output
     assert len(result.output.strip().splitlines()) == 1

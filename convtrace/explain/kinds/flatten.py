@@ -1,0 +1,33 @@
+"""Flatten moves numbers without changing them: one term, a factor of 1::
+
+flatten.out[n,k]  = P[n,c,i,j]       with k = c·H·W + i·W + j
+∂L/∂P[n,c,i,j]    = ∂L/∂f[n,k]       the same k
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..sums import Term, explains, idx
+
+
+@explains("flatten", "out", ("n", "k"))
+def flatten_out(trace, layer, index):
+    n, k = index
+    source = np.asarray(trace[layer.in_stage].values)
+    at = (n, *np.unravel_index(k, source.shape[1:]))
+    a = float(source[at])
+    where = f"{layer.in_symbol}[{idx(*at)}]"
+    formula = f"{layer.symbol}[n,k] = {layer.in_symbol}[n,c,i,j] with k = c·H·W + i·W + j"
+    details = {"source": layer.in_stage, "position": tuple(int(v) for v in at)}
+    return "elementwise", formula, [Term([a, 1.0], a, where)], None, details
+
+
+@explains("flatten", "input", ("n", "c", "i", "j"))
+def flatten_input_grad(trace, layer, index):
+    grad = np.asarray(trace[f"grad.{layer.name}.out"].values)
+    k = int(np.ravel_multi_index(index[1:], tuple(trace[layer.in_stage].shape[1:])))
+    g = float(grad[index[0], k])
+    where = f"∂L/∂{layer.symbol}[{idx(index[0], k)}]"
+    formula = f"∂L/∂{layer.in_symbol}[n,c,i,j] = ∂L/∂{layer.symbol}[n, c·H·W + i·W + j]"
+    return "elementwise", formula, [Term([g, 1.0], g, where)], None, {"position": k}

@@ -1,0 +1,54 @@
+"""The loss as a sum over what it averages (mean reduction, as torch's defaults), with z the last
+layer's output and y the target::
+
+    mse   L = Σ_{n,o} (z[n,o] − y[n,o])² / M                      M = N·out
+    bce   L = Σ_{n,o} (max(z,0) − z·y + log(1 + e^−|z|)) / M
+    ce    L = Σ_n (logsumexp(z[n]) − z[n, y[n]]) / N
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ...trace.formulas import LOSS_FORMULAS
+from ..sums import Term, explains, idx
+
+
+def _logsumexp(row) -> float:
+    top = max(row)
+    return top + math.log(math.fsum(math.exp(v - top) for v in row))
+
+
+@explains("loss", "value", ())
+def loss_value(trace, layer, index):
+    last = trace.layers[-1]
+    z = np.asarray(trace[f"{last.name}.out"].values, dtype=np.float64)
+    stage = trace["loss"]
+    y = np.asarray(stage.meta.get("target", getattr(trace.scenario, "target", None)))
+    loss = trace.scenario.loss
+    zs = last.symbol
+    terms = []
+    if loss == "ce":
+        count = z.shape[0]
+        for n in range(count):
+            t = int(y[n])
+            lse = _logsumexp([float(v) for v in z[n]])
+            zt = float(z[n, t])
+            meta = {"lse": lse, "z_target": zt, "scale": 1 / count, "target": t, "sample": n}
+            where = f"(logsumexp({zs}[{n}]) − {zs}[{idx(n, t)}]) / {count}"
+            terms.append(Term([lse - zt, 1 / count], (lse - zt) / count, where, meta))
+    else:
+        count = z.size
+        for at in np.ndindex(z.shape):
+            zv, yv = float(z[at]), float(y[at])
+            if loss == "mse":
+                inner, where = (zv - yv) ** 2, f"({zs}[{idx(*at)}] − y[{idx(*at)}])² / {count}"
+            else:
+                inner = max(zv, 0.0) - zv * yv + math.log1p(math.exp(-abs(zv)))
+                where = f"bce({zs}[{idx(*at)}], y[{idx(*at)}]) / {count}"
+            meta = {"z": zv, "y": yv, "scale": 1 / count, "inner": inner, "position": at}
+            terms.append(Term([inner, 1 / count], inner / count, where, meta))
+    details = {"loss": loss, "count": count, "symbols": {"z": zs}, "source": f"{last.name}.out"}
+    return f"loss_{loss}", LOSS_FORMULAS[loss], terms, None, details
