@@ -5,13 +5,19 @@
 >>> conv = Conv2D(8, 3, stride=2, padding="same", seed=0)
 >>> conv.forward(np.ones((10, 4, 7, 7))).shape
 (10, 8, 4, 4)
+
+In a notebook, ``convtrace.trace(seed=42)`` runs the whole network and shows every stage
+(see ``convtrace.notebook``).
 """
 
+# The subpackage convtrace.trace is callable (see its __init__): convtrace.trace(seed=42)
+from . import trace
 from .core.errors import ConvtraceError
 from .core.geometry import output_size, resolve_padding
 from .core.im2col import col2im, im2col
 from .core.layers import AvgPool2D, Conv2D, Flatten, Linear, MaxPool2D, ReLU
 from .core.losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
+from .notebook import NotebookTrace
 
 __version__ = "0.1.0"
 
@@ -30,4 +36,6 @@ __all__ = [
     "output_size",
     "resolve_padding",
     "ConvtraceError",
+    "trace",
+    "NotebookTrace",
 ]

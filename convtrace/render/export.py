@@ -44,6 +44,24 @@ def check_export_path(path) -> Path:
     return path
 
 
+def recording_console(theme: str = "default") -> Console:
+    """A console that records what it prints (100 columns, full colour) and shows nothing:
+    the handouts' and the notebooks' (``force_jupyter=False``: inside Jupyter, Rich would
+    otherwise display every print itself)."""
+    return Console(
+        record=True,
+        width=min(WIDTH, MAX_WIDTH),
+        file=io.StringIO(),
+        force_terminal=True,
+        force_jupyter=False,
+        color_system="truecolor",
+        theme=THEMES[theme],
+        highlight=False,
+        emoji=False,
+        legacy_windows=False,
+    )
+
+
 class Handout:
     """A recording console (100 columns, full colour) whose record is saved as ``path``.
 
@@ -54,17 +72,7 @@ class Handout:
     def __init__(self, path, theme: str = "default"):
         self.path = check_export_path(path)
         self.suffix = self.path.suffix.lower()
-        self.console = Console(
-            record=True,
-            width=min(WIDTH, MAX_WIDTH),
-            file=io.StringIO(),
-            force_terminal=True,
-            color_system="truecolor",
-            theme=THEMES[theme],
-            highlight=False,
-            emoji=False,
-            legacy_windows=False,
-        )
+        self.console = recording_console(theme)
 
     @property
     def width(self) -> int:
