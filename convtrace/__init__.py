@@ -10,14 +10,12 @@ In a notebook, ``convtrace.trace(seed=42)`` runs the whole network and shows eve
 (see ``convtrace.notebook``).
 """
 
-# The subpackage convtrace.trace is callable (see its __init__): convtrace.trace(seed=42)
-from . import trace
 from .core.errors import ConvtraceError
 from .core.geometry import output_size, resolve_padding
 from .core.im2col import col2im, im2col
 from .core.layers import AvgPool2D, Conv2D, Flatten, Linear, MaxPool2D, ReLU
 from .core.losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
-from .notebook import NotebookTrace
+from .notebook import NotebookTrace, trace
 
 __version__ = "0.1.0"
 

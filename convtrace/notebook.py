@@ -116,7 +116,7 @@ def trace(**options) -> NotebookTrace:
     from .render.console import parse_theme
     from .scenario.spec import build_scenario
     from .scenario.toml_file import spec_from_values
-    from .trace.pipeline import run_pipeline
+    from .tracing.pipeline import run_pipeline
 
     theme = parse_theme(run["theme"])
     if not 0 <= run["precision"] <= 12:
@@ -128,11 +128,11 @@ def trace(**options) -> NotebookTrace:
     spec = spec_from_values(values, explicit=set(values))
     result = run_pipeline(build_scenario(spec), backward=True)
     if run["reference"]:
-        from .trace.reference import attach_reference
+        from .tracing.reference import attach_reference
 
         attach_reference(result)
     if run["gradcheck"]:
-        from .trace.gradcheck import attach_numeric
+        from .tracing.gradcheck import attach_numeric
 
         attach_numeric(result)
     return NotebookTrace(

@@ -13,8 +13,8 @@ from convtrace.core.errors import ConvtraceError
 from convtrace.explain.cell import explain_cell, explanation_document, parse_cell
 from convtrace.explain.sums import explainable
 from convtrace.scenario.spec import ScenarioSpec, build_scenario
-from convtrace.trace.pipeline import run_pipeline
-from convtrace.trace.reference import attach_reference
+from convtrace.tracing.pipeline import run_pipeline
+from convtrace.tracing.reference import attach_reference
 
 SCENARIOS = {
     "default": {},

@@ -8,9 +8,9 @@ from hypothesis import strategies as st
 
 from convtrace.render.stages import verdict_text
 from convtrace.scenario.spec import ScenarioSpec, build_scenario
-from convtrace.trace.gradcheck import attach_numeric, numeric_gradients
-from convtrace.trace.pipeline import run_pipeline
-from convtrace.trace.reference import attach_reference
+from convtrace.tracing.gradcheck import attach_numeric, numeric_gradients
+from convtrace.tracing.pipeline import run_pipeline
+from convtrace.tracing.reference import attach_reference
 
 
 def _scenario(size=None, **spec):

@@ -13,7 +13,7 @@ from convtrace.core.errors import InputFileError, NumericError
 from convtrace.core.geometry import read_mask
 from convtrace.scenario.toml_file import _toml_string
 from convtrace.scenario.validation import in_dtype
-from convtrace.trace.stage import Stage, Trace
+from convtrace.tracing.stage import Stage, Trace
 
 # Any text a file name can hold and UTF-8 can encode (no lone surrogates).
 names = st.text(st.characters(blacklist_categories=("Cs",)), max_size=60)

@@ -14,9 +14,9 @@ from hypothesis.extra import numpy as hnp
 from convtrace.core.errors import ConvtraceError
 from convtrace.render.json_out import check_document_size, write_array, write_trace_document
 from convtrace.scenario.spec import ScenarioSpec, build_scenario
-from convtrace.trace.pipeline import run_pipeline
-from convtrace.trace.reference import attach_reference
-from convtrace.trace.stage import Stage
+from convtrace.tracing.pipeline import run_pipeline
+from convtrace.tracing.reference import attach_reference
+from convtrace.tracing.stage import Stage
 
 
 def strict_loads(text: str):

@@ -8,8 +8,8 @@ from hypothesis import strategies as st
 
 from convtrace import ConvtraceError
 from convtrace.scenario.spec import ScenarioSpec, build_scenario
-from convtrace.trace.pipeline import run_pipeline
-from convtrace.trace.reference import attach_reference
+from convtrace.tracing.pipeline import run_pipeline
+from convtrace.tracing.reference import attach_reference
 
 DEFAULT_ORDER = [
     "input",
@@ -178,7 +178,7 @@ def test_saturation_note_follows_the_gradient_torch_computes():
     """The note appears exactly when torch's ∂L/∂z is below the dtype's resolution."""
     import torch
 
-    from convtrace.trace.pipeline import saturation_note
+    from convtrace.tracing.pipeline import saturation_note
 
     cases = [
         (-29.0, 0.0, np.float32),

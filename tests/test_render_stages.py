@@ -26,9 +26,9 @@ from convtrace.render.stages import (
     verdict_text,
 )
 from convtrace.scenario.spec import ScenarioSpec, build_scenario
-from convtrace.trace.pipeline import run_pipeline
-from convtrace.trace.reference import attach_reference
-from convtrace.trace.stage import Stage
+from convtrace.tracing.pipeline import run_pipeline
+from convtrace.tracing.reference import attach_reference
+from convtrace.tracing.stage import Stage
 from tests.render_text import render
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "default_run_w100.txt"

@@ -20,9 +20,9 @@ from convtrace.render.stepper import (
     step_through,
 )
 from convtrace.scenario.spec import ScenarioSpec, build_scenario
-from convtrace.trace.pipeline import run_pipeline
-from convtrace.trace.reference import attach_reference
-from convtrace.trace.stage import Stage
+from convtrace.tracing.pipeline import run_pipeline
+from convtrace.tracing.reference import attach_reference
+from convtrace.tracing.stage import Stage
 from tests.render_text import render
 
 RTOL = 1e-5

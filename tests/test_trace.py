@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from convtrace.trace.stage import Stage, Trace
+from convtrace.tracing.stage import Stage, Trace
 
 
 def test_stage_agreement_uses_relative_tolerance_and_reports_worst_index():

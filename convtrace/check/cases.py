@@ -114,7 +114,7 @@ def _pads(spec: CaseSpec, api: str):
 def _worked_example():
     """x, W, b and ∂L/∂H of the course's worked example (torch's generator, seed 42)."""
     from ..scenario.spec import ScenarioSpec, build_scenario
-    from ..trace.pipeline import run_pipeline
+    from ..tracing.pipeline import run_pipeline
 
     scenario = build_scenario(ScenarioSpec(dtype="float64", method="loop"))
     trace = run_pipeline(scenario)

@@ -47,7 +47,7 @@ def _trace(spec: ScenarioSpec, *, backward: bool, compare_torch: bool, quiet: bo
     stage of this network matches it; ``cell``: explain's stage, refused likewise when this
     network has no sum for it."""
     from ..scenario.spec import build_scenario
-    from ..trace.pipeline import run_pipeline
+    from ..tracing.pipeline import run_pipeline
     from .output import check_only_pattern
 
     with _status("computing the network by hand…", quiet):
@@ -60,7 +60,7 @@ def _trace(spec: ScenarioSpec, *, backward: bool, compare_torch: bool, quiet: bo
         trace = run_pipeline(scenario, backward=backward)
     if compare_torch:
         with _status("asking PyTorch for the same tensors…", quiet):
-            from ..trace.reference import attach_reference
+            from ..tracing.reference import attach_reference
 
             attach_reference(trace)
     return trace
@@ -76,7 +76,7 @@ GRADCHECK_OPTION = typer.Option(
 
 def _gradcheck(trace, quiet: bool) -> None:
     """Attach the finite-difference witness to the trace's gradient stages."""
-    from ..trace.gradcheck import attach_numeric
+    from ..tracing.gradcheck import attach_numeric
 
     with _status("finite differences of the loss…", quiet):
         attach_numeric(trace)

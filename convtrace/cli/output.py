@@ -119,7 +119,7 @@ def check_only_pattern(pattern: str | None, layers) -> None:
     computed; a bare prefix such as ``grad`` is answered with the glob that was meant."""
     import fnmatch
 
-    from ..trace.pipeline import stage_names
+    from ..tracing.pipeline import stage_names
 
     STAGE_NAMES = stage_names(layers)
     if not pattern or any(fnmatch.fnmatchcase(name, pattern) for name in STAGE_NAMES):

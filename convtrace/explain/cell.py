@@ -113,7 +113,7 @@ def check_covered(stage_name: str, layers) -> None:
     """Refuse, before anything is computed, a stage this network has no sum for."""
     if stage_name in explainable(layers):
         return
-    from ..trace.pipeline import stage_names
+    from ..tracing.pipeline import stage_names
 
     parts = stage_name.split(".")
     owner = parts[1] if parts[0] == "grad" else parts[0]

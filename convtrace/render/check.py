@@ -72,7 +72,7 @@ def case_table(result: FileResult) -> Table:
 def _mini_trace(r: CaseResult):
     """A Trace of torch's values for the case, so ``explain_cell`` can write one as its sum."""
     from ..core.layers.conv import Conv
-    from ..trace.stage import Stage, Trace
+    from ..tracing.stage import Stage, Trace
 
     case = r.case
     weight = np.asarray(case.w, dtype=np.float64)

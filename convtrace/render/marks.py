@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..trace.stage import Stage, Trace
+from ..tracing.stage import Stage, Trace
 
 POOL_LEGEND = "[x] = the maximum of its pooling window"
 POOL_GRAD_LEGEND = "[x] = a window's maximum: the only cell its ∂L/∂P reaches"

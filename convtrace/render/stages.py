@@ -18,7 +18,7 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from ..trace.stage import Stage, Trace, max_abs_diff, worst_index
+from ..tracing.stage import Stage, Trace, max_abs_diff, worst_index
 from .marks import highlights
 from .tensors import Flow, format_number, tensor_summary, tensor_view
 

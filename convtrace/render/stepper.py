@@ -18,7 +18,7 @@ from rich.console import Console, RenderableType
 from rich.segment import Segment
 from rich.text import Text
 
-from ..trace.stage import Stage, Trace
+from ..tracing.stage import Stage, Trace
 from .stages import highlights, traced_panel
 
 #: A stage renderer: (max_rows, max_slices) → the stage's panel with grids that small.

@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 from convtrace.scenario.spec import ScenarioSpec, build_scenario
-from convtrace.trace.pipeline import run_pipeline
-from convtrace.trace.reference import attach_reference
+from convtrace.tracing.pipeline import run_pipeline
+from convtrace.tracing.reference import attach_reference
 
 BUSY = [
     "--batch", "2", "--channels", "2", "--size", "7", "--padding", "same", "--stride", "2",
@@ -114,7 +114,7 @@ def test_bad_cells_exit_2_with_a_reason(invoke, cell, message):
 
 
 def test_disagreement_with_torch_exits_1(invoke, monkeypatch):
-    import convtrace.trace.reference as reference
+    import convtrace.tracing.reference as reference
 
     original = reference.attach_reference
 

@@ -7,8 +7,8 @@ import itertools
 import pytest
 
 from convtrace.scenario.spec import ScenarioSpec, build_scenario
-from convtrace.trace import pipeline
-from convtrace.trace.pipeline import run_pipeline, stage_names
+from convtrace.tracing import pipeline
+from convtrace.tracing.pipeline import run_pipeline, stage_names
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import warnings
 import numpy as np
 import pytest
 
-from convtrace.trace import pipeline
+from convtrace.tracing import pipeline
 
 
 @pytest.fixture
@@ -25,7 +25,7 @@ def warning_pipeline(monkeypatch):
 
 SCRIPT = """
 import sys, warnings
-from convtrace.trace import pipeline
+from convtrace.tracing import pipeline
 from convtrace.cli.main import main
 real = pipeline.run_pipeline
 def warned(*args, **kwargs):

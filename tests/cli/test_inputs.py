@@ -191,12 +191,12 @@ def test_typer_type_errors_exit_2_without_traceback(invoke):
 
 
 def test_internal_errors_exit_1_and_show_the_traceback_only_with_debug(invoke, monkeypatch):
-    import convtrace.trace.pipeline
+    import convtrace.tracing.pipeline
 
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr(convtrace.trace.pipeline, "run_pipeline", broken)
+    monkeypatch.setattr(convtrace.tracing.pipeline, "run_pipeline", broken)
     result = invoke("run", "--json")
     assert result.exit_code == 1 and "Traceback" not in result.output
     assert "Internal error: RuntimeError: boom" in result.stderr

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import inspect
 import io
 import json
 import re
@@ -67,9 +68,10 @@ def test_getitem_returns_a_copy_and_stage_gives_the_stage(t):
 
 
 def test_package_stays_importable_and_torch_is_not_imported_by_import_convtrace():
-    import convtrace.trace.reference as reference  # the subpackage, not shadowed
+    import convtrace.tracing.reference as reference
 
     assert callable(reference.attach_reference)
+    assert inspect.isfunction(convtrace.trace)  # the package is convtrace.tracing: no shadowing
     code = "import sys, convtrace; convtrace.trace; print('torch' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

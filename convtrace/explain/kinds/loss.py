@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from ...trace.formulas import LOSS_FORMULAS
+from ...tracing.formulas import LOSS_FORMULAS
 from ..sums import Term, explains, idx
 
 
