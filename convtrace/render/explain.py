@@ -323,15 +323,11 @@ def _terms_view(e, p: int) -> list[RenderableType]:
 def _loss_view(e, p: int) -> list[RenderableType]:
     """The loss: each averaged term with its numbers, then the mean."""
     d = e.details
-    z = _sym(e, "z", "z")
     lines = []
     for k, t in enumerate(e.terms[:12]):
         m = t.meta
         if d["loss"] == "ce":
-            numbers = (
-                f"(logsumexp({z}[{m['sample']}]) {num(m['lse'], p)} − {z}[{m['sample']},"
-                f"{m['target']}] {num(m['z_target'], p)}) / {d['count']}"
-            )
+            numbers = f"({num(m['lse'], p)} − {num(m['z_target'], p)}) / {d['count']}"
         elif d["loss"] == "mse":
             numbers = f"({num(m['z'], p)} − {num(m['y'], p)})² / {d['count']}"
         else:
@@ -348,7 +344,8 @@ def _loss_view(e, p: int) -> list[RenderableType]:
         lines.append(Text(f"      … and {len(e.terms) - 12} more terms", style="ct.dim"))
     what = ("sample" if d["loss"] == "ce" else "element") + ("s" if d["count"] > 1 else "")
     line = Text(
-        f"mean over the {d['count']} {what} of {d['source']}: sum of {len(e.terms)} terms = "
+        f"mean over the {d['count']} {what} of {d['source']}: sum of {len(e.terms)} "
+        f"term{'s' if len(e.terms) > 1 else ''} = "
     )
     line.append(num(e.value, p), style="ct.big")
     return [*lines, line]

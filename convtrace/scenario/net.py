@@ -20,7 +20,6 @@ from ..core.layers.base import REQUIRED
 
 _LAYER = re.compile(r"\s*([A-Za-z_][\w-]*)(?:\s*\(([^()]*)\))?")
 _INT = re.compile(r"^-?\d{1,18}$")
-IMAGE_KINDS = ("conv", "maxpool", "avgpool")
 
 
 @dataclass
@@ -154,10 +153,11 @@ def with_flatten(specs: list[LayerSpec]) -> list[LayerSpec]:
         if spec.kind == "fc" and not flat:
             out.append(LayerSpec("flatten", implicit=True))
             flat = True
-        if spec.kind in IMAGE_KINDS and flat:
+        if spec.cls.needs_image and flat:
+            images = ", ".join(k for k, cls in KINDS.items() if cls.needs_image)
             raise ParameterError(
                 f"--net: {spec.kind} comes after the features were flattened (by fc or "
-                "flatten); image layers (conv, maxpool, avgpool) go before the first fc"
+                f"flatten); image layers ({images}) go before the first fc"
             )
         flat = flat or spec.kind in ("flatten", "fc")
         out.append(spec)

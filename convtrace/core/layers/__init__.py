@@ -1,8 +1,8 @@
 """The network's layers, pure numpy, one module per kind, all with the protocol of ``base``.
 
 ``KINDS`` is the registration: the ``--net`` keyword of each kind and its class. A new kind is
-its module plus one line here (and, if ``explain`` should write its cells as sums, one entry in
-``convtrace.explain.sums``).
+its module plus one line here (and, if ``explain`` should write its cells as sums, one module in
+``convtrace/explain/kinds/``, found there without further registration).
 """
 
 from .base import Layer, Record, Twin, TwinContext

@@ -107,6 +107,8 @@ class Layer:
     #: the suffixes of the stages it can record, forward and backward (for --only)
     SUFFIXES: tuple = ("out",)
     GRAD_SUFFIXES: tuple = ()
+    #: True for kinds that read (N, C, H, W) images, refused after the features are flattened
+    needs_image: bool = False
 
     @classmethod
     def build(cls, options: dict, in_shape):

@@ -31,6 +31,7 @@ class ConvStages:
 
     kind = "conv"
     family = "conv"
+    needs_image = True
     letter = "H"
     title = "Convolution output"
     #: conv(filters, kernel, stride=1, padding=valid, dilation=1) in --net

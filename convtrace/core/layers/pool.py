@@ -18,6 +18,7 @@ from .base import REQUIRED, Layer, Record, Twin, TwinContext
 
 class _Pool2D(Layer):
     family = "pool"
+    needs_image = True
     letter = "P"
     #: maxpool(size, stride=size) / avgpool(size, stride=size) in --net
     SIGNATURE = (("kernel_size", REQUIRED), ("stride", None))
