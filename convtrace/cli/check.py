@@ -16,6 +16,7 @@ from typing import Annotated
 import typer
 
 from .options import fail
+from .output import ExportOption, QuietOption
 
 PANEL = "Checking"
 
@@ -109,6 +110,8 @@ def check_command(
             "--list-bugs", rich_help_panel=PANEL, help="Print the catalog of bugs and exit."
         ),
     ] = False,
+    export: ExportOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Grade a student's own convolution against torch, case by case, and name the bug.
 
@@ -121,15 +124,20 @@ def check_command(
       convtrace check layers.py --api cs231n
       convtrace check submissions/ --class Conv --csv grades.csv
       convtrace check --list-bugs
+      convtrace check my_conv.py --export feedback.html      the report as a handout
 
     Exit code 0 when every case passes, 1 when any fails, 2 for bad input.
     """
     from ..render.console import make_console
+    from .main import _handout
 
+    handout = _handout(export, quiet, "default")  # a bad --export before any work
+    out = _Out(make_console(), handout, quiet, "convtrace check")
     if list_bugs:
         from ..render.check import catalog_view
 
-        make_console().print(catalog_view())
+        out.print(catalog_view())
+        out.save()
         return
     if path is None:
         fail("give the student's FILE.py or a FOLDER of them (or --list-bugs)")
@@ -154,9 +162,26 @@ def check_command(
         memory=int(memory * 2**30),
     )
     if target.is_dir():
-        _check_folder(target, options, json_out, csv_path)
+        _check_folder(target, options, json_out, csv_path, out)
     else:
-        _check_file(target, options, json_out, csv_path)
+        _check_file(target, options, json_out, csv_path, out)
+
+
+class _Out:
+    """The report's destinations: the terminal (unless --quiet or --json) and the handout."""
+
+    def __init__(self, console, handout, quiet: bool, title: str):
+        self.console, self.handout, self.quiet, self.title = console, handout, quiet, title
+
+    def print(self, *objects) -> None:
+        if not self.quiet:
+            self.console.print(*objects)
+        if self.handout is not None:
+            self.handout.print(*objects)
+
+    def save(self) -> None:
+        if self.handout is not None:
+            self.handout.save(title=self.title)
 
 
 def _battery(api: str, quiet: bool):
@@ -169,7 +194,7 @@ def _battery(api: str, quiet: bool):
         return cases, [torch_reference(case) for case in cases]
 
 
-def _check_file(target: Path, options, json_out: bool, csv_path: str | None) -> None:
+def _check_file(target: Path, options, json_out: bool, csv_path: str | None, out: _Out) -> None:
     from ..check.grade import grade_file
     from ..check.report import file_document, grade_row, write_csv
 
@@ -184,16 +209,17 @@ def _check_file(target: Path, options, json_out: bool, csv_path: str | None) -> 
         write_csv([grade_row(result, str(target.parent))], csv_path)
     if json_out:
         typer.echo(json.dumps(file_document(result)))
-    else:
+        out.quiet = True
+    if out.handout is not None or not json_out:
         from ..render.check import file_view
-        from ..render.console import make_console
 
-        make_console().print(file_view(result, options.api))
+        out.print(file_view(result, options.api))
+        out.save()
     if not result.passed:
         raise typer.Exit(1)
 
 
-def _check_folder(folder: Path, options, json_out: bool, csv_path: str | None) -> None:
+def _check_folder(folder: Path, options, json_out: bool, csv_path: str | None, out: _Out) -> None:
     from ..check.grade import grade_file
     from ..check.report import file_document, grade_row, write_csv
     from ..render.check import check_progress, folder_table
@@ -228,12 +254,13 @@ def _check_folder(folder: Path, options, json_out: bool, csv_path: str | None) -
         write_csv(rows, csv_path)
     if json_out:
         typer.echo(json.dumps({"folder": str(folder), "files": documents}))
-    else:
-        console = make_console()
-        console.print(folder_table(rows))
+        out.quiet = True
+    if out.handout is not None or not json_out:
+        out.print(folder_table(rows))
         passed = sum(row["passed"] for row in rows)
         style = "ct.ok" if passed == len(rows) else "ct.bad"
-        console.print(f"[{style}]{passed} of {len(rows)} files pass every case[/]")
+        out.print(f"[{style}]{passed} of {len(rows)} files pass every case[/]")
+        out.save()
     if not all(row["passed"] for row in rows):
         raise typer.Exit(1)
 

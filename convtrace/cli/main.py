@@ -289,6 +289,8 @@ def explain(
     ] = 4,
     color: ColorOption = "auto",
     theme: ThemeOption = "default",
+    export: ExportOption = None,
+    quiet: QuietOption = False,
 ) -> None:
     """Where one number comes from: its short sum, term by term, with the run's actual values.
 
@@ -300,6 +302,7 @@ def explain(
       convtrace explain 'grad.conv.weight[0,0,0,0]'
       convtrace explain 'grad.input[0,0,2,2]' --padding same --stride 2
       convtrace explain 'pool.out[0,1,1,1]' --pool avg --json
+      convtrace explain 'grad.input[0,0,2,2]' --export grad_input.html   also a handout
       convtrace explain 'fc.out[0,0]'                       z = Σ f·W_fc + b, term by term
       convtrace explain loss --loss ce --classes 3
       convtrace explain 'conv2.out[0,3,1,1]' --net "conv(4,3) relu conv(8,3) fc(10)"
@@ -309,15 +312,17 @@ def explain(
     from ..explain.cell import explain_cell, explanation_document, parse_cell
 
     console = _styled_console(color, theme)  # a bad --color/--theme before any work
+    handout = _handout(export, quiet, theme)
     stage, index = parse_cell(cell)
     trace = _trace(spec, backward=True, compare_torch=compare_torch, quiet=json_out, cell=stage)
     explanation = explain_cell(trace, stage, index)
     if json_out:
         typer.echo(json.dumps(explanation_document(explanation)))
-    else:
+    if handout is not None or not json_out:
         from ..render.explain import explanation_view
 
-        console.print(explanation_view(explanation, precision))
+        view = explanation_view(explanation, precision)
+        _emit(view, console, handout, quiet or json_out, f"convtrace explain {explanation.cell}")
     if not explanation.agrees_with_trace or explanation.agrees_with_reference is False:
         raise typer.Exit(1)
 
