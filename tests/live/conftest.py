@@ -30,3 +30,15 @@ def trace_of(name: str):
 @pytest.fixture(scope="session")
 def trace():
     return trace_of("default")
+
+
+@pytest.fixture
+def invoke(monkeypatch):
+    """Run the CLI at 100 columns without colour (as tests/cli does); return the Result."""
+    from typer.testing import CliRunner
+
+    from convtrace.cli.main import app
+
+    monkeypatch.setenv("COLUMNS", "100")
+    monkeypatch.setenv("NO_COLOR", "1")
+    return lambda *args: CliRunner().invoke(app, [str(a) for a in args])
