@@ -15,6 +15,7 @@ import typer
 from ..scenario.spec import ScenarioSpec
 from .bench import bench_command
 from .check import check_command
+from .live import live_command
 from .options import fail, guarded, scenario_options
 from .output import (
     ColorOption,
@@ -331,6 +332,7 @@ def explain(
 # torch load when the command runs).
 app.command("bench")(guarded(bench_command))
 app.command("check")(guarded(check_command))
+app.command("live")(live_command)
 
 
 def _usage_message(error, click_errors) -> str:

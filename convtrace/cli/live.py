@@ -1,0 +1,46 @@
+"""``convtrace live``: the same scenario as ``run``, explored in a full-screen Textual app.
+
+A thin shell: the trace is built exactly as for ``run`` (with torch's reference); Textual is
+imported only here, inside the command, so ``convtrace --help`` never loads it.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+
+from ..scenario.spec import ScenarioSpec
+from .options import fail, guarded, scenario_options
+
+
+@guarded
+@scenario_options
+def live_command(
+    spec: ScenarioSpec,
+    precision: Annotated[
+        int, typer.Option(help="Significant digits of non-whole numbers.", min=0, max=12)
+    ] = 4,
+) -> None:
+    """A full-screen view of every stage: the stage list, the tensor with a cell cursor, the
+    cell's sum term by term, and window-by-window animations of conv.out, pool.out and
+    grad.input. Same scenario options as [bold]run[/bold].
+
+    [bold]Keys[/bold]: ↑↓/jk stage · Enter open · arrows cell · [ ] slice · t torch ·
+    space play · . , step · + - speed · Esc back · ? keys · q quit
+
+    [bold]Examples[/bold]
+
+      convtrace live --seed 42
+      convtrace live --padding same --stride 2 --size 7
+      convtrace live --net "conv(4,3) relu maxpool(2) fc(3)" --size 10 --loss ce
+    """
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        fail("convtrace live needs a terminal (stdin and stdout); in a pipe use convtrace run")
+    from .main import _trace
+
+    trace = _trace(spec, backward=True, compare_torch=True, quiet=False)
+    from ..live.app import LiveApp
+
+    LiveApp(trace, precision=precision).run()

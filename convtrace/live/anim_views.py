@@ -1,0 +1,201 @@
+"""The animation frames of ``convtrace live`` drawn as Rich renderables (see ``frames.py``).
+
+conv: the padded input with the window marked ``[v]``, the kernel beside it, the products, the
+running sum term by term, and the output filling in (``·`` = not computed yet). pool: the
+window on the pool input, its max / mean, the output filling in. col2im: the window's gradient
+dH·W[f], the gradient accumulated into the input so far, and how many windows touched each pixel.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from rich.console import Group, RenderableType
+from rich.text import Text
+
+from ..render.tensors import Flow
+from .frames import Col2imFrame, ConvFrame, Geometry, PoolFrame
+from .views import cell_grid, num
+
+#: Channels drawn per frame (the rest are summarised in a line).
+CHANNELS_SHOWN = 2
+#: Partial sums listed in the running-sum line before eliding the middle.
+RUNNING_SHOWN = 12
+
+
+def _padding_mask(shape, pads) -> np.ndarray:
+    (pt, pb), (pl, pr) = pads
+    mask = np.ones(shape, bool)
+    mask[pt : shape[0] - pb, pl : shape[1] - pr] = False
+    return mask
+
+
+def _labels(size: int, before: int) -> list[int]:
+    return [r - before for r in range(size)]
+
+
+def _tap_mask(shape, taps) -> np.ndarray:
+    mask = np.zeros(shape, bool)
+    for r, q in taps:
+        mask[r, q] = True
+    return mask
+
+
+def _geometry_words(g: Geometry) -> str:
+    (sh, sw), (dh, dw), ((pt, pb), (pl, pr)) = g.stride, g.dilation, g.pads
+    pads = f"padding {pt},{pb},{pl},{pr} (dim)" if pt or pb or pl or pr else "no padding"
+    return f"stride {sh}×{sw} · dilation {dh}×{dw} · {pads}"
+
+
+def progress(position: int, total: int, playing: bool, speed: float) -> Text:
+    state = "▶ playing" if playing else "⏸ paused"
+    return Text(f"window {position}/{total} · {state} · {speed:g} windows/s", style="ct.dim")
+
+
+def running_line(running: np.ndarray, bias: float | None, value: float, precision: int) -> Text:
+    """``running sum 6 → 11 → … → -8, + b 1 = -7``."""
+    shown = [num(v, precision) for v in running]
+    if len(shown) > RUNNING_SHOWN:
+        half = RUNNING_SHOWN // 2
+        shown = [*shown[:half], "…", *shown[-half:]]
+    line = Text("running sum ", style="ct.dim")
+    line.append(" → ".join(shown))
+    if bias is not None:
+        line.append(f", + b {num(bias, precision)}")
+    line.append(" = ")
+    line.append(num(value, precision), style="ct.big")
+    return line
+
+
+def conv_view(frame: ConvFrame, padded: np.ndarray, g: Geometry, precision: int = 4):
+    """padded: x_pad (N, C, H_pad, W_pad)."""
+    n, f, i, j = frame.index
+    (pt, _), (pl, _) = g.pads
+    xp = padded[n]
+    mask = _tap_mask(xp.shape[1:], frame.taps)
+    dim = _padding_mask(xp.shape[1:], g.pads)
+    rows, cols = _labels(xp.shape[1], pt), _labels(xp.shape[2], pl)
+    name = "x_pad" if dim.any() else "x"
+    parts: list[RenderableType] = [
+        Text(f"H[n={n}, f={f}, i={i}, j={j}]: the window at ({i}·s, {j}·s) · {_geometry_words(g)}")
+    ]
+    out = frame.output[n, f]
+    marks = np.zeros(out.shape, bool)
+    marks[i, j] = True
+    filling = cell_grid(
+        out, precision, label=f"H[n={n}, f={f}] filling in", marks=marks, blank=~frame.filled[n, f]
+    )
+    for c in range(min(xp.shape[0], CHANNELS_SHOWN)):
+        grids = [
+            cell_grid(
+                xp[c],
+                precision,
+                label=f"{name}[n={n}, c={c}]  [v] = window",
+                marks=mask,
+                dim=dim,
+                row_labels=rows,
+                col_labels=cols,
+            ),
+            cell_grid(frame.kernel[c], precision, label=f"W[f={f}, c={c}]"),
+            cell_grid(frame.products[c], precision, label="products x·W"),
+        ]
+        parts.append(Flow(grids + ([filling] if c == 0 else []), gap=3))
+    if xp.shape[0] > CHANNELS_SHOWN:
+        parts.append(
+            Text(f"… and {xp.shape[0] - CHANNELS_SHOWN} more channels in the sum", style="ct.dim")
+        )
+    parts.append(running_line(frame.running, frame.bias, frame.value, precision))
+    return Group(*parts)
+
+
+def pool_view(
+    frame: PoolFrame, a_map: np.ndarray, g: Geometry, op: str, source: str, precision: int = 4
+):
+    """a_map: the pool input (N, C, H, W); source: its stage name."""
+    n, c, i, j = frame.index
+    mask = _tap_mask(a_map.shape[2:], frame.cells)
+    values = ", ".join(num(v, precision) for v in frame.values)
+    if op == "max":
+        r, q = frame.cells[frame.chosen]
+        what = Text(f"max({values}) = ")
+        what.append(num(frame.value, precision), style="ct.big")
+        what.append(f"   chosen: {source}[{n},{c},{r},{q}] (the first maximum on ties)")
+    else:
+        what = Text(f"mean({values}) = ")
+        what.append(num(frame.value, precision), style="ct.big")
+    (kh, kw), (sh, sw) = g.kernel, g.stride
+    out = frame.output[n, c]
+    marks = np.zeros(out.shape, bool)
+    marks[i, j] = True
+    return Group(
+        Text(f"P[n={n}, c={c}, i={i}, j={j}]: the {kh}×{kw} window at ({i}·{sh}, {j}·{sw})"),
+        Flow(
+            [
+                cell_grid(
+                    a_map[n, c],
+                    precision,
+                    label=f"{source}[n={n}, c={c}]  [v] = window",
+                    marks=mask,
+                ),
+                cell_grid(
+                    out,
+                    precision,
+                    label=f"P[n={n}, c={c}] filling in",
+                    marks=marks,
+                    blank=~frame.filled[n, c],
+                ),
+            ],
+            gap=3,
+        ),
+        what,
+    )
+
+
+def col2im_view(frame: Col2imFrame, g: Geometry, channel: int = 0, precision: int = 4):
+    """Window (n, f, i, j) adds dH·W[f] into the input; the accumulated gradient of ``channel``
+    and the touch counts (how many windows have added into each pixel: the overlaps)."""
+    n, f, i, j = frame.index
+    (pt, _), (pl, _) = g.pads
+    shape = frame.touches.shape
+    mask = _tap_mask(shape, frame.taps)
+    dim = _padding_mask(shape, g.pads)
+    rows, cols = _labels(shape[0], pt), _labels(shape[1], pl)
+    name = "∂L/∂x_pad" if dim.any() else "∂L/∂x"
+    line = Text(f"window (i={i}, j={j}) of filter f={f}: ∂L/∂H[{n},{f},{i},{j}] = ")
+    line.append(num(frame.g, precision), style="ct.big")
+    line.append(f" times W[f={f}] is added into the window · {_geometry_words(g)}")
+    return Group(
+        line,
+        Flow(
+            [
+                cell_grid(
+                    frame.contribution[channel],
+                    precision,
+                    label=f"added: {num(frame.g, precision)}·W[{f},{channel}]",
+                ),
+                cell_grid(
+                    frame.grad[channel],
+                    precision,
+                    label=f"{name}[n={n}, c={channel}] so far",
+                    marks=mask,
+                    dim=dim,
+                    row_labels=rows,
+                    col_labels=cols,
+                ),
+                cell_grid(
+                    frame.touches,
+                    precision,
+                    label="windows touching each pixel",
+                    marks=mask,
+                    dim=dim,
+                    row_labels=rows,
+                    col_labels=cols,
+                ),
+            ],
+            gap=2,
+        ),
+        Text(
+            "a pixel under k overlapping windows adds k gradients (col2im); with F filters "
+            "each window is counted once per filter",
+            style="ct.dim",
+        ),
+    )
