@@ -15,7 +15,7 @@ from rich.text import Text
 
 from ..render.stages import verdict_text
 from ..render.tensors import Flow, Grid, format_number
-from ..trace.stage import Stage
+from ..tracing.stage import Stage
 
 #: The cursor's slice is drawn whole up to this many rows / columns, else a window around it.
 SLICE_LIMIT = 12

@@ -3,8 +3,8 @@
 import pytest
 
 from convtrace.scenario.spec import ScenarioSpec, build_scenario
-from convtrace.trace.pipeline import run_pipeline
-from convtrace.trace.reference import attach_reference
+from convtrace.tracing.pipeline import run_pipeline
+from convtrace.tracing.reference import attach_reference
 
 SCENARIOS = {
     "default": {},

@@ -234,11 +234,20 @@ def test_80x24_shows_the_essentials_and_never_crashes(trace):
 
 def test_stages_explain_does_not_cover_say_so(trace):
     async def check(app, pilot):
-        assert app.stage.name == "fc.out"
-        assert "No sum to show for fc.out" in screen_text(app)
+        assert app.stage.name == "pool.argmax"
+        assert "No sum to show for pool.argmax" in screen_text(app)
         await pilot.press("full_stop")
         await pilot.pause()
-        assert app.frame is None and "fc.out has no animation" in screen_text(app)
+        assert app.frame is None and "pool.argmax has no animation" in screen_text(app)
+
+    drive(trace, ["j"] * trace.names.index("pool.argmax"), check=check)
+
+
+def test_fc_out_is_explained_beside_its_grid(trace):
+    async def check(app, pilot):
+        assert app.stage.name == "fc.out"
+        text = screen_text(app)
+        assert "No sum to show" not in text and "bias 1 = 18" in text, text
 
     drive(trace, ["j"] * trace.names.index("fc.out"), check=check)
 
@@ -257,7 +266,7 @@ def test_no_color_keeps_the_marks_in_the_text(trace, monkeypatch):
 
 def test_a_net_network_opens_and_animates():
     from convtrace.scenario.spec import ScenarioSpec, build_scenario
-    from convtrace.trace.pipeline import run_pipeline
+    from convtrace.tracing.pipeline import run_pipeline
 
     spec = ScenarioSpec(net="conv(2,3) relu maxpool(2) conv(3,2,padding=1) fc(2)", height=9,
                         width=9, loss="ce", classes=2)  # fmt: skip
