@@ -48,13 +48,14 @@ def _export(trace, stages, out: OutputOptions, summary_only, failing) -> None:
     from ..render.heading import scenario_heading
 
     handout = Handout(out.export, out.theme)
-    print_view(handout, trace, stages, out, summary_only, failing, panels=True)
     markdown = None
-    if handout.suffix == ".md":
+    if handout.suffix == ".md":  # its own document: a heading and a table per stage
         from ..render.markdown import trace_markdown
 
         heading = scenario_heading(trace.scenario)
         markdown = trace_markdown(trace, stages, out.precision, heading)
+    else:
+        print_view(handout, trace, stages, out, summary_only, failing, panels=True)
     handout.save(title="convtrace", markdown=markdown)
 
 

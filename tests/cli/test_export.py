@@ -1,0 +1,180 @@
+"""--export FILE: the same view as the terminal, as a handout (.html .svg .md .txt), on every
+command that shows something; the terminal output is unchanged, --quiet writes only the file."""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+ESCAPE = re.compile(r"\x1b\[")
+
+
+class _Text(HTMLParser):
+    """The visible text of an HTML page, and whether every tag it opens is closed."""
+
+    def __init__(self):
+        super().__init__()
+        self.parts, self.open = [], []
+
+    def handle_starttag(self, tag, attrs):
+        if tag not in ("meta", "br", "link"):
+            self.open.append(tag)
+
+    def handle_endtag(self, tag):
+        assert self.open and self.open[-1] == tag, f"</{tag}> closes {self.open[-1:]}"
+        self.open.pop()
+
+    def handle_data(self, data):
+        self.parts.append(data)
+
+
+def html_text(path: Path) -> str:
+    parser = _Text()
+    parser.feed(path.read_text(encoding="utf-8"))
+    parser.close()
+    assert parser.open == [], f"unclosed tags {parser.open}"
+    return "".join(parser.parts)
+
+
+def stage_names(invoke) -> list[str]:
+    import json
+
+    return [s["name"] for s in json.loads(invoke("run", "--seed", "42", "--json").stdout)["stages"]]
+
+
+def test_html_handout_holds_every_stage_and_the_worked_example(invoke, tmp_path):
+    path = tmp_path / "lesson.html"
+    result = invoke("run", "--seed", "42", "--export", path)
+    assert result.exit_code == 0, result.output
+    page = path.read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "<style>" in page
+    assert "http" not in re.sub(r"<!DOCTYPE[^>]*>", "", page).split("<body")[1]  # offline
+    assert re.search(r"color: #[0-9a-f]{6}", page)  # colours kept
+    text = html_text(path)
+    for name in stage_names(invoke):
+        assert f"{name} " in text, name
+    grad_w = text[text.index("grad.conv.weight ") :]
+    assert re.search(r"0 │\s+25\s+17\s+13", grad_w), grad_w[:600]
+    assert "✓ 25 of 25 stages agree" in text
+
+
+def test_svg_handout_is_one_image(invoke, tmp_path):
+    path = tmp_path / "slide.svg"
+    assert invoke("run", "--seed", "42", "--only", "grad.conv.*", "--export", path).exit_code == 0
+    root = ET.parse(path).getroot()
+    assert root.tag.endswith("svg")
+    text = "".join(root.itertext()).replace("\xa0", " ")
+    assert "grad.conv.weight" in text and "25" in text and "grad.input" not in text
+
+
+def test_markdown_handout_has_a_heading_formula_table_and_verdict_per_stage(invoke, tmp_path):
+    path = tmp_path / "lesson.md"
+    assert invoke("run", "--seed", "42", "--export", path).exit_code == 0
+    md = path.read_text(encoding="utf-8")
+    headings = re.findall(r"^## `([^`]+)`", md, flags=re.M)
+    assert headings == stage_names(invoke)
+    section = md[md.index("## `grad.conv.weight`") : md.index("## `grad.conv.bias`")]
+    assert "`∂L/∂W_row = Σ_n ∂L/∂H[n] @ X_col[n]ᵀ`" in section
+    assert "| **0** | 25 | 17 | 13 |" in section
+    assert "**✓ loop = im2col = torch · max |Δ| 0**" in section
+    assert md.rstrip().endswith("**✓ 25 of 25 stages agree · rtol 1e-05**")
+    assert not ESCAPE.search(md)
+
+
+def test_markdown_shows_torch_beside_a_value_only_where_they_differ(invoke, tmp_path):
+    path = tmp_path / "bug.md"
+    result = invoke("run", "--bug", "stride-ignored", "--stride", "2", "--export", path)
+    assert result.exit_code == 1
+    md = path.read_text(encoding="utf-8")
+    assert "✗" in md and "(torch" in md
+
+
+def test_text_handout_is_plain_and_the_terminal_is_unchanged(invoke, tmp_path):
+    path = tmp_path / "lesson.txt"
+    plain = invoke("run", "--seed", "42")
+    exported = invoke("run", "--seed", "42", "--export", path)
+    assert exported.exit_code == 0 and exported.output == plain.output
+    text = path.read_text(encoding="utf-8")
+    assert not ESCAPE.search(text)
+    assert all(line == line.rstrip() for line in text.splitlines())
+    assert max(len(line) for line in text.splitlines()) <= 100
+    assert "grad.conv.weight" in text and "✓ 25 of 25 stages agree" in text
+
+
+def test_quiet_writes_only_the_file(invoke, tmp_path):
+    path = tmp_path / "lesson.txt"
+    result = invoke("run", "--seed", "42", "--export", path, "--quiet")
+    assert result.exit_code == 0 and result.stdout == ""
+    assert "grad.input" in path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["forward", "--seed", "42"], "loss"),
+        (["backward", "--seed", "42"], "grad.input"),
+        (["shapes", "--size", "7", "--stride", "2", "--padding", "same"], "same"),
+        (["explain", "conv.out[0,1,2,2]", "--seed", "42"], "+ bias 1 = 4"),
+        (["explain", "fc.out[0,0]"], "bias 1 = 18"),
+        (["check", str(EXAMPLES / "students" / "stride_ignored.py")], "stride-ignored"),
+        (["check", "--list-bugs"], "overwrite-not-accumulate"),
+    ],
+)
+def test_every_command_that_shows_something_exports_it(invoke, tmp_path, args, expected):
+    terminal = invoke(*args)
+    path = tmp_path / "handout.txt"
+    result = invoke(*args, "--export", path)
+    assert result.exit_code == terminal.exit_code and result.output == terminal.output
+    text = path.read_text(encoding="utf-8")
+    assert expected in text
+    html = tmp_path / "handout.html"
+    assert invoke(*args, "--export", html, "--quiet").stdout == ""
+    assert expected in html_text(html).replace("\xa0", " ")
+
+
+@pytest.mark.parametrize(
+    ("path", "message"),
+    [
+        ("lesson.pdf", "'.pdf' is not a handout format; use .html, .svg, .md, .txt"),
+        ("lesson", "no suffix is not a handout format"),
+        ("missing/lesson.html", "the folder missing does not exist"),
+    ],
+)
+def test_bad_export_paths_are_one_line_and_exit_2(invoke, tmp_path, monkeypatch, path, message):
+    monkeypatch.chdir(tmp_path)
+    for command in (["run"], ["explain", "conv.out[0,0,0,0]"], ["check", "--list-bugs"]):
+        result = invoke(*command, "--export", path)
+        assert result.exit_code == 2, (command, result.output)
+        assert message in result.output and len(result.output.strip().splitlines()) == 1
+
+
+def test_an_unwritable_folder_is_refused_before_any_work(invoke, tmp_path):
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        import os
+
+        if os.access(folder, os.W_OK):  # root ignores permissions
+            pytest.skip("this user can write anywhere")
+        result = invoke("run", "--export", folder / "lesson.html")
+        assert result.exit_code == 2 and "cannot be written here" in result.output
+    finally:
+        folder.chmod(0o700)
+
+
+def test_a_directory_as_the_file_is_refused(invoke, tmp_path):
+    (tmp_path / "lesson.html").mkdir()
+    result = invoke("run", "--export", tmp_path / "lesson.html")
+    assert result.exit_code == 2 and "cannot be written here" in result.output
+
+
+def test_quiet_without_export_is_refused(invoke):
+    for command in (["run"], ["shapes"], ["explain", "loss"], ["check", "--list-bugs"]):
+        result = invoke(*command, "--quiet")
+        assert result.exit_code == 2 and "give --export FILE too" in result.output
