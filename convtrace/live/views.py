@@ -251,9 +251,10 @@ def explanation_panel(trace, stage: Stage, index, precision: int = 4) -> Rendera
     """The cursor cell as its sum, term by term (``convtrace explain``), or why there is none."""
     from ..core.errors import ConvtraceError
     from ..explain.cell import explain_cell
+    from ..explain.sums import explainable
 
-    if not stage.shape:
-        return Text(f"{stage.name} is a scalar: {stage.formula}", style="ct.dim")
+    if stage.name not in explainable(trace.layers):
+        return _no_sum(stage, _NOT_A_SUM)
     try:
         e = explain_cell(trace, stage.name, tuple(index))
     except ConvtraceError as error:
@@ -261,6 +262,12 @@ def explanation_panel(trace, stage: Stage, index, precision: int = 4) -> Rendera
     except Exception as error:  # explain must never take the app down
         return _no_sum(stage, f"explain could not write this cell ({type(error).__name__})")
     return explanation_text(e, precision)
+
+
+_NOT_A_SUM = (
+    "explain writes a sum for every layer's output, the loss and the gradients; this stage "
+    "is data, a parameter or a rearrangement (im2col's columns, a max pool's choices)."
+)
 
 
 def _no_sum(stage: Stage, reason: str) -> Group:

@@ -305,3 +305,12 @@ def test_help_never_imports_textual_or_torch():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+def test_the_loss_is_explained_too(trace):
+    async def check(app, pilot):
+        assert app.stage.name == "loss"
+        text = screen_text(app)
+        assert "No sum to show" not in text and "loss = " in text and "bce(z[0,0]" in text, text
+
+    drive(trace, ["j"] * trace.names.index("loss"), check=check)
