@@ -41,6 +41,17 @@ class Term:
     meta: dict = field(default_factory=dict)
 
 
+def product(a, b, where: str, meta: dict | None = None) -> Term:
+    """The term ``a·b`` (two factors, as float), found at ``where``."""
+    a, b = float(a), float(b)
+    return Term([a, b], a * b, where, meta or {})
+
+
+def symbols(layer, **own) -> dict:
+    """A parametrised layer's letters: its input's, its weight's and bias's, and its own."""
+    return {"x": layer.in_symbol, "W": layer.weight_symbol, "b": layer.bias_symbol, **own}
+
+
 def explains(family: str, role: str, axes: tuple[str, ...] | None = None):
     """Register a sum for the stages of ``role`` of every layer of ``family``; ``axes``: the
     stage's axis names, or None when they follow the input (a ReLU on an image or a vector)."""

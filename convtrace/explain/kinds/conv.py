@@ -17,16 +17,11 @@ from __future__ import annotations
 import numpy as np
 
 from ...core.im2col import im2col, pad_input
-from ..sums import Term, explains, idx
+from ..sums import Term, explains, idx, product, symbols
 
 
 def _symbols(layer) -> dict:
-    return {
-        "x": layer.in_symbol,
-        "W": layer.weight_symbol,
-        "b": layer.bias_symbol,
-        "H": layer.symbol,
-    }
+    return symbols(layer, H=layer.symbol)
 
 
 def _input(trace, layer) -> np.ndarray:
@@ -73,9 +68,9 @@ def conv_out(trace, layer, index):
             for v in range(kw):
                 rp, qp = tap(u, v)
                 x_name, at = _x_where(layer, x, n, c, rp, qp)
-                a, w = float(xp[n, c, rp, qp]), float(weight[f, c, u, v])
                 meta = {"channel": c, "offset": (u, v), "padded": (rp, qp), "input": at}
-                terms.append(Term([a, w], a * w, f"{x_name}·{sym['W']}[{idx(f, c, u, v)}]", meta))
+                where = f"{x_name}·{sym['W']}[{idx(f, c, u, v)}]"
+                terms.append(product(xp[n, c, rp, qp], weight[f, c, u, v], where, meta))
     w_out = trace[f"{layer.name}.out"].shape[3]
     column, row = i * w_out + j, f
     details = {
@@ -120,10 +115,9 @@ def weight_grad(trace, layer, index):
             for j in range(w_out):
                 rp, qp = _taps(layer, i, j)(u, v)
                 x_name, at = _x_where(layer, x, n, c, rp, qp)
-                g, a = float(dh[n, f, i, j]), float(xp[n, c, rp, qp])
                 meta = {"sample": n, "output": (i, j), "padded": (rp, qp), "input": at}
                 where = f"∂L/∂{sym['H']}[{idx(n, f, i, j)}]·{x_name}"
-                terms.append(Term([g, a], g * a, where, meta))
+                terms.append(product(dh[n, f, i, j], xp[n, c, rp, qp], where, meta))
     details = {
         "grad_h": dh[:, f],
         "padded": xp[:, c],
@@ -192,7 +186,6 @@ def input_grad(trace, layer, index):
     for f in range(f_count):
         for i, u in rows:
             for j, v in cols:
-                g, w = float(dh[n, f, i, j]), float(weight[f, c, u, v])
                 meta = {
                     "filter": f,
                     "output": (i, j),
@@ -200,7 +193,7 @@ def input_grad(trace, layer, index):
                     "flipped": (kh - 1 - u, kw - 1 - v),
                 }
                 where = f"∂L/∂{sym['H']}[{idx(n, f, i, j)}]·{sym['W']}[{idx(f, c, u, v)}]"
-                terms.append(Term([g, w], g * w, where, meta))
+                terms.append(product(dh[n, f, i, j], weight[f, c, u, v], where, meta))
     details = {
         "grad_h": dh[n],
         "windows": len(rows) * len(cols),

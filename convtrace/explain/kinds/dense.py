@@ -11,16 +11,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..sums import Term, explains, idx
+from ..sums import Term, explains, idx, product, symbols
 
 
 def _symbols(layer) -> dict:
-    return {
-        "x": layer.in_symbol,
-        "W": layer.weight_symbol,
-        "b": layer.bias_symbol,
-        "z": layer.symbol,
-    }
+    return symbols(layer, z=layer.symbol)
 
 
 def _details(layer, **extra) -> dict:
@@ -33,12 +28,7 @@ def fc_out(trace, layer, index):
     f, weight = np.asarray(trace[layer.in_stage].values), np.asarray(layer.weight)
     s = _symbols(layer)
     terms = [
-        Term(
-            [float(f[n, k]), float(weight[o, k])],
-            float(f[n, k]) * float(weight[o, k]),
-            f"{s['x']}[{idx(n, k)}]·{s['W']}[{idx(o, k)}]",
-            {"feature": k},
-        )
+        product(f[n, k], weight[o, k], f"{s['x']}[{idx(n, k)}]·{s['W']}[{idx(o, k)}]")
         for k in range(f.shape[1])
     ]
     formula = f"{s['z']}[n,o] = Σ_k {s['x']}[n,k] · {s['W']}[o,k] + {s['b']}[o]"
@@ -56,12 +46,7 @@ def fc_weight_grad(trace, layer, index):
     f, dz = np.asarray(trace[layer.in_stage].values), _grad_z(trace, layer)
     s = _symbols(layer)
     terms = [
-        Term(
-            [float(dz[n, o]), float(f[n, k])],
-            float(dz[n, o]) * float(f[n, k]),
-            f"∂L/∂{s['z']}[{idx(n, o)}]·{s['x']}[{idx(n, k)}]",
-            {"sample": n},
-        )
+        product(dz[n, o], f[n, k], f"∂L/∂{s['z']}[{idx(n, o)}]·{s['x']}[{idx(n, k)}]")
         for n in range(dz.shape[0])
     ]
     formula = f"∂L/∂{s['W']}[o,k] = Σ_n ∂L/∂{s['z']}[n,o] · {s['x']}[n,k]"
@@ -87,12 +72,7 @@ def fc_input_grad(trace, layer, index):
     dz, weight = _grad_z(trace, layer), np.asarray(layer.weight)
     s = _symbols(layer)
     terms = [
-        Term(
-            [float(dz[n, o]), float(weight[o, k])],
-            float(dz[n, o]) * float(weight[o, k]),
-            f"∂L/∂{s['z']}[{idx(n, o)}]·{s['W']}[{idx(o, k)}]",
-            {"output": o},
-        )
+        product(dz[n, o], weight[o, k], f"∂L/∂{s['z']}[{idx(n, o)}]·{s['W']}[{idx(o, k)}]")
         for o in range(dz.shape[1])
     ]
     formula = f"∂L/∂{s['x']}[n,k] = Σ_o ∂L/∂{s['z']}[n,o] · {s['W']}[o,k]"
