@@ -25,6 +25,7 @@ from dataclasses import fields
 import numpy as np
 
 from .core.errors import ConvtraceError
+from .i18n import _
 
 #: ``convtrace run``'s output options that a notebook takes (the others — --json, --step,
 #: --export, --color, … — have methods or make no sense here), with their defaults.
@@ -78,7 +79,11 @@ def _check_value(name: str, value, default) -> None:
     else:
         ok, what = is_int(value), "a valid integer"
     if not ok:
-        raise ConvtraceError(f"Invalid value for {name!r}: {value!r} is not {what}")
+        raise ConvtraceError(
+            _("Invalid value for {name!r}: {value!r} is not {what}").format(
+                name=name, value=value, what=what
+            )
+        )
 
 
 def _inline(name: str, value):
@@ -121,7 +126,9 @@ def trace(**options) -> NotebookTrace:
     theme = parse_theme(run["theme"])
     if not 0 <= run["precision"] <= 12:
         raise ConvtraceError(
-            f"Invalid value for 'precision': {run['precision']} is not in the range 0<=x<=12"
+            _("Invalid value for 'precision': {run} is not in the range 0<=x<=12").format(
+                run=run["precision"]
+            )
         )
     values = {k: _inline(k, v) for k, v in options.items()}
     # Like typed flags, the given keywords override a scenario file (even at their defaults).
@@ -259,7 +266,9 @@ class NotebookTrace:
         stages = self.trace.select(pattern)
         if pattern and not stages:
             raise ConvtraceError(
-                f"no stage matches {pattern!r}; stages are: {', '.join(self.names)}"
+                _("no stage matches {pattern!r}; stages are: {names}").format(
+                    pattern=pattern, names=", ".join(self.names)
+                )
             )
         return stages
 

@@ -25,6 +25,7 @@ import numpy as np
 from ..core.errors import ParameterError
 from ..core.geometry import conv_output_shape, resolve_padding
 from ..core.layers.conv import Conv2D
+from ..i18n import _
 
 Pads = tuple[tuple[int, int], tuple[int, int]]
 
@@ -142,7 +143,9 @@ def get_bug(bug_id: str) -> Bug:
         return BUGS[bug_id]
     except KeyError:
         raise ParameterError(
-            f"--bug {bug_id!r} is not in the catalog; ids: {', '.join(BUGS)}"
+            _("--bug {bug_id!r} is not in the catalog; ids: {BUGS}").format(
+                bug_id=bug_id, BUGS=", ".join(BUGS)
+            )
         ) from None
 
 

@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 
+from ..i18n import _
 from .options import fail
 
 PANEL = "Checking"
@@ -132,15 +133,19 @@ def check_command(
         make_console().print(catalog_view())
         return
     if path is None:
-        fail("give the student's FILE.py or a FOLDER of them (or --list-bugs)")
+        fail(_("give the student's FILE.py or a FOLDER of them (or --list-bugs)"))
     target = Path(path)
     if not target.exists():
-        fail(f"{path} does not exist")
+        fail(_("{path} does not exist").format(path=path))
     functions = ("conv_forward_naive", "conv_backward_naive")
     if function is not None:
         names = [n.strip() for n in function.split(",")]
         if len(names) != 2 or not all(n.isidentifier() for n in names):
-            fail(f"--function {function!r}: give two names, FORWARD,BACKWARD")
+            fail(
+                _("--function {function!r}: give two names, FORWARD,BACKWARD").format(
+                    function=function
+                )
+            )
         functions = tuple(names)
     from ..check.grade import CheckOptions
 
@@ -179,7 +184,7 @@ def _check_file(target: Path, options, json_out: bool, csv_path: str | None) -> 
     with _status(f"grading {target.name}…", json_out):
         result = grade_file(target, cases, references, options)
     if result.error:
-        fail(f"{target}: {result.error}")
+        fail(_("{target}: {error}").format(target=target, error=result.error))
     if csv_path:
         write_csv([grade_row(result, str(target.parent))], csv_path)
     if json_out:
@@ -201,7 +206,7 @@ def _check_folder(folder: Path, options, json_out: bool, csv_path: str | None) -
 
     files = sorted(p for p in folder.glob("*.py") if p.is_file())
     if not files:
-        fail(f"{folder} holds no .py file")
+        fail(_("{folder} holds no .py file").format(folder=folder))
     cases, references = _battery(options.api, json_out)
     rows, documents = [], []
     stderr = make_console(file=sys.stderr)

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from ..core.errors import ConvtraceError
+from ..i18n import _
 from .options import OUTPUT, extend_signature, option
 
 
@@ -129,7 +130,9 @@ def check_only_pattern(pattern: str | None, layers) -> None:
         hint = f"did you mean --only '{pattern.rstrip('.')}.*' ({len(prefixed)} stages)?"
     else:
         hint = "stages are: " + ", ".join(STAGE_NAMES)
-    raise ConvtraceError(f"no stage matches --only {pattern!r}; {hint}")
+    raise ConvtraceError(
+        _("no stage matches --only {pattern!r}; {hint}").format(pattern=pattern, hint=hint)
+    )
 
 
 def output_options(command: Callable) -> Callable:
@@ -143,7 +146,7 @@ def output_options(command: Callable) -> Callable:
 
             check_export_path(values["export"])
         elif values.get("quiet"):
-            raise ConvtraceError("--quiet writes only the --export file: give --export FILE too")
+            raise ConvtraceError(_("--quiet writes only the --export file: give --export FILE too"))
         values["color"] = parse_color(values["color"])
         values["theme"] = parse_theme(values["theme"])
         return {"out": OutputOptions(**values)}
