@@ -146,6 +146,7 @@ class Msg(str):
         return Msg("{a}{b}", _raw=True, a=other, b=self)
 
 
-def plural(singular: str, plural_: str, n: int, **fields) -> str:
-    """``ngettext`` then ``format(n=n, **fields)``: ``plural("{n} stage", "{n} stages", 3)``."""
-    return ngettext(singular, plural_, n).format(n=n, **fields)
+def plural(singular: str, plural_: str, count: int, /, **fields) -> str:
+    """``ngettext`` then ``format(n=n, **fields)`` (a field named ``n`` wins):
+    ``plural("{n} stage", "{n} stages", 3)``."""
+    return ngettext(singular, plural_, count).format(**{"n": count, **fields})

@@ -169,7 +169,7 @@ def _battery(api: str, quiet: bool):
     from ..check.cases import build_battery, torch_reference
     from .main import _status
 
-    with _status("asking PyTorch for the expected values…", quiet):
+    with _status(_("asking PyTorch for the expected values…"), quiet):
         cases = build_battery(api)
         return cases, [torch_reference(case) for case in cases]
 
@@ -181,10 +181,10 @@ def _check_file(target: Path, options, json_out: bool, csv_path: str | None) -> 
     cases, references = _battery(options.api, json_out)
     from .main import _status
 
-    with _status(f"grading {target.name}…", json_out):
+    with _status(_("grading {name}…").format(name=target.name), json_out):
         result = grade_file(target, cases, references, options)
     if result.error:
-        fail(_("{target}: {error}").format(target=target, error=result.error))
+        fail(_("{target}: {error}").format(target=target, error=_(result.error)))
     if csv_path:
         write_csv([grade_row(result, str(target.parent))], csv_path)
     if json_out:
@@ -216,13 +216,13 @@ def _check_folder(folder: Path, options, json_out: bool, csv_path: str | None) -
         for file in files:
             done = 0
             if advance:
-                advance(f"grading {file.name}", 0)
+                advance(_("grading {name}").format(name=file.name), 0)
 
             def on_case(case_result, file=file):
                 nonlocal done
                 done += 1
                 if advance:
-                    advance(f"grading {file.name}")
+                    advance(_("grading {name}").format(name=file.name))
 
             result = grade_file(file, cases, references, options, on_case=on_case)
             if advance and done < len(cases):
@@ -238,7 +238,8 @@ def _check_folder(folder: Path, options, json_out: bool, csv_path: str | None) -
         console.print(folder_table(rows))
         passed = sum(row["passed"] for row in rows)
         style = "ct.ok" if passed == len(rows) else "ct.bad"
-        console.print(f"[{style}]{passed} of {len(rows)} files pass every case[/]")
+        text = _("{passed} of {total} files pass every case").format(passed=passed, total=len(rows))
+        console.print(f"[{style}]{text}[/]")
     if not all(row["passed"] for row in rows):
         raise typer.Exit(1)
 

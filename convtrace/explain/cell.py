@@ -23,11 +23,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core.errors import ConvtraceError
-from ..i18n import _
+from ..i18n import N_, _
 from .sums import SUMS, Term, axes_of, explainable
 
 _CELL = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(?:\[\s*(-?\d+(?:\s*,\s*-?\d+)*)?\s*\])?\s*$")
-_HOW = "write a cell as stage[i,j,...], e.g. conv.out[0,1,2,2] or grad.conv.bias[1]"
+_HOW = N_("write a cell as stage[i,j,...], e.g. conv.out[0,1,2,2] or grad.conv.bias[1]")
 #: The shapes of stage names a sum could exist for (checked before anything is computed).
 _FORMS = re.compile(r"^(loss|[a-z]+\d*\.out|grad\.[a-z]+\d*\.(out|weight|bias)|grad\.input)$")
 _NAME = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(\[.*)?$")
@@ -93,7 +93,7 @@ def parse_cell(text: str) -> tuple[str, tuple[int, ...]]:
     match = _CELL.match(text or "")
     if not match or (not match.group(2) and match.group(1).lower() != "loss"):
         raise ConvtraceError(
-            _("cannot read the cell {text!r}: {HOW}").format(text=text[:60], HOW=_HOW)
+            _("cannot read the cell {text!r}: {HOW}").format(text=text[:60], HOW=_(_HOW))
         )
     parts = [p.strip() for p in (match.group(2) or "").split(",") if p.strip()]
     for part in parts:  # int() refuses more than 4300 digits, with a message about Python
@@ -126,11 +126,13 @@ def check_covered(stage_name: str, layers) -> None:
     parts = stage_name.split(".")
     owner = parts[1] if parts[0] == "grad" else parts[0]
     if stage_name in stage_names(layers):
-        known = "is a stage of this network, but explain has no sum for it;"
+        known = _("is a stage of this network, but explain has no sum for it;")
     elif owner not in {layer.name for layer in layers} | {"input"}:
-        known = f"is not a stage of this network (it has no layer called {owner});"
+        known = _("is not a stage of this network (it has no layer called {owner});").format(
+            owner=owner
+        )
     else:
-        known = "is not a stage of this network;"
+        known = _("is not a stage of this network;")
     raise ConvtraceError(
         _("{stage_name} {known} explain covers: {layers}").format(
             stage_name=stage_name, known=known, layers=covered(layers)
@@ -150,13 +152,17 @@ def _check_cell(trace, stage_name: str, index: tuple[int, ...]):
     key = explainable(trace.layers)[stage_name][1]
     shape = stage.shape
     axes = axes_of(key) or stage.axes or tuple(f"i{k}" for k in range(len(shape)))
-    wanted = f"{stage_name}[{','.join(axes)}] has shape {tuple(shape)}"
+    wanted = _("{cell} has shape {shape}").format(
+        cell=f"{stage_name}[{','.join(axes)}]", shape=tuple(shape)
+    )
     if not axes:
-        wanted = f"{stage_name} is one number"
+        wanted = _("{stage} is one number").format(stage=stage_name)
     if len(index) != len(shape):
         raise ConvtraceError(
-            f"{wanted}, so a cell needs {len(shape)} indices; got {len(index)}: {list(index)}"
-            + (f"; write it as {stage_name}" if not axes else "")
+            _("{wanted}, so a cell needs {count} indices; got {got}: {index}").format(
+                wanted=wanted, count=len(shape), got=len(index), index=list(index)
+            )
+            + (_("; write it as {stage}").format(stage=stage_name) if not axes else "")
         )
     for axis, i, size in zip(axes, index, shape, strict=True):
         if not 0 <= i < size:
