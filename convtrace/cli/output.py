@@ -127,9 +127,11 @@ def check_only_pattern(pattern: str | None, layers) -> None:
         return
     prefixed = [name for name in STAGE_NAMES if name.startswith(pattern.rstrip(".") + ".")]
     if prefixed:
-        hint = f"did you mean --only '{pattern.rstrip('.')}.*' ({len(prefixed)} stages)?"
+        hint = _("did you mean --only '{glob}' ({count} stages)?").format(
+            glob=pattern.rstrip(".") + ".*", count=len(prefixed)
+        )
     else:
-        hint = "stages are: " + ", ".join(STAGE_NAMES)
+        hint = _("stages are: {names}").format(names=", ".join(STAGE_NAMES))
     raise ConvtraceError(
         _("no stage matches --only {pattern!r}; {hint}").format(pattern=pattern, hint=hint)
     )

@@ -159,10 +159,16 @@ def conv_output_shape(
     span_h, span_w = effective_kernel(kh, dh), effective_kernel(kw, dw)
     padded_h, padded_w = h + pt + pb, w + pl + pr
     if span_h > padded_h or span_w > padded_w:
-        dilated = f" (dilated to {span_h}×{span_w})" if (dh, dw) != (1, 1) else ""
-        where = "input" if what == "pool window" else "padded input"  # pools never pad
+        dilated = (
+            _(" (dilated to {h}×{w})").format(h=span_h, w=span_w) if (dh, dw) != (1, 1) else ""
+        )
+        # pools never pad
+        where = _("the input") if what == "pool window" else _("the padded input")
+        what = (
+            _("pool window") if what == "pool window" else _("kernel") if what == "kernel" else what
+        )
         raise ParameterError(
-            _("{what} {kh}×{kw}{dilated} does not fit the {where} {padded_h}×{padded_w}").format(
+            _("{what} {kh}×{kw}{dilated} does not fit {where} {padded_h}×{padded_w}").format(
                 what=what,
                 kh=kh,
                 kw=kw,

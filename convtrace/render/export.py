@@ -29,7 +29,7 @@ def check_export_path(path) -> Path:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
-        shown = f"'{path.suffix}'" if path.suffix else "no suffix"
+        shown = f"'{path.suffix}'" if path.suffix else _("no suffix")
         raise InputFileError(
             _("--export {path}: {shown} is not a handout format; use {SUFFIXES}").format(
                 path=path, shown=shown, SUFFIXES=", ".join(SUFFIXES)

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import ConvtraceError, InputFileError
-from ..i18n import _
+from ..i18n import _, plural
 from .validation import check_finite, check_numeric
 
 ARRAY_SUFFIXES = (".npy", ".npz", ".pt", ".pth", ".json", ".csv", ".txt")
@@ -74,7 +74,7 @@ def nested_array(obj, what: str, option: str) -> np.ndarray:
 def weights_from_mapping(mapping: dict, label: str) -> dict[str, np.ndarray]:
     """An inline table {key: nested lists} (a scenario file's [weights]) -> checked arrays."""
     try:
-        named = {k: _json_array(v, f"key {k!r}") for k, v in mapping.items()}
+        named = {k: _json_array(v, _("key {key!r}").format(key=k)) for k, v in mapping.items()}
     except _Refused as reason:
         raise InputFileError(
             _("--weights {label}: {reason}").format(label=label, reason=reason)
@@ -118,7 +118,7 @@ def load_weights(path, max_elements: int, option: str = "--weights") -> dict[str
                 raise _Refused(
                     _("must hold a JSON object mapping keys such as conv.weight to lists")
                 )
-            named = {k: _json_array(v, f"key {k!r}") for k, v in obj.items()}
+            named = {k: _json_array(v, _("key {key!r}").format(key=k)) for k, v in obj.items()}
         else:
             named = _read_torch(path, max_elements)
             if not isinstance(named, dict):
@@ -196,7 +196,7 @@ def _suffix(path, option: str, allowed) -> str:
         )
     try:
         if not path.is_file():
-            what = "is a directory, not a file" if path.is_dir() else "does not exist"
+            what = _("is a directory, not a file") if path.is_dir() else _("does not exist")
             raise InputFileError(
                 _("{option} {path} {what}").format(option=option, path=path, what=what)
             )
@@ -231,7 +231,7 @@ def _pick(named: dict, keys) -> np.ndarray:
     for key in keys:
         if key in named:
             return named[key]
-    found = ", ".join(map(repr, named)) or "none"
+    found = ", ".join(map(repr, named)) or _("none")
     raise _Refused(
         _("holds the arrays {found}; keep only one, or name it {keys}").format(
             found=found, keys=" or ".join(keys)
@@ -239,7 +239,8 @@ def _pick(named: dict, keys) -> np.ndarray:
     )
 
 
-def _too_many(count: int, max_elements: int, what: str = "it holds") -> _Refused:
+def _too_many(count: int, max_elements: int, what: str | None = None) -> _Refused:
+    what = _("it holds") if what is None else what
     return _Refused(
         _(
             "{what} {count:,} numbers, more than the limit of "
@@ -278,13 +279,19 @@ def _npy_from(fileobj, max_elements: int) -> np.ndarray:
             )
         )
     if any(d < 0 for d in shape) or len(shape) > MAX_NESTING:
-        shown = str(tuple(shape)) if len(shape) <= MAX_NESTING else f"of {len(shape)} dimensions"
+        shown = (
+            str(tuple(shape))
+            if len(shape) <= MAX_NESTING
+            else _("of {count} dimensions").format(count=len(shape))
+        )
         raise _Refused(
             _("has a damaged or foreign header: it declares a shape {shown}").format(shown=shown)
         )
     count = math.prod(shape)
     if count > max_elements:
-        raise _too_many(count, max_elements, f"has shape {tuple(shape)}, that is")
+        raise _too_many(
+            count, max_elements, _("has shape {shape}, that is").format(shape=tuple(shape))
+        )
     try:
         # Read exactly what the header announces: trailing bytes are never decompressed.
         data = fileobj.read(count * dtype.itemsize)
@@ -386,8 +393,8 @@ def _read_torch(path, max_elements: int):
         return value.numpy()
 
     if isinstance(loaded, dict):
-        return {str(k): to_numpy(v, f"entry {k!r}") for k, v in loaded.items()}
-    return to_numpy(loaded, "its content")
+        return {str(k): to_numpy(v, _("entry {key!r}").format(key=k)) for k, v in loaded.items()}
+    return to_numpy(loaded, _("its content"))
 
 
 def _read_json(path, max_elements: int):
@@ -411,9 +418,9 @@ def describe_value(value) -> str:
     """A value from a JSON or TOML file, shown short with its kind (a date, a table, …)."""
     import datetime
 
-    kinds = {type(None): "null", bool: "a boolean", str: "a string", dict: "a table",
-             list: "a list", datetime.datetime: "a date-time", datetime.date: "a date",
-             datetime.time: "a time"}  # fmt: skip
+    kinds = {type(None): "null", bool: _("a boolean"), str: _("a string"), dict: _("a table"),
+             list: _("a list"), datetime.datetime: _("a date-time"), datetime.date: _("a date"),
+             datetime.time: _("a time")}  # fmt: skip
     shown = json.dumps(value, default=str)
     shown = shown if len(shown) <= 40 else shown[:37] + "..."
     return f"{shown} ({kinds.get(type(value), type(value).__name__)})"
@@ -426,14 +433,15 @@ def _json_array(obj, what: str) -> np.ndarray:
     """
 
     def label(where: str) -> str:
-        return " ".join(p for p in (what, f"entry {where}" if where else "") if p) or "it"
+        entry = _("entry {where}").format(where=where) if where else ""
+        return " ".join(p for p in (what, entry) if p) or _("it")
 
     def described(shape: tuple) -> str:
         if not shape:
-            return "is a single number"
+            return _("is a single number")
         if len(shape) == 1:
-            return f"has {shape[0]} {'entry' if shape[0] == 1 else 'entries'}"
-        return f"has shape {shape}"
+            return plural("has {n} entry", "has {n} entries", shape[0])
+        return _("has shape {shape}").format(shape=shape)
 
     def shape_of(node, where: str) -> tuple[int, ...]:
         if isinstance(node, bool) or not isinstance(node, (int, float, list)):
@@ -498,7 +506,7 @@ def _read_text(path, max_elements: int) -> np.ndarray:
         cells = [c.strip() for c in text.split(",")] if "," in text else text.split()
         for column, cell in enumerate(cells, start=1):
             if not NUMBER.fullmatch(cell):
-                shown = repr(cell) if cell else "empty"
+                shown = repr(cell) if cell else _("empty")
                 raise _Refused(
                     _("line {number}, column {column} is {shown}, not a number").format(
                         number=number, column=column, shown=shown

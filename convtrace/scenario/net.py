@@ -94,7 +94,7 @@ def _shown(cls, arg: str, default) -> str:
 def _arguments(kind: str, body: str) -> dict:
     """``"8,3,stride=2,padding=1,2"`` -> constructor options, bound to the kind's SIGNATURE."""
     cls = KINDS[kind]
-    names = [arg for arg, _ in cls.SIGNATURE]
+    names = [arg for arg, _default in cls.SIGNATURE]
     spelled = {cls.SPEC_NAMES.get(arg, arg): arg for arg in names}
     usage = f"{kind}({', '.join(_shown(cls, arg, default) for arg, default in cls.SIGNATURE)})"
     positional, keywords, last = [], {}, None

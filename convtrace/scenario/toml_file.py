@@ -54,7 +54,7 @@ def read_scenario_file(path) -> dict:
         )
     try:
         if not path.is_file():
-            what = "is a directory, not a file" if path.is_dir() else "does not exist"
+            what = _("is a directory, not a file") if path.is_dir() else _("does not exist")
             raise InputFileError(_("--scenario {path} {what}").format(path=path, what=what))
     except OSError as error:  # e.g. a name longer than the system allows
         raise InputFileError(
@@ -110,23 +110,24 @@ def _check_type(path: Path, key: str, value) -> None:
         return isinstance(v, list) and len(v) == 2 and all(map(_is_int, v))
 
     if key in INT_KEYS:
-        ok, expected = _is_int(value), "an integer"
+        ok, expected = _is_int(value), _("an integer")
     elif key in PAIR_KEYS:
-        ok, expected = _is_int(value) or is_pair(value), "an integer or a pair [h, w]"
+        ok, expected = _is_int(value) or is_pair(value), _("an integer or a pair [h, w]")
     elif key == "padding":
         ok = isinstance(value, str) or _is_int(value) or is_pair(value)
         ok = ok or (isinstance(value, list) and len(value) == 2 and all(map(is_pair, value)))
-        expected = '"valid", "same", an integer N or a pair [ph, pw]'
+        expected = _('"valid", "same", an integer N or a pair [ph, pw]')
     elif key in TEXT_KEYS:
-        ok, expected = isinstance(value, str), "a string"
+        ok, expected = isinstance(value, str), _("a string")
     elif key == "weights":
-        ok, expected = isinstance(value, (str, dict)), "a file name or a table of arrays"
+        ok, expected = isinstance(value, (str, dict)), _("a file name or a table of arrays")
     elif key == "input":
-        ok, expected = isinstance(value, (str, list)), "a file name or nested lists of numbers"
+        ok = isinstance(value, (str, list))
+        expected = _("a file name or nested lists of numbers")
     else:  # target
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
         ok = number or isinstance(value, (str, list))
-        expected = "a number, a list of numbers or a file name"
+        expected = _("a number, a list of numbers or a file name")
     if not ok:
         raise InputFileError(
             _("--scenario {path}: {key} must be {expected}, got {io}").format(

@@ -46,7 +46,7 @@ def in_dtype(array, dtype, what: str) -> np.ndarray:
         largest = float(np.max(np.abs(array.astype(np.float64, copy=False))))
         limit = float(np.finfo(dtype).max)
         if largest > limit:
-            hint = "; use --dtype float64" if dtype != np.float64 else ""
+            hint = _("; use --dtype float64") if dtype != np.float64 else ""
             raise NumericError(
                 _(
                     "{what} holds {largest:.4g}, beyond what {dtype} holds (±{limit:.4g}){hint}"
@@ -165,7 +165,7 @@ def check_tensors(tensors, max_elements: int, smaller: str) -> None:
                     smaller=smaller,
                 )
             )
-    check_memory(sum(math.prod(shape) for _, shape in tensors), max_elements)
+    check_memory(sum(math.prod(shape) for _what, shape in tensors), max_elements)
 
 
 #: A run holds each counted tensor several times over: ours, its gradient, torch's twins, and

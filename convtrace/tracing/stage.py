@@ -108,12 +108,12 @@ def check_in_range(name: str, values, dtype: str) -> None:
     if not bad.any():
         return
     index = [int(i) for i in np.argwhere(bad)[0]] if values.ndim else []
-    where = f" at index {index}" if index else ""
+    where = _(" at index {index}").format(index=index) if index else ""
     limit = np.finfo(dtype).max
     hint = (
-        "or run with --dtype float64"
+        _("or run with --dtype float64")
         if np.dtype(dtype) != np.float64
-        else "(float64 is the widest)"
+        else _("(float64 is the widest)")
     )
     raise NumericError(
         _(
