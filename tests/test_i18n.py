@@ -316,3 +316,18 @@ def test_default_run_snapshot_in_spanish(cli):
         SNAPSHOT.write_text(text, encoding="utf-8")
     assert SNAPSHOT.exists(), "no snapshot yet: run with CONVTRACE_UPDATE_SNAPSHOTS=1"
     assert text == SNAPSHOT.read_text(encoding="utf-8")
+
+
+def test_notebook_trace_speaks_its_lang(monkeypatch):
+    import convtrace
+
+    monkeypatch.setenv("LANG", "C")
+    spanish = convtrace.trace(seed=42, lang="es", reference=False)
+    assert "Imagen de entrada x" in spanish.view("input").text
+    assert spanish.to_dict("input")["stages"][0]["title"] == "Input image x"
+    assert "Input image x" in convtrace.trace(seed=42, reference=False).view("input").text
+    with pytest.raises(convtrace.ConvtraceError, match="no se puede leer la celda"):
+        spanish.explain("conv.out[")
+    with pytest.raises(convtrace.ConvtraceError, match="--lang 'fr'"):
+        convtrace.trace(lang="fr")
+    assert i18n.current_language() == "en"
