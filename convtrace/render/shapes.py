@@ -81,7 +81,7 @@ def shapes_view(axes, padding) -> Panel:
                 else _("  every input column is read by some window")
             )
             lines.append(Text(every, style="ct.ok"))
-        strip = Text(f"  {rows:<8}")
+        strip = Text(f"  {rows:<8}" if len(rows) < 8 else f"  {rows} ")  # columnas: 8 letters
         strip.append_text(_coverage(a))
         lines.append(strip)
     legend = Text(_("  · padding   █ read   ░ never read"), style="ct.dim")
