@@ -25,11 +25,12 @@ from dataclasses import fields
 import numpy as np
 
 from .core.errors import ConvtraceError
+from .i18n import _
 
 #: ``convtrace run``'s output options that a notebook takes (the others — --json, --step,
 #: --export, --color, … — have methods or make no sense here), with their defaults.
 RUN_OPTIONS = {"reference": True, "gradcheck": False, "precision": 4, "side_by_side": False,
-               "theme": "default"}  # fmt: skip
+               "theme": "default", "lang": None}  # fmt: skip
 #: The pre block Jupyter shows: Rich's own style for notebook output (monospace, no wrapping).
 _PRE = (
     '<pre style="white-space:pre;overflow-x:auto;line-height:normal;'
@@ -71,14 +72,18 @@ def _check_value(name: str, value, default) -> None:
         what = "a valid integer" + (" or a pair (h, w)" if name in PAIR_KEYS else "")
     elif name == "padding":
         ok, what = isinstance(value, str) or is_int(value) or is_pair(value), "valid | same | N"
-    elif name in TEXT_KEYS or name in ("bug", "theme"):
+    elif name in TEXT_KEYS or name in ("bug", "theme", "lang"):
         ok, what = isinstance(value, str), "a string"
     elif isinstance(default, bool):
         ok, what = isinstance(value, bool), "True or False"
     else:
         ok, what = is_int(value), "a valid integer"
     if not ok:
-        raise ConvtraceError(f"Invalid value for {name!r}: {value!r} is not {what}")
+        raise ConvtraceError(
+            _("Invalid value for {name!r}: {value!r} is not {what}").format(
+                name=name, value=value, what=what
+            )
+        )
 
 
 def _inline(name: str, value):
@@ -94,6 +99,28 @@ def _inline(name: str, value):
 
 
 def trace(**options) -> NotebookTrace:
+    """Run the network as ``convtrace run`` does and return its ``NotebookTrace``; its views
+    (and a ConvtraceError) are in ``lang`` (``"es"`` | ``"en"``; default: the environment's
+    LC_ALL / LC_MESSAGES / LANG, as the CLI). See ``_trace`` for the options."""
+    from .i18n import language, resolve_language
+
+    lang = options.get("lang")
+    if lang is not None and not isinstance(lang, str):
+        raise ConvtraceError(
+            _("Invalid value for {name!r}: {value!r} is not {what}").format(
+                name="lang", value=lang, what="es | en"
+            )
+        )
+    try:
+        chosen = resolve_language(lang)
+    except ValueError as error:
+        raise ConvtraceError(str(error)) from None
+    options["lang"] = chosen
+    with language(chosen):
+        return _trace(**options)
+
+
+def _trace(**options) -> NotebookTrace:
     """Run the network as ``convtrace run`` does and return its ``NotebookTrace``.
 
     options: the options of ``convtrace run`` with underscores (``seed=42, stride=2,
@@ -121,7 +148,9 @@ def trace(**options) -> NotebookTrace:
     theme = parse_theme(run["theme"])
     if not 0 <= run["precision"] <= 12:
         raise ConvtraceError(
-            f"Invalid value for 'precision': {run['precision']} is not in the range 0<=x<=12"
+            _("Invalid value for 'precision': {run} is not in the range 0<=x<=12").format(
+                run=run["precision"]
+            )
         )
     values = {k: _inline(k, v) for k, v in options.items()}
     # Like typed flags, the given keywords override a scenario file (even at their defaults).
@@ -136,7 +165,11 @@ def trace(**options) -> NotebookTrace:
 
         attach_numeric(result)
     return NotebookTrace(
-        result, precision=run["precision"], side_by_side=run["side_by_side"], theme=theme
+        result,
+        precision=run["precision"],
+        side_by_side=run["side_by_side"],
+        theme=theme,
+        lang=run["lang"],
     )
 
 
@@ -215,8 +248,9 @@ class NotebookTrace:
     """
 
     def __init__(self, trace, *, precision: int = 4, side_by_side: bool = False,
-                 theme: str = "default"):  # fmt: skip
+                 theme: str = "default", lang: str = "en"):  # fmt: skip
         self.trace = trace
+        self.lang = lang
         self.precision = precision
         self.side_by_side = side_by_side
         self.theme = theme
@@ -259,7 +293,9 @@ class NotebookTrace:
         stages = self.trace.select(pattern)
         if pattern and not stages:
             raise ConvtraceError(
-                f"no stage matches {pattern!r}; stages are: {', '.join(self.names)}"
+                _("no stage matches {pattern!r}; stages are: {names}").format(
+                    pattern=pattern, names=", ".join(self.names)
+                )
             )
         return stages
 
@@ -275,8 +311,18 @@ class NotebookTrace:
             theme=self.theme,
         )
         failing = [s.name for s in stages if s.agrees(self.trace.tolerance) is False]
-        return lambda console: print_view(console, self.trace, stages, out, (), failing,
-                                          panels=True)  # fmt: skip
+        return self._spoken(lambda console: print_view(console, self.trace, stages, out, (),
+                                                       failing, panels=True))  # fmt: skip
+
+    def _spoken(self, draw):
+        """``draw`` run in this trace's language."""
+        from .i18n import language
+
+        def spoken(console):
+            with language(self.lang):
+                draw(console)
+
+        return spoken
 
     def _present(self, draw) -> None:
         """Display in Jupyter, print (with the terminal's colours) anywhere else."""
@@ -303,12 +349,16 @@ class NotebookTrace:
         """Show where one number comes from (``"conv.out[0,1,2,2]"``), as ``convtrace explain``
         does, and return the ``Explanation`` (its ``terms``, ``value``, ``reference``, …)."""
         from .explain.cell import explain_cell, parse_cell
+        from .i18n import language
         from .render.explain import explanation_view
 
-        stage, index = parse_cell(cell)
-        explanation = explain_cell(self.trace, stage, index)
+        with language(self.lang):
+            stage, index = parse_cell(cell)
+            explanation = explain_cell(self.trace, stage, index)
         digits = self.precision if precision is None else precision
-        self._present(lambda console: console.print(explanation_view(explanation, digits)))
+        self._present(
+            self._spoken(lambda console: console.print(explanation_view(explanation, digits)))
+        )
         return _shown_explanation(explanation)
 
     def to_dict(self, pattern: str | None = None) -> dict:
@@ -318,7 +368,10 @@ class NotebookTrace:
         stages = self._stages(pattern)
         check_document_size(stages, self.trace.scenario.max_elements)
         stream = io.StringIO()
-        write_trace_document(self.trace, stages, stream)
+        from .i18n import english
+
+        with english():
+            write_trace_document(self.trace, stages, stream)
         return json.loads(stream.getvalue())
 
     # ------------------------------------------------------------------ display protocols

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.geometry import conv_output_shape, resolve_padding
+from ..i18n import Msg
 
 #: |got − torch| ≤ RTOL · max(1, max |torch|), per tensor (float64 inputs).
 RTOL = 1e-6
@@ -91,14 +92,15 @@ class Case:
 
     def describe(self) -> str:
         s = self.spec
+        size = f"{s.batch}×{s.channels}×{s.size}×{s.size}"
         if s.kind == "pool":
-            return f"{s.batch}×{s.channels}×{s.size}×{s.size}, max pool {s.kernel}×{s.kernel}, " + (
-                f"stride {s.stride}"
+            return Msg(
+                "{size}, max pool {k}×{k}, stride {stride}", size=size, k=s.kernel, stride=s.stride
             )
-        return (
-            f"{s.batch}×{s.channels}×{s.size}×{s.size}, {s.filters} filters {s.kernel}×{s.kernel}"
-            f", stride {s.stride}, {s.padding}"
-        )
+        return Msg(
+            "{size}, {filters} filters {k}×{k}, stride {stride}, {padding}",
+            size=size, filters=s.filters, k=s.kernel, stride=s.stride, padding=s.padding,
+        )  # fmt: skip
 
 
 def _pads(spec: CaseSpec, api: str):

@@ -25,6 +25,7 @@ import numpy as np
 from ..core.errors import ParameterError
 from ..core.geometry import conv_output_shape, resolve_padding
 from ..core.layers.conv import Conv2D
+from ..i18n import N_, Msg, _
 
 Pads = tuple[tuple[int, int], tuple[int, int]]
 
@@ -59,17 +60,23 @@ class Bug:
 CATALOG: tuple[Bug, ...] = (
     Bug(
         "kernel-flipped",
-        "The kernel is flipped (a true convolution), but deep-learning frameworks compute a "
-        "cross-correlation.",
-        "Multiply x_pad[n, c, i*s+u, j*s+v] by W[f, c, u, v] as it is: no W[::-1, ::-1].",
+        N_(
+            "The kernel is flipped (a true convolution), but deep-learning frameworks compute a "
+            "cross-correlation."
+        ),
+        N_("Multiply x_pad[n, c, i*s+u, j*s+v] by W[f, c, u, v] as it is: no W[::-1, ::-1]."),
         (Variant("flipped", flip=True),),
     ),
     Bug(
         "stride-ignored",
-        "The window start is not multiplied by the stride (i instead of i*s), in the forward "
-        "or the backward pass.",
-        "Start the window of output (i, j) at row i*stride and column j*stride, in forward and "
-        "backward alike.",
+        N_(
+            "The window start is not multiplied by the stride (i instead of i*s), in the forward "
+            "or the backward pass."
+        ),
+        N_(
+            "Start the window of output (i, j) at row i*stride and column j*stride, in forward and "
+            "backward alike."
+        ),
         (
             Variant("window at i, j", stride_in_window=False),
             Variant("stride 1 throughout", unit_stride=True),
@@ -77,10 +84,14 @@ CATALOG: tuple[Bug, ...] = (
     ),
     Bug(
         "same-padding-symmetric",
-        '"same" padding is split evenly (or taken as (k-1)/2), but the TensorFlow rule pads '
-        "the odd pixel bottom/right and needs more padding when stride > 1.",
-        "total = max((ceil(H/s) - 1)*s + k - H, 0); top = total // 2, bottom = total - top "
-        "(likewise left/right).",
+        N_(
+            '"same" padding is split evenly (or taken as (k-1)/2), but the TensorFlow rule pads '
+            "the odd pixel bottom/right and needs more padding when stride > 1."
+        ),
+        N_(
+            "total = max((ceil(H/s) - 1)*s + k - H, 0); top = total // 2, bottom = total - top "
+            "(likewise left/right)."
+        ),
         (  # the first keeps the output's shape, so `run --bug` can go on past the conv
             Variant("odd pixel top/left", pads="odd-first"),
             Variant("(k-1)//2 on every side", pads="half-kernel"),
@@ -88,15 +99,17 @@ CATALOG: tuple[Bug, ...] = (
     ),
     Bug(
         "padding-not-removed",
-        "dX still holds the padded border: it has the padded input's shape.",
-        "Return dx_pad[:, :, top:top+H, left:left+W], the part that covers the real input.",
+        N_("dX still holds the padded border: it has the padded input's shape."),
+        N_("Return dx_pad[:, :, top:top+H, left:left+W], the part that covers the real input."),
         (Variant("padded dX", crop=False),),
     ),
     Bug(
         "overwrite-not-accumulate",
-        "dX windows are assigned with = instead of added, so overlapping windows (and filters) "
-        "overwrite each other.",
-        "Accumulate: dX[n, :, rows, cols] += dout[n, f, i, j] * W[f].",
+        N_(
+            "dX windows are assigned with = instead of added, so overlapping windows (and filters) "
+            "overwrite each other."
+        ),
+        N_("Accumulate: dX[n, :, rows, cols] += dout[n, f, i, j] * W[f]."),
         (
             Variant("= over windows and filters", accumulate="overwrite"),
             Variant("= over windows, filters summed", accumulate="overwrite-sum-filters"),
@@ -104,9 +117,11 @@ CATALOG: tuple[Bug, ...] = (
     ),
     Bug(
         "grad-not-summed-over-batch",
-        "dF or db comes from one sample (or is the mean) instead of the sum over the batch.",
-        "Sum the contributions of every sample n: dW += ..., db += ... inside the loop over n, "
-        "without dividing by N.",
+        N_("dF or db comes from one sample (or is the mean) instead of the sum over the batch."),
+        N_(
+            "Sum the contributions of every sample n: dW += ..., db += ... inside the loop over n, "
+            "without dividing by N."
+        ),
         (
             Variant("first sample only", batch="first"),
             Variant("last sample only", batch="last"),
@@ -115,20 +130,20 @@ CATALOG: tuple[Bug, ...] = (
     ),
     Bug(
         "channels-last-output",
-        "The output is laid out (N, H, W, F) instead of (N, F, H, W).",
-        "Allocate O = np.zeros((N, F, H_out, W_out)) and write O[n, f, i, j].",
+        N_("The output is laid out (N, H, W, F) instead of (N, F, H, W)."),
+        N_("Allocate O = np.zeros((N, F, H_out, W_out)) and write O[n, f, i, j]."),
         (Variant("O as (N, H, W, F)", channels_last=True),),
     ),
     Bug(
         "dF-dX-swapped",
-        "backward returns (dL/dX, dL/dF): the two gradients in the other order.",
-        "return dLdF, dLdX  (the filter gradient first).",
+        N_("backward returns (dL/dX, dL/dF): the two gradients in the other order."),
+        N_("return dLdF, dLdX  (the filter gradient first)."),
         (Variant("returns (dX, dF)", swapped=True),),
     ),
     Bug(
         "weights-reinitialised",
-        "forward draws new weights every call, so the weights you set (or trained) are lost.",
-        "Create the weights once (in __init__, or in forward only when they are still None).",
+        N_("forward draws new weights every call, so the weights you set (or trained) are lost."),
+        N_("Create the weights once (in __init__, or in forward only when they are still None)."),
         (Variant("new weights per forward", reinitialise=True),),
     ),
 )
@@ -142,7 +157,9 @@ def get_bug(bug_id: str) -> Bug:
         return BUGS[bug_id]
     except KeyError:
         raise ParameterError(
-            f"--bug {bug_id!r} is not in the catalog; ids: {', '.join(BUGS)}"
+            _("--bug {bug_id!r} is not in the catalog; ids: {BUGS}").format(
+                bug_id=bug_id, BUGS=", ".join(BUGS)
+            )
         ) from None
 
 
@@ -235,7 +252,7 @@ class BuggyConv2D(Conv2D):
     @property
     def layout_note(self) -> str:
         if self.variant.channels_last:
-            return "O came back as (N, H, W, F); moved to (N, F, H, W) for the next layer"
+            return N_("O came back as (N, H, W, F); moved to (N, F, H, W) for the next layer")
         return ""
 
     def nchw(self, out: np.ndarray) -> np.ndarray:
@@ -281,4 +298,5 @@ class BuggyConv(BuggyConv2D):
         return self.nchw(out)
 
     def out_note(self) -> str:
-        return f"  [bug {self.bug.id}" + (f"; {self.layout_note}]" if self.layout_note else "]")
+        note = Msg("; {note}]", _raw=True, note=Msg(self.layout_note)) if self.layout_note else "]"
+        return Msg("  [bug {id}", _raw=True, id=self.bug.id) + note

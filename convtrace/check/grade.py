@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ..i18n import Msg
 from .cases import RTOL, Case
 from .catalog import CATALOG, Variant, conv_backward, conv_forward, variant_pads
 
@@ -159,7 +160,7 @@ def grade_case(case: Case, expected: dict, reply: dict, arrays: dict) -> CaseRes
     """Compare the child's answer for one case with torch's, then diagnose what is wrong."""
     result = CaseResult(case, expected, printed=int(reply.get("printed", 0)))
     if reply.get("status") != "ok":
-        result.status, result.message = reply.get("status", "crash"), reply.get("message")
+        result.status, result.message = reply.get("status", "crash"), reply_message(reply)
         result.checks = {k: (False if k in expected and k != "db" else None) for k in COMPONENTS}
         return result
     result.got = {k: np.asarray(v, dtype=np.float64) for k, v in arrays.items()}
@@ -235,7 +236,7 @@ def grade_file(path, cases, references, options: CheckOptions, on_case=None) -> 
                 arrays = {"x": case.x, "w": case.w, "b": case.b, "dout": case.dout}
                 reply, arrays = box.run(header, arrays)
             if reply["status"] == "setup" and number == 0:
-                result.error = reply["message"]
+                result.error = reply_message(reply)
                 return result
             case_result = grade_case(case, expected, reply, arrays)
             result.cases.append(case_result)
@@ -244,8 +245,23 @@ def grade_file(path, cases, references, options: CheckOptions, on_case=None) -> 
     return result
 
 
-def _load_error(reply: dict) -> str:
-    status, message = reply["status"], reply.get("message", "")
+def reply_message(reply: dict):
+    """The child's (or the sandbox's) message: a Msg (English as a str, translated where it
+    is shown) when the reply carries its template and fields, else the text as it came."""
+    message, template = reply.get("message"), reply.get("template")
+    if isinstance(template, str) and isinstance(reply.get("fields"), dict):
+        fields = {
+            k: v if isinstance(v, (int, float)) else str(v) for k, v in reply["fields"].items()
+        }
+        try:
+            return Msg(template, **fields)
+        except (KeyError, IndexError, ValueError):
+            return message
+    return message
+
+
+def _load_error(reply: dict):
+    status, message = reply["status"], reply_message(reply) or ""
     if status in ("load", "timeout", "crash"):
-        return f"{message} while loading"
+        return Msg("{message} while loading", message=message)
     return message

@@ -22,6 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from ..i18n import Msg
 from . import worker
 
 WORKER = Path(worker.__file__).resolve()
@@ -163,18 +164,18 @@ class Sandbox:
                 if size is None and len(buffer) >= 8:
                     size = int.from_bytes(buffer[:8], "big")
                     if size > MAX_FRAME:
-                        return self._fail("crash", timeout, "sent a result too big to read")
+                        return self._fail("crash", timeout, Msg("sent a result too big to read"))
                 if size is not None and len(buffer) >= 8 + size:
                     try:
                         return worker.decode_frame(bytes(buffer[8 : 8 + size]))
                     except Exception:  # noqa: BLE001 - a corrupted channel is a crash
-                        return self._fail("crash", timeout, "sent an unreadable result")
+                        return self._fail("crash", timeout, Msg("sent an unreadable result"))
 
     def _fail(self, status: str, timeout: float, why: str | None = None) -> tuple[dict, dict]:
         """Kill the child and say why it stopped."""
         proc = self.proc
         if status == "timeout":
-            message = f"timed out after {timeout:g} s"
+            message = Msg("timed out after {timeout:g} s", timeout=timeout)
             self.close()
         else:
             try:
@@ -186,9 +187,14 @@ class Sandbox:
             if why:
                 message = why
             elif code is not None and code < 0:
-                message = f"the process was killed by {signal.Signals(-code).name}"
+                name = signal.Signals(-code).name
+                message = Msg("the process was killed by {signal}", signal=name)
                 if -code == signal.SIGXCPU:
-                    message += " (CPU time limit)"
+                    message = Msg(
+                        "the process was killed by {signal} (CPU time limit)", signal=name
+                    )
             else:
-                message = f"the process exited with code {code} (os._exit or a crash)"
+                message = Msg(
+                    "the process exited with code {code} (os._exit or a crash)", code=code
+                )
         return {"status": status, "message": message}, {}

@@ -109,13 +109,24 @@ class BoundedWriter(io.TextIOBase):
 
 
 # --------------------------------------------------------------------------- errors
-def describe_exception(error: BaseException, path: str) -> str:
+def N_(message: str) -> str:
+    """Marks a sentence for convtrace's catalog (convtrace.i18n is not imported here: the
+    parent translates ``template`` with ``fields`` when it shows the message)."""
+    return message
+
+
+def said(template: str, **fields) -> dict:
+    """A reply's message: the English text, and its template and fields for the parent."""
+    return {"message": template.format(**fields), "template": template, "fields": fields}
+
+
+def describe_exception(error: BaseException, path: str) -> dict:
     """'raised IndexError: message at line 42' (the last line of the student's file in the
-    traceback), or 'called sys.exit(3)'."""
+    traceback), or 'called sys.exit(3)', as ``said`` gives it."""
     import traceback
 
     if isinstance(error, SystemExit):
-        return f"called sys.exit({error.code!r})"
+        return said(N_("called sys.exit({code})"), code=repr(error.code))
     line = None
     real = os.path.realpath(path)
     for frame in traceback.extract_tb(error.__traceback__):
@@ -125,16 +136,24 @@ def describe_exception(error: BaseException, path: str) -> str:
     if isinstance(error, SyntaxError) and error.lineno:
         line, message = error.lineno, error.msg
     message = message[:160] + ("…" if len(message) > 160 else "")
-    where = f" at line {line}" if line else ""
-    return (
-        f"raised {type(error).__name__}: {message}{where}"
-        if message
-        else (f"raised {type(error).__name__}{where}")
-    )
+    kind = type(error).__name__
+    if line and message:
+        return said(N_("raised {kind}: {message} at line {line}"), kind=kind, message=message,
+                    line=line)  # fmt: skip
+    if message:
+        return said(N_("raised {kind}: {message}"), kind=kind, message=message)
+    if line:
+        return said(N_("raised {kind} at line {line}"), kind=kind, line=line)
+    return said(N_("raised {kind}"), kind=kind)
 
 
 class SetupError(Exception):
-    """The grader cannot find what it needs (weights, methods): bad input, not a wrong answer."""
+    """The grader cannot find what it needs (weights, methods): bad input, not a wrong answer.
+    ``SetupError(N_("… {name} …"), name=…)``: the parent translates the template."""
+
+    def __init__(self, template: str, **fields):
+        super().__init__(template.format(**fields))
+        self.reply = said(template, **fields)
 
 
 # --------------------------------------------------------------------------- the cases
@@ -150,24 +169,34 @@ def _arrays(obj) -> dict:
 def _find_weight(obj, shape, given):
     if given:
         if not isinstance(getattr(obj, given, None), np.ndarray):
-            raise SetupError(f"--weight-attr {given}: the object has no ndarray attribute {given}")
+            raise SetupError(
+                N_("--weight-attr {given}: the object has no ndarray attribute {given}"),
+                given=given,
+            )
         return given
     found = [k for k, v in _arrays(obj).items() if v.shape == shape and not _is_grad_name(k)]
     if len(found) == 1:
         return found[0]
-    what = f"an ndarray attribute of shape {shape} (F, C, k, k) after the first forward"
     if not found:
-        raise SetupError(f"found no weights: looked for {what}; name it with --weight-attr")
+        raise SetupError(
+            N_(
+                "found no weights: looked for an ndarray attribute of shape {shape} (F, C, k, k) "
+                "after the first forward; name it with --weight-attr"
+            ),
+            shape=str(shape),
+        )
     raise SetupError(
-        f"several attributes look like the weights ({', '.join(found)}): "
-        "name one with --weight-attr"
+        N_("several attributes look like the weights ({names}): name one with --weight-attr"),
+        names=", ".join(found),
     )
 
 
 def _find_bias(obj, filters, weight_name, given):
     if given:
         if not isinstance(getattr(obj, given, None), np.ndarray):
-            raise SetupError(f"--bias-attr {given}: the object has no ndarray attribute {given}")
+            raise SetupError(
+                N_("--bias-attr {given}: the object has no ndarray attribute {given}"), given=given
+            )
         return given
     found = [
         k
@@ -176,7 +205,8 @@ def _find_bias(obj, filters, weight_name, given):
     ]
     if len(found) > 1:
         raise SetupError(
-            f"several attributes look like the bias ({', '.join(found)}): name one with --bias-attr"
+            N_("several attributes look like the bias ({names}): name one with --bias-attr"),
+            names=", ".join(found),
         )
     return found[0] if found else None
 
@@ -282,7 +312,7 @@ def load(setup: dict):
     if setup["api"] == "cs231n":
         for name in setup["functions"]:
             if not callable(namespace.get(name)):
-                raise SetupError(f"has no function {name}")
+                raise SetupError(N_("has no function {name}"), name=name)
         pool = [namespace.get(name) for name in setup["pool_functions"]]
         return {
             "conv": [namespace[name] for name in setup["functions"]],
@@ -291,18 +321,30 @@ def load(setup: dict):
     cls = namespace.get(setup["class"])
     if not isinstance(cls, type):
         classes = sorted(k for k, v in namespace.items() if isinstance(v, type) and not k[0] == "_")
-        found = f" (it defines: {', '.join(classes)})" if classes else " (it defines no class)"
-        raise SetupError(f"has no class {setup['class']}{found}; name it with --class")
+        if classes:
+            raise SetupError(
+                N_("has no class {name} (it defines: {classes}); name it with --class"),
+                name=setup["class"],
+                classes=", ".join(classes),
+            )
+        raise SetupError(
+            N_("has no class {name} (it defines no class); name it with --class"),
+            name=setup["class"],
+        )
     for method in ("forward", "backward"):
         if not callable(getattr(cls, method, None)):
-            raise SetupError(f"class {setup['class']} has no method {method}")
+            raise SetupError(
+                N_("class {name} has no method {method}"), name=setup["class"], method=method
+            )
     try:
         inspect.signature(cls).bind(2, 3, 1, "valid")
     except TypeError:
         raise SetupError(
-            f"class {setup['class']}{inspect.signature(cls)} cannot be called as "
-            f"{setup['class']}(filters, kernel_size, stride, padding)"
-        ) from None
+            N_("class {name}{signature} cannot be called as {name}(filters, kernel_size, stride, "
+               "padding)"),
+            name=setup["class"],
+            signature=str(inspect.signature(cls)),
+        ) from None  # fmt: skip
     except ValueError:
         pass  # no signature to inspect (a C type): let the first case tell
     return cls
@@ -320,12 +362,10 @@ def main(cmd_fd: int, result_fd: int) -> None:
     try:
         target = load(setup)
     except SetupError as error:
-        write_frame(result_fd, {"status": "setup", "message": str(error)})
+        write_frame(result_fd, {"status": "setup", **error.reply})
         return
     except BaseException as error:  # noqa: BLE001 - anything the student's file does
-        write_frame(
-            result_fd, {"status": "load", "message": describe_exception(error, setup["path"])}
-        )
+        write_frame(result_fd, {"status": "load", **describe_exception(error, setup["path"])})
         return
     has_pool = isinstance(target, dict) and target["pool"] is not None
     write_frame(result_fd, {"status": "loaded", "pool": has_pool})
@@ -337,10 +377,10 @@ def main(cmd_fd: int, result_fd: int) -> None:
             names, result = run(target, {**setup, **header}, arrays)
             reply = {"status": "ok", **names}
         except SetupError as error:
-            reply, result = {"status": "setup", "message": str(error)}, {}
+            reply, result = {"status": "setup", **error.reply}, {}
         except BaseException as error:  # noqa: BLE001
             reply, result = (
-                {"status": "error", "message": describe_exception(error, setup["path"])},
+                {"status": "error", **describe_exception(error, setup["path"])},
                 {},
             )
         reply["printed"] = writer.total - printed

@@ -15,6 +15,7 @@ from typing import Annotated
 
 import typer
 
+from ..i18n import _
 from .options import fail
 from .output import ExportOption, QuietOption
 
@@ -140,15 +141,19 @@ def check_command(
         out.save()
         return
     if path is None:
-        fail("give the student's FILE.py or a FOLDER of them (or --list-bugs)")
+        fail(_("give the student's FILE.py or a FOLDER of them (or --list-bugs)"))
     target = Path(path)
     if not target.exists():
-        fail(f"{path} does not exist")
+        fail(_("{path} does not exist").format(path=path))
     functions = ("conv_forward_naive", "conv_backward_naive")
     if function is not None:
         names = [n.strip() for n in function.split(",")]
         if len(names) != 2 or not all(n.isidentifier() for n in names):
-            fail(f"--function {function!r}: give two names, FORWARD,BACKWARD")
+            fail(
+                _("--function {function!r}: give two names, FORWARD,BACKWARD").format(
+                    function=function
+                )
+            )
         functions = tuple(names)
     from ..check.grade import CheckOptions
 
@@ -189,7 +194,7 @@ def _battery(api: str, quiet: bool):
     from ..check.cases import build_battery, torch_reference
     from .main import _status
 
-    with _status("asking PyTorch for the expected values…", quiet):
+    with _status(_("asking PyTorch for the expected values…"), quiet):
         cases = build_battery(api)
         return cases, [torch_reference(case) for case in cases]
 
@@ -201,10 +206,10 @@ def _check_file(target: Path, options, json_out: bool, csv_path: str | None, out
     cases, references = _battery(options.api, json_out)
     from .main import _status
 
-    with _status(f"grading {target.name}…", json_out):
+    with _status(_("grading {name}…").format(name=target.name), json_out):
         result = grade_file(target, cases, references, options)
     if result.error:
-        fail(f"{target}: {result.error}")
+        fail(_("{target}: {error}").format(target=target, error=_(result.error)))
     if csv_path:
         write_csv([grade_row(result, str(target.parent))], csv_path)
     if json_out:
@@ -227,7 +232,7 @@ def _check_folder(folder: Path, options, json_out: bool, csv_path: str | None, o
 
     files = sorted(p for p in folder.glob("*.py") if p.is_file())
     if not files:
-        fail(f"{folder} holds no .py file")
+        fail(_("{folder} holds no .py file").format(folder=folder))
     cases, references = _battery(options.api, json_out)
     rows, documents = [], []
     stderr = make_console(file=sys.stderr)
@@ -237,13 +242,13 @@ def _check_folder(folder: Path, options, json_out: bool, csv_path: str | None, o
         for file in files:
             done = 0
             if advance:
-                advance(f"grading {file.name}", 0)
+                advance(_("grading {name}").format(name=file.name), 0)
 
             def on_case(case_result, file=file):
                 nonlocal done
                 done += 1
                 if advance:
-                    advance(f"grading {file.name}")
+                    advance(_("grading {name}").format(name=file.name))
 
             result = grade_file(file, cases, references, options, on_case=on_case)
             if advance and done < len(cases):
@@ -259,7 +264,8 @@ def _check_folder(folder: Path, options, json_out: bool, csv_path: str | None, o
         out.print(folder_table(rows))
         passed = sum(row["passed"] for row in rows)
         style = "ct.ok" if passed == len(rows) else "ct.bad"
-        out.print(f"[{style}]{passed} of {len(rows)} files pass every case[/]")
+        text = _("{passed} of {total} files pass every case").format(passed=passed, total=len(rows))
+        out.print(f"[{style}]{text}[/]")
         out.save()
     if not all(row["passed"] for row in rows):
         raise typer.Exit(1)

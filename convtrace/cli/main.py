@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from ..i18n import _, english, language, resolve_language
 from ..scenario.spec import ScenarioSpec
 from .bench import bench_command
 from .check import check_command
@@ -51,7 +52,7 @@ def _trace(spec: ScenarioSpec, *, backward: bool, compare_torch: bool, quiet: bo
     from ..tracing.pipeline import run_pipeline
     from .output import check_only_pattern
 
-    with _status("computing the network by hand…", quiet):
+    with _status(_("computing the network by hand…"), quiet):
         scenario = build_scenario(spec)
         check_only_pattern(only, scenario.layers)
         if cell is not None:
@@ -60,7 +61,7 @@ def _trace(spec: ScenarioSpec, *, backward: bool, compare_torch: bool, quiet: bo
             check_covered(cell, scenario.layers)
         trace = run_pipeline(scenario, backward=backward)
     if compare_torch:
-        with _status("asking PyTorch for the same tensors…", quiet):
+        with _status(_("asking PyTorch for the same tensors…"), quiet):
             from ..tracing.reference import attach_reference
 
             attach_reference(trace)
@@ -79,7 +80,7 @@ def _gradcheck(trace, quiet: bool) -> None:
     """Attach the finite-difference witness to the trace's gradient stages."""
     from ..tracing.gradcheck import attach_numeric
 
-    with _status("finite differences of the loss…", quiet):
+    with _status(_("finite differences of the loss…"), quiet):
         attach_numeric(trace)
 
 
@@ -141,7 +142,9 @@ def run(
         from ..scenario.toml_file import save_scenario as write_scenario
 
         saved = write_scenario(trace.scenario, save_scenario)
-        typer.echo(f"Saved; replay with: convtrace run --scenario {saved}", err=True)
+        typer.echo(
+            _("Saved; replay with: convtrace run --scenario {path}").format(path=saved), err=True
+        )
     _show(trace, out)
 
 
@@ -228,11 +231,12 @@ def shapes(
         size = 6
     hw = (size if height is None else height, size if width is None else width)
     if None in hw:
-        fail("give --size, or both --height and --width")
+        fail(_("give --size, or both --height and --width"))
     pad = parse_padding(padding)
     axes = conv_geometry(hw, kernel, stride, pad, dilation)
     if json_out:
-        typer.echo(json.dumps(geometry_document(axes, pad)))
+        with english():
+            typer.echo(json.dumps(geometry_document(axes, pad)))
         return
     from ..render.shapes import shapes_view
 
@@ -242,7 +246,7 @@ def shapes(
 def _handout(export: str | None, quiet: bool, theme: str):
     """The --export handout (checked before any work), or None; --quiet needs --export."""
     if quiet and not export:
-        fail("--quiet writes only the --export file: give --export FILE too")
+        fail(_("--quiet writes only the --export file: give --export FILE too"))
     if not export:
         return None
     from ..render.console import parse_theme
@@ -318,7 +322,8 @@ def explain(
     trace = _trace(spec, backward=True, compare_torch=compare_torch, quiet=json_out, cell=stage)
     explanation = explain_cell(trace, stage, index)
     if json_out:
-        typer.echo(json.dumps(explanation_document(explanation)))
+        with english():
+            typer.echo(json.dumps(explanation_document(explanation)))
     if handout is not None or not json_out:
         from ..render.explain import explanation_view
 
@@ -345,8 +350,10 @@ def _usage_message(error, click_errors) -> str:
             possibilities,
             key=lambda p: -difflib.SequenceMatcher(None, error.option_name, p).ratio(),
         )
-        others = f" (or {', '.join(ranked[1:])})" if len(ranked) > 1 else ""
-        return f"No such option: {error.option_name}; did you mean {ranked[0]}{others}?"
+        others = _(" (or {options})").format(options=", ".join(ranked[1:]))
+        return _("No such option: {option}; did you mean {best}{others}?").format(
+            option=error.option_name, best=ranked[0], others=others if len(ranked) > 1 else ""
+        )
     return " ".join(error.format_message().split())
 
 
@@ -359,6 +366,27 @@ def main(argv: list[str] | None = None) -> None:
     from typer._click import exceptions as click_errors  # Typer vendors click
 
     args = sys.argv[1:] if argv is None else list(argv)
+    with language(_lang_in(args)):
+        code = _main(args, click_errors)
+    sys.exit(code or 0)
+
+
+def _lang_in(args: list[str]) -> str | None:
+    """``--lang`` as typed (for usage errors, which come before any command runs); a value we
+    lack is left for the command to refuse."""
+    for i, arg in enumerate(args):
+        value = arg[len("--lang=") :] if arg.startswith("--lang=") else None
+        if arg == "--lang" and i + 1 < len(args):
+            value = args[i + 1]
+        if value is not None:
+            try:
+                return resolve_language(value)
+            except ValueError:
+                return None
+    return None
+
+
+def _main(args: list[str], click_errors) -> int:
     try:
         code = app(args=args, standalone_mode=False, prog_name="convtrace")
     except click_errors.NoArgsIsHelpError:
@@ -366,7 +394,8 @@ def main(argv: list[str] | None = None) -> None:
     except click_errors.UsageError as error:
         command = error.ctx.command_path if error.ctx is not None else "convtrace"
         message = _usage_message(error, click_errors)
-        typer.echo(f"Error: {message} (see {command} --help)", err=True)
+        hint = _("(see {command} --help)").format(command=command)
+        typer.echo(f"Error: {message} {hint}", err=True)
         code = 2
     except click_errors.ClickException as error:
         typer.echo(f"Error: {' '.join(error.format_message().split())}", err=True)
@@ -374,4 +403,4 @@ def main(argv: list[str] | None = None) -> None:
     except typer.Abort:
         typer.echo("Aborted.", err=True)
         code = 130
-    sys.exit(code or 0)
+    return code

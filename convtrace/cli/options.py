@@ -21,6 +21,7 @@ from typing import Annotated
 import typer
 
 from ..core.errors import ConvtraceError
+from ..i18n import _, language, resolve_language
 from ..scenario.spec import DEFAULT_MAX_ELEMENTS, ScenarioSpec
 
 NETWORK = "Network (generated from --seed unless files are given)"
@@ -280,6 +281,19 @@ DEBUG_PARAM = option(
 )
 
 
+LANG_PARAM = option(
+    "lang",
+    str | None,
+    None,
+    "--lang",
+    metavar="es|en",
+    panel=OUTPUT,
+    help="Language of what is printed: es (Spanish) or en (English); default from LC_ALL, "
+    "LC_MESSAGES or LANG (es_* is Spanish), else English. JSON is the same in both.",
+    show_default=False,
+)
+
+
 def fail(message: str, code: int = 2):
     """One line on stderr, then exit with ``code``."""
     typer.echo(f"Error: {message}", err=True)
@@ -294,10 +308,14 @@ def guarded(command: Callable) -> Callable:
     --debug they are listed on stderr."""
 
     def convert(values):
-        return {"_debug": values["debug"]}
+        return {"_debug": values["debug"], "_lang": values["lang"]}
 
-    def run(_debug: bool = False, **kwargs):
-        with warnings.catch_warnings(record=True) as caught:
+    def run(_debug: bool = False, _lang: str | None = None, **kwargs):
+        try:
+            chosen = resolve_language(_lang)
+        except ValueError as error:
+            fail(str(error), 2)
+        with language(chosen), warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             try:
                 return command(**kwargs)
@@ -311,17 +329,22 @@ def guarded(command: Callable) -> Callable:
                 if _debug:
                     raise
                 fail(
-                    "this machine ran out of memory for the run; use a smaller --size, --batch "
-                    "or --filters, or a lower --max-elements (its default, "
-                    f"{DEFAULT_MAX_ELEMENTS:,}, fits in about 1 GB)",
+                    _(
+                        "this machine ran out of memory for the run; use a smaller "
+                        "--size, --batch or --filters, or a lower --max-elements (its "
+                        "default, {DEFAULT_MAX_ELEMENTS:,}, fits in about 1 GB)"
+                    ).format(DEFAULT_MAX_ELEMENTS=DEFAULT_MAX_ELEMENTS),
                     2,
                 )
             except Exception as error:  # the promise: never a traceback unless asked for
                 if _debug:
                     raise
                 typer.echo(
-                    f"Internal error: {type(error).__name__}: {error} (run again with --debug "
-                    "for the traceback, and please report it)",
+                    "Internal error: "
+                    + _(
+                        "{kind}: {error} (run again with --debug for the traceback, and please "
+                        "report it)"
+                    ).format(kind=type(error).__name__, error=error),
                     err=True,
                 )
                 raise typer.Exit(1) from None
@@ -336,7 +359,7 @@ def guarded(command: Callable) -> Callable:
     run.__signature__ = inspect.signature(command)
     run.__annotations__ = dict(typing.get_type_hints(command, include_extras=True))
     run.__name__, run.__doc__ = command.__name__, command.__doc__
-    return extend_signature(run, [DEBUG_PARAM], convert)
+    return extend_signature(run, [DEBUG_PARAM, LANG_PARAM], convert)
 
 
 def stdin_is_terminal() -> bool:

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from ..core.errors import ConvtraceError
+from ..i18n import _
 from .options import OUTPUT, extend_signature, option
 
 
@@ -126,10 +127,14 @@ def check_only_pattern(pattern: str | None, layers) -> None:
         return
     prefixed = [name for name in STAGE_NAMES if name.startswith(pattern.rstrip(".") + ".")]
     if prefixed:
-        hint = f"did you mean --only '{pattern.rstrip('.')}.*' ({len(prefixed)} stages)?"
+        hint = _("did you mean --only '{glob}' ({count} stages)?").format(
+            glob=pattern.rstrip(".") + ".*", count=len(prefixed)
+        )
     else:
-        hint = "stages are: " + ", ".join(STAGE_NAMES)
-    raise ConvtraceError(f"no stage matches --only {pattern!r}; {hint}")
+        hint = _("stages are: {names}").format(names=", ".join(STAGE_NAMES))
+    raise ConvtraceError(
+        _("no stage matches --only {pattern!r}; {hint}").format(pattern=pattern, hint=hint)
+    )
 
 
 def output_options(command: Callable) -> Callable:
@@ -143,7 +148,7 @@ def output_options(command: Callable) -> Callable:
 
             check_export_path(values["export"])
         elif values.get("quiet"):
-            raise ConvtraceError("--quiet writes only the --export file: give --export FILE too")
+            raise ConvtraceError(_("--quiet writes only the --export file: give --export FILE too"))
         values["color"] = parse_color(values["color"])
         values["theme"] = parse_theme(values["theme"])
         return {"out": OutputOptions(**values)}

@@ -7,6 +7,7 @@ import sys
 
 import typer
 
+from ..i18n import _, english, plural
 from .options import fail
 from .output import OutputOptions
 
@@ -16,13 +17,18 @@ def show(trace, out: OutputOptions, *, summary_only=()) -> None:
     exit code from the verdicts (1 when a stage disagrees)."""
     stages = trace.select(out.only)
     if out.only and not stages:
-        fail(f"no stage matches --only {out.only!r}; stages are: {', '.join(trace.names)}")
+        fail(
+            _("no stage matches --only {only!r}; stages are: {names}").format(
+                only=out.only, names=", ".join(trace.names)
+            )
+        )
     failing = [s.name for s in stages if s.agrees(trace.tolerance) is False]
     if out.json:
         from ..render.json_out import check_document_size, write_trace_document
 
         check_document_size(stages, trace.scenario.max_elements)
-        write_trace_document(trace, stages, sys.stdout)
+        with english():  # the same document in every language
+            write_trace_document(trace, stages, sys.stdout)
     elif not out.quiet:
         _terminal(trace, stages, out, summary_only, failing)
     if out.export:
@@ -83,9 +89,15 @@ def print_view(target, trace, stages, out: OutputOptions, summary_only, failing,
     if trace.has_reference or any(s.alternatives for s in stages):
         target.print(closing_table(stages, rtol))
     else:
-        target.print("[ct.dim]torch comparison skipped (--no-compare-torch)[/]")
+        target.print("[ct.dim]" + _("torch comparison skipped (--no-compare-torch)") + "[/]")
     if failing:
-        target.print(f"[ct.bad]✗ {len(failing)} stage(s) disagree: {', '.join(failing)}[/]")
+        text = plural(
+            "✗ {n} stage disagrees: {names}",
+            "✗ {n} stages disagree: {names}",
+            len(failing),
+            names=", ".join(failing),
+        )
+        target.print(f"[ct.bad]{text}[/]")
 
 
 def _can_step() -> bool:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import numbers
 from typing import Union
 
+from ..i18n import _
 from .errors import ParameterError
 
 IntPair = tuple[int, int]
@@ -37,8 +38,11 @@ def check_limit(value: int, option: str) -> None:
     """Refuse a number beyond GEOMETRY_LIMIT, naming the option the user typed."""
     if value > GEOMETRY_LIMIT:
         raise ParameterError(
-            f"{option} {value} is more than convtrace's limit of {GEOMETRY_LIMIT:,} for a size, "
-            "kernel, stride, dilation or padding"
+            _(
+                "{option} {value} is more than convtrace's limit of "
+                "{GEOMETRY_LIMIT:,} for a size, kernel, stride, dilation or "
+                "padding"
+            ).format(option=option, value=value, GEOMETRY_LIMIT=GEOMETRY_LIMIT)
         )
 
 
@@ -54,20 +58,32 @@ def pair(value, name: str, minimum: int = 1) -> IntPair:
         values = tuple(value)
     else:
         raise ParameterError(
-            f"{name} must be an integer or a pair of integers (height, width), got {value!r}"
+            _(
+                "{name} must be an integer or a pair of integers (height, width), got {value!r}"
+            ).format(name=name, value=value)
         )
     for v in values:
         if v < minimum:
-            raise ParameterError(f"{name} must be at least {minimum}, got {v}")
+            raise ParameterError(
+                _("{name} must be at least {minimum}, got {v}").format(
+                    name=name, minimum=minimum, v=v
+                )
+            )
     return int(values[0]), int(values[1])
 
 
 def positive_int(value, name: str, minimum: int = 1) -> int:
     """A single integer of at least ``minimum`` (a count, a size)."""
     if not _is_int(value):
-        raise ParameterError(f"{name} must be an integer, got {value!r}")
+        raise ParameterError(
+            _("{name} must be an integer, got {value!r}").format(name=name, value=value)
+        )
     if value < minimum:
-        raise ParameterError(f"{name} must be at least {minimum}, got {value}")
+        raise ParameterError(
+            _("{name} must be at least {minimum}, got {value}").format(
+                name=name, minimum=minimum, value=value
+            )
+        )
     return int(value)
 
 
@@ -107,8 +123,10 @@ def resolve_padding(
             h, w = input_hw
             return same_padding_1d(h, kh, sh, dh), same_padding_1d(w, kw, sw, dw)
         raise ParameterError(
-            f"unknown padding {padding!r}: use 'valid', 'same', a non-negative integer "
-            "or a pair (ph, pw)"
+            _(
+                "unknown padding {padding!r}: use 'valid', 'same', a "
+                "non-negative integer or a pair (ph, pw)"
+            ).format(padding=padding)
         )
     if (
         isinstance(padding, (tuple, list))
@@ -141,10 +159,24 @@ def conv_output_shape(
     span_h, span_w = effective_kernel(kh, dh), effective_kernel(kw, dw)
     padded_h, padded_w = h + pt + pb, w + pl + pr
     if span_h > padded_h or span_w > padded_w:
-        dilated = f" (dilated to {span_h}×{span_w})" if (dh, dw) != (1, 1) else ""
-        where = "input" if what == "pool window" else "padded input"  # pools never pad
+        dilated = (
+            _(" (dilated to {h}×{w})").format(h=span_h, w=span_w) if (dh, dw) != (1, 1) else ""
+        )
+        # pools never pad
+        where = _("the input") if what == "pool window" else _("the padded input")
+        what = (
+            _("pool window") if what == "pool window" else _("kernel") if what == "kernel" else what
+        )
         raise ParameterError(
-            f"{what} {kh}×{kw}{dilated} does not fit the {where} {padded_h}×{padded_w}"
+            _("{what} {kh}×{kw}{dilated} does not fit {where} {padded_h}×{padded_w}").format(
+                what=what,
+                kh=kh,
+                kw=kw,
+                dilated=dilated,
+                where=where,
+                padded_h=padded_h,
+                padded_w=padded_w,
+            )
         )
     return (padded_h - span_h) // sh + 1, (padded_w - span_w) // sw + 1
 

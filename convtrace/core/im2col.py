@@ -26,6 +26,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
+from ..i18n import _
 from .errors import ShapeError
 from .geometry import PaddingSpec, Pads, conv_output_shape, pair, resolve_padding
 
@@ -64,7 +65,7 @@ def kernel_taps(input_hw, out_hw, kernel_size, stride, dilation, pads) -> Iterat
     the output positions ``[out_rows, out_cols]``; all other output positions read padding.
     """
     (kh, kw), (sh, sw), (dh, dw) = kernel_size, stride, dilation
-    (pt, _), (pl, _) = pads
+    (pt, _pb), (pl, _pr) = pads
     for u in range(kh):
         out_rows, in_rows = _inside(input_hw[0], out_hw[0], sh, u * dh - pt)
         for v in range(kw):
@@ -185,7 +186,9 @@ def unfold_layout(matrix: np.ndarray, n: int) -> np.ndarray:
 def _check_4d(x, what: str) -> np.ndarray:
     x = np.asarray(x)
     if x.ndim != 4:
-        raise ShapeError(f"{what} must be 4-D (N, C, H, W), got shape {x.shape}")
+        raise ShapeError(
+            _("{what} must be 4-D (N, C, H, W), got shape {shape}").format(what=what, shape=x.shape)
+        )
     return x
 
 
@@ -216,7 +219,11 @@ def col2im(
     """
     cols = np.asarray(cols)
     if cols.ndim != 3:
-        raise ShapeError(f"col2im input must be 3-D (N, C*kh*kw, L), got shape {cols.shape}")
+        raise ShapeError(
+            _("col2im input must be 3-D (N, C*kh*kw, L), got shape {shape}").format(
+                shape=cols.shape
+            )
+        )
     hw = pair(output_size, "output size")
     k, s, d = pair(kernel_size, "kernel size"), pair(stride, "stride"), pair(dilation, "dilation")
     pads = resolve_padding(padding, hw, k, s, d)
@@ -224,8 +231,17 @@ def col2im(
     n, rows, length = cols.shape
     if rows % (k[0] * k[1]) or length != out_hw[0] * out_hw[1]:
         raise ShapeError(
-            f"col2im input of shape {cols.shape} does not match kernel {k[0]}×{k[1]} and "
-            f"{out_hw[0]}×{out_hw[1]} = {out_hw[0] * out_hw[1]} window positions"
+            _(
+                "col2im input of shape {shape} does not match kernel {k}×{k2} "
+                "and {out_hw}×{out_hw2} = {out_hw3} window positions"
+            ).format(
+                shape=cols.shape,
+                k=k[0],
+                k2=k[1],
+                out_hw=out_hw[0],
+                out_hw2=out_hw[1],
+                out_hw3=out_hw[0] * out_hw[1],
+            )
         )
     c = rows // (k[0] * k[1])
     out = np.zeros((n, c, *hw), dtype=cols.dtype)

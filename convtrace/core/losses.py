@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..i18n import _
 from .errors import ShapeError
 from .layers._checks import float_array, require_forward
 
@@ -18,13 +19,18 @@ def _same_shape(pred, target, loss: str) -> tuple[np.ndarray, np.ndarray]:
     target = np.asarray(target)
     if target.shape != pred.shape:
         raise ShapeError(
-            f"{loss} target of shape {target.shape} does not match "
-            f"the prediction's shape {pred.shape}"
+            _(
+                "{loss} target of shape {shape} does not match the prediction's shape {shape2}"
+            ).format(loss=loss, shape=target.shape, shape2=pred.shape)
         )
     if not np.issubdtype(target.dtype, np.number) or np.issubdtype(
         target.dtype, np.complexfloating
     ):
-        raise ShapeError(f"{loss} target must be real numbers, got dtype {target.dtype}")
+        raise ShapeError(
+            _("{loss} target must be real numbers, got dtype {dtype}").format(
+                loss=loss, dtype=target.dtype
+            )
+        )
     return pred, target.astype(pred.dtype)
 
 
@@ -89,17 +95,21 @@ class CrossEntropyLoss:
         y = np.asarray(target)
         if y.shape != (z.shape[0],):
             raise ShapeError(
-                f"CrossEntropyLoss target must be class indices of shape ({z.shape[0]},), "
-                f"got shape {y.shape}"
+                _(
+                    "CrossEntropyLoss target must be class indices of shape "
+                    "({shape},), got shape {shape2}"
+                ).format(shape=z.shape[0], shape2=y.shape)
             )
         if y.size and not np.issubdtype(y.dtype, np.integer):
             if not np.all(np.equal(np.mod(y, 1), 0)):
-                raise ShapeError("CrossEntropyLoss targets must be whole class indices")
+                raise ShapeError(_("CrossEntropyLoss targets must be whole class indices"))
         y = y.astype(np.int64)
         k = z.shape[1]
         if y.size and (y.min() < 0 or y.max() >= k):
             raise ShapeError(
-                f"CrossEntropyLoss targets must be class indices 0..{k - 1}, got {y.tolist()}"
+                _("CrossEntropyLoss targets must be class indices 0..{k}, got {y}").format(
+                    k=k - 1, y=y.tolist()
+                )
             )
         shifted = z - z.max(axis=1, keepdims=True)  # exp never overflows after the shift
         log_norm = np.log(np.exp(shifted).sum(axis=1, keepdims=True))

@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core.errors import ConvtraceError
+from ..i18n import N_, _
 from .sums import SUMS, Term, axes_of, explainable
 
 _CELL = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(?:\[\s*(-?\d+(?:\s*,\s*-?\d+)*)?\s*\])?\s*$")
-_HOW = "write a cell as stage[i,j,...], e.g. conv.out[0,1,2,2] or grad.conv.bias[1]"
+_HOW = N_("write a cell as stage[i,j,...], e.g. conv.out[0,1,2,2] or grad.conv.bias[1]")
 #: The shapes of stage names a sum could exist for (checked before anything is computed).
 _FORMS = re.compile(r"^(loss|[a-z]+\d*\.out|grad\.[a-z]+\d*\.(out|weight|bias)|grad\.input)$")
 _NAME = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(\[.*)?$")
@@ -83,18 +84,25 @@ def parse_cell(text: str) -> tuple[str, tuple[int, ...]]:
     named = _NAME.match(text or "")
     if named and not _FORMS.match(named.group(1).lower()):
         raise ConvtraceError(
-            f"explain has no sum for {named.group(1)!r}; it explains one cell of: {_CLASSIC} "
-            "(the same for every layer of a --net network), e.g. 'conv.out[0,1,2,2]'"
+            _(
+                "explain has no sum for {named!r}; it explains one cell of: "
+                "{CLASSIC} (the same for every layer of a --net network), e.g. "
+                "'conv.out[0,1,2,2]'"
+            ).format(named=named.group(1), CLASSIC=_CLASSIC)
         )
     match = _CELL.match(text or "")
     if not match or (not match.group(2) and match.group(1).lower() != "loss"):
-        raise ConvtraceError(f"cannot read the cell {text[:60]!r}: {_HOW}")
+        raise ConvtraceError(
+            _("cannot read the cell {text!r}: {HOW}").format(text=text[:60], HOW=_(_HOW))
+        )
     parts = [p.strip() for p in (match.group(2) or "").split(",") if p.strip()]
     for part in parts:  # int() refuses more than 4300 digits, with a message about Python
         if len(part.lstrip("-")) > 18:
             raise ConvtraceError(
-                f"cannot read the cell {text[:60]!r}: the index {part[:20]}… has "
-                f"{len(part.lstrip('-'))} digits, far more than any tensor has cells"
+                _(
+                    "cannot read the cell {text!r}: the index {part}… has {part2} "
+                    "digits, far more than any tensor has cells"
+                ).format(text=text[:60], part=part[:20], part2=len(part.lstrip("-")))
             )
     return match.group(1).lower(), tuple(int(p) for p in parts)
 
@@ -118,35 +126,51 @@ def check_covered(stage_name: str, layers) -> None:
     parts = stage_name.split(".")
     owner = parts[1] if parts[0] == "grad" else parts[0]
     if stage_name in stage_names(layers):
-        known = "is a stage of this network, but explain has no sum for it;"
+        known = _("is a stage of this network, but explain has no sum for it;")
     elif owner not in {layer.name for layer in layers} | {"input"}:
-        known = f"is not a stage of this network (it has no layer called {owner});"
+        known = _("is not a stage of this network (it has no layer called {owner});").format(
+            owner=owner
+        )
     else:
-        known = "is not a stage of this network;"
-    raise ConvtraceError(f"{stage_name} {known} explain covers: {covered(layers)}")
+        known = _("is not a stage of this network;")
+    raise ConvtraceError(
+        _("{stage_name} {known} explain covers: {layers}").format(
+            stage_name=stage_name, known=known, layers=covered(layers)
+        )
+    )
 
 
 def _check_cell(trace, stage_name: str, index: tuple[int, ...]):
     check_covered(stage_name, trace.layers)
     if stage_name not in trace:
-        raise ConvtraceError(f"{stage_name} is not in this run (it needs the backward pass)")
+        raise ConvtraceError(
+            _("{stage_name} is not in this run (it needs the backward pass)").format(
+                stage_name=stage_name
+            )
+        )
     stage = trace[stage_name]
-    _, key = explainable(trace.layers)[stage_name]
+    key = explainable(trace.layers)[stage_name][1]
     shape = stage.shape
     axes = axes_of(key) or stage.axes or tuple(f"i{k}" for k in range(len(shape)))
-    wanted = f"{stage_name}[{','.join(axes)}] has shape {tuple(shape)}"
+    wanted = _("{cell} has shape {shape}").format(
+        cell=f"{stage_name}[{','.join(axes)}]", shape=tuple(shape)
+    )
     if not axes:
-        wanted = f"{stage_name} is one number"
+        wanted = _("{stage} is one number").format(stage=stage_name)
     if len(index) != len(shape):
         raise ConvtraceError(
-            f"{wanted}, so a cell needs {len(shape)} indices; got {len(index)}: {list(index)}"
-            + (f"; write it as {stage_name}" if not axes else "")
+            _("{wanted}, so a cell needs {count} indices; got {got}: {index}").format(
+                wanted=wanted, count=len(shape), got=len(index), index=list(index)
+            )
+            + (_("; write it as {stage}").format(stage=stage_name) if not axes else "")
         )
     for axis, i, size in zip(axes, index, shape, strict=True):
         if not 0 <= i < size:
             raise ConvtraceError(
-                f"{wanted}; index {list(index)} is out of range: {axis} = {i}, but {axis} runs "
-                f"from 0 to {size - 1}"
+                _(
+                    "{wanted}; index {index} is out of range: {axis} = {i}, but "
+                    "{axis} runs from 0 to {size}"
+                ).format(wanted=wanted, index=list(index), axis=axis, i=i, size=size - 1)
             )
     return stage
 

@@ -21,10 +21,11 @@ from rich.text import Text
 from ..check.cases import RTOL
 from ..check.catalog import BUGS, CATALOG
 from ..check.grade import COMPONENTS, LABELS, STAGES, CaseResult, FileResult
+from ..i18n import N_, _
 from .tensors import format_number
 
 OK, BAD, NONE = Text("✓", "ct.ok"), Text("✗", "ct.bad"), Text("—", "ct.dim")
-TOLERANCE = f"|got − torch| ≤ {RTOL:g} · max(1, max|torch|) per tensor, float64 inputs"
+TOLERANCE = N_("|got − torch| ≤ {rtol:g} · max(1, max|torch|) per tensor, float64 inputs")
 
 
 def _mark(value: bool | None) -> Text:
@@ -34,8 +35,9 @@ def _mark(value: bool | None) -> Text:
 def _geometry(case) -> str:
     s = case.spec
     if s.kind == "pool":
-        return f"{s.batch}×{s.channels}×{s.size}² max-pool {s.kernel} s{s.stride}"
-    pad = f"pad {case.padding}" if case.api == "cs231n" else s.padding
+        pool = _("max-pool {kernel}").format(kernel=s.kernel)
+        return f"{s.batch}×{s.channels}×{s.size}² {pool} s{s.stride}"
+    pad = _("pad {padding}").format(padding=case.padding) if case.api == "cs231n" else s.padding
     return f"{s.batch}×{s.channels}×{s.size}² F{s.filters} k{s.kernel} s{s.stride} {pad}"
 
 
@@ -45,23 +47,23 @@ def _shape(a) -> str:
 
 def _note(r: CaseResult) -> str:
     if r.status != "ok":
-        return r.message or r.status
+        return _(r.message) if r.message else r.status
     parts = list(r.diagnosis)
     if r.unexplained:
-        parts.append("no known pattern: " + ", ".join(LABELS[k] for k in r.unexplained))
+        parts.append(_("no known pattern: ") + ", ".join(LABELS[k] for k in r.unexplained))
     if r.printed:
-        parts.append(f"printed {r.printed:,} bytes")
+        parts.append(_("printed {count:,} bytes").format(count=r.printed))
     return "; ".join(parts)
 
 
 def case_table(result: FileResult) -> Table:
     """One row per case: geometry, then shape, forward, dF, dX, db as ✓/✗ and a note."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, header_style="ct.label")
-    table.add_column("case", style="ct.name", no_wrap=True)
-    table.add_column("geometry", no_wrap=True)
-    for name in ("shape", "forward", "dF", "dX", "db"):
+    table.add_column(_("case"), style="ct.name", no_wrap=True)
+    table.add_column(_("geometry"), no_wrap=True)
+    for name in (_("shape"), "forward", "dF", "dX", "db"):
         table.add_column(name, justify="center", no_wrap=True)
-    table.add_column("note", overflow="fold", ratio=1)
+    table.add_column(_("note"), overflow="fold", ratio=1)
     for r in result.cases:
         checks = [r.checks.get(k) for k in COMPONENTS]
         shape = r.shape_ok if r.status == "ok" else False
@@ -102,25 +104,25 @@ def _cell_sum(r: CaseResult, component: str, index, precision: int) -> Renderabl
     title.append(num(e.value, precision), style="ct.big")
     body = VIEWS[e.kind](e, precision)
     torch_line = verdicts(e, precision)[-1]
-    return Group(title, Text(e.formula, style="ct.formula"), Text(""), *body, torch_line)
+    return Group(title, Text(_(e.formula), style="ct.formula"), Text(""), *body, torch_line)
 
 
 def failure_view(r: CaseResult, precision: int = 4) -> RenderableType:
     """The first failing case: shapes, the first wrong cell, the diagnosis and its fix, and
     the expected cell written as its sum."""
-    parts: list[RenderableType] = [Text(f"{r.case.name}: {r.case.describe()}", "ct.title")]
+    parts: list[RenderableType] = [Text(f"{r.case.name}: {_(r.case.describe())}", "ct.title")]
     if r.status != "ok":
-        parts.append(Text(f"✗ {r.message}", "ct.bad"))
-        return Panel(Group(*parts), title="first failure", title_align="left")
+        parts.append(Text(f"✗ {_(r.message)}", "ct.bad"))
+        return Panel(Group(*parts), title=_("first failure"), title_align="left")
     component = r.first_wrong()
     shapes = Table.grid(padding=(0, 2))
-    for col in ("", "expected (torch)", "got"):
+    for col in ("", _("expected (torch)"), _("got")):
         shapes.add_column(col)
     shapes.add_row(
-        Text("tensor", "ct.label"), Text("expected", "ct.label"), Text("got", "ct.label")
+        Text(_("tensor"), "ct.label"), Text(_("expected"), "ct.label"), Text(_("got"), "ct.label")
     )
     for k in (k for k in COMPONENTS if k in r.expected):
-        got = _shape(r.got[k]) if k in r.got else "not exposed"
+        got = _shape(r.got[k]) if k in r.got else _("not exposed")
         row_style = "ct.bad" if r.checks.get(k) is False else None
         shapes.add_row(LABELS[k], _shape(r.expected[k]), Text(got, row_style or ""))
     parts += [Text(""), shapes, Text("")]
@@ -129,56 +131,75 @@ def failure_view(r: CaseResult, precision: int = 4) -> RenderableType:
     if cell is not None:
         exp, got = float(r.expected[component][cell]), float(r.got[component][cell])
         where = f"{label}[{','.join(map(str, cell))}]"
-        line = Text(f"first wrong cell {where}: expected ", "ct.label")
+        line = Text(_("first wrong cell {where}: expected ").format(where=where), "ct.label")
         line.append(format_number(exp, precision), "ct.ok")
-        line.append(", got ", "ct.label")
+        line.append(_(", got "), "ct.label")
         line.append(format_number(got, precision), "ct.bad")
         parts.append(line)
     else:
         parts.append(
             Text(
-                f"{label} has shape {_shape(r.got.get(component))}, expected "
-                f"{_shape(r.expected[component])}",
+                _("{label} has shape {shape}, expected {expected}").format(
+                    label=label,
+                    shape=_shape(r.got.get(component)),
+                    expected=_shape(r.expected[component]),
+                ),
                 "ct.bad",
             )
         )
     parts.append(Text(""))
     for bug_id in r.diagnosis:
         bug = BUGS[bug_id]
-        parts.append(Text.assemble(("diagnosis ", "ct.label"), (bug_id, "ct.bad")))
-        parts.append(Padding(Text(bug.sentence), (0, 0, 0, 2)))
-        parts.append(Padding(Text.assemble(("fix: ", "ct.label"), bug.fix), (0, 0, 0, 2)))
+        parts.append(Text.assemble((_("diagnosis "), "ct.label"), (bug_id, "ct.bad")))
+        parts.append(Padding(Text(_(bug.sentence)), (0, 0, 0, 2)))
+        parts.append(Padding(Text.assemble((_("fix: "), "ct.label"), _(bug.fix)), (0, 0, 0, 2)))
     # shapes that differ have no aligned wrong cell: explain the expected tensor's first one
     shown = cell if cell is not None else (0,) * np.ndim(r.expected[component])
     view = _cell_sum(r, component, shown, precision)
     if r.unexplained:
         names = ", ".join(LABELS[k] for k in r.unexplained)
-        hint = ": compare with the sum below" if view is not None else ""
-        parts.append(Text(f"no known pattern for {names}{hint}", "ct.dim"))
+        hint = _(": compare with the sum below") if view is not None else ""
+        parts.append(Text(_("no known pattern for {names}").format(names=names) + hint, "ct.dim"))
     if view is not None:
-        what = "the expected value" if cell is not None else "the expected first cell"
-        parts += [Text(""), Text(f"{what}, as its sum:", "ct.label"), view]
-    return Panel(Group(*parts), title="first failure", title_align="left", border_style="ct.border")
+        what = (
+            _("the expected value, as its sum:")
+            if cell is not None
+            else _("the expected first cell, as its sum:")
+        )
+        parts += [Text(""), Text(what, "ct.label"), view]
+    return Panel(
+        Group(*parts), title=_("first failure"), title_align="left", border_style="ct.border"
+    )
 
 
 def summary_line(result: FileResult) -> Text:
     failed = [r for r in result.cases if not r.passed]
     total = len(result.cases)
     if not failed:
-        return Text(f"✓ {total} of {total} cases pass · score {result.score:g}", "ct.ok")
-    text = Text(f"✗ {len(failed)} of {total} cases fail · score {result.score:g}", "ct.bad")
+        return Text(
+            _("✓ {total} of {total} cases pass · score {score:g}").format(
+                total=total, score=result.score
+            ),
+            "ct.ok",
+        )
+    text = Text(
+        _("✗ {failed} of {total} cases fail · score {score:g}").format(
+            failed=len(failed), total=total, score=result.score
+        ),
+        "ct.bad",
+    )
     if result.diagnosis:
-        text.append(" · diagnosis: " + ", ".join(result.diagnosis), "ct.bad")
+        text.append(_(" · diagnosis: ") + ", ".join(result.diagnosis), "ct.bad")
     elif result.unexplained:
-        text.append(" · no known pattern", "ct.bad")
+        text.append(_(" · no known pattern"), "ct.bad")
     return text
 
 
 def file_view(result: FileResult, api: str, precision: int = 4) -> Group:
     """The whole report for one file."""
     parts: list[RenderableType] = [
-        Text(f"convtrace check {result.path} · {api} API", "ct.title"),
-        Text(f"tolerance: {TOLERANCE}", "ct.dim"),
+        Text(_("convtrace check {path} · {api} API").format(path=result.path, api=api), "ct.title"),
+        Text(_("tolerance: ") + _(TOLERANCE).format(rtol=RTOL), "ct.dim"),
         case_table(result),
     ]
     failure = result.first_failure()
@@ -191,18 +212,18 @@ def file_view(result: FileResult, api: str, precision: int = 4) -> Group:
 def folder_table(rows: list[dict]) -> Table:
     """One row per file: score, first failing case, diagnosis ids (or the error)."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, header_style="ct.label")
-    table.add_column("file", style="ct.name", overflow="fold")
+    table.add_column(_("file"), style="ct.name", overflow="fold")
     table.add_column("", no_wrap=True)
-    table.add_column("score", justify="right", no_wrap=True)
-    table.add_column("first failing case", overflow="fold")
-    table.add_column("diagnosis", overflow="fold", ratio=1)
+    table.add_column(_("score"), justify="right", no_wrap=True)
+    table.add_column(_("first failing case"), overflow="fold")
+    table.add_column(_("diagnosis"), overflow="fold", ratio=1)
     for row in rows:
         verdict = OK if row["passed"] else BAD
         diagnosis = (
-            row["error"]
+            _(row["error"])
             or " ".join(row["diagnosis"])
-            or row["note"]
-            or ("" if row["passed"] else "no known pattern")
+            or _(row["note"])
+            or ("" if row["passed"] else _("no known pattern"))
         )
         score = "—" if row["error"] else f"{row['score']:g}"
         table.add_row(row["file"], verdict, score, row["first_failure"] or "", diagnosis)
@@ -213,9 +234,11 @@ def catalog_view() -> Table:
     """``convtrace check --list-bugs``: id, what the code does, the fix."""
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, header_style="ct.label")
     table.add_column("id", style="ct.name", no_wrap=True)
-    table.add_column("the mistake, and the fix", ratio=1)
+    table.add_column(_("the mistake, and the fix"), ratio=1)
     for bug in CATALOG:
-        table.add_row(bug.id, Text.assemble(bug.sentence, "\n", ("fix: ", "ct.label"), bug.fix))
+        table.add_row(
+            bug.id, Text.assemble(_(bug.sentence), "\n", (_("fix: "), "ct.label"), _(bug.fix))
+        )
     return table
 
 
@@ -226,12 +249,12 @@ def check_progress(console: Console, total: int) -> Iterator[Callable[[str], Non
         SpinnerColumn(),
         TextColumn("[progress.description]{task.description}"),
         BarColumn(),
-        TextColumn("{task.completed}/{task.total} cases"),
+        TextColumn("{task.completed}/{task.total} " + _("cases")),
         TimeElapsedColumn(),
         console=console,
         transient=True,
     )
-    task = progress.add_task("grading…", total=total)
+    task = progress.add_task(_("grading…"), total=total)
 
     def advance(label: str, steps: int = 1) -> None:
         progress.update(task, advance=steps, description=label)

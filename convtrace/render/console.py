@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.theme import Theme
 
 from ..core.errors import ConvtraceError
+from ..i18n import _
 
 #: Width used when the terminal's width cannot be detected (a pipe, a file, CI).
 DEFAULT_WIDTH = 100
@@ -101,7 +102,11 @@ def _choice(value: str, choices, option: str) -> str:
     """``value`` lower-cased when it is one of ``choices``, else a ConvtraceError naming it."""
     chosen = str(value).strip().lower()
     if chosen not in choices:
-        raise ConvtraceError(f"{option} {value!r} is not one of {' | '.join(choices)}")
+        raise ConvtraceError(
+            _("{option} {value!r} is not one of {choices}").format(
+                option=option, value=value, choices=" | ".join(choices)
+            )
+        )
     return chosen
 
 

@@ -11,6 +11,7 @@ import numpy as np
 from rich.console import Group, RenderableType
 from rich.text import Text
 
+from ..i18n import _, plural
 from .explain_parts import grid, num, sum_line, term_lines, verdicts
 from .tensors import Flow
 
@@ -22,7 +23,7 @@ def _sym(e, key: str, default: str) -> str:
 
 def _padded_labels(d: dict, size_hw) -> tuple[list[int], list[int]]:
     """Input coordinates of the padded grid's rows and columns (padding gets −1, H, …)."""
-    (pt, _), (pl, _) = d["pads"]
+    (pt, _pb), (pl, _pr) = d["pads"]
     return [r - pt for r in range(size_hw[0])], [c - pl for c in range(size_hw[1])]
 
 
@@ -38,16 +39,31 @@ def _conv_view(e, p: int) -> list[RenderableType]:
     (sh, sw), (dh, dw), (pt, pl) = d["stride"], d["dilation"], (d["pads"][0][0], d["pads"][1][0])
     (top, bottom), (left, right) = d["pads"]
     padding = (
-        f"padding top {top} bottom {bottom} left {left} right {right}: the dim zeros"
+        _("padding top {top} bottom {bottom} left {left} right {right}: the dim zeros").format(
+            top=top, bottom=bottom, left=left, right=right
+        )
         if top or bottom or left or right
-        else "no padding"
+        else _("no padding")
     )
     out = [
         Text(
-            f"output position (i={i}, j={j}) reads {_sym(e, 'x', 'x')} at rows "
-            f"{i}·{sh} + u·{dh} − {pt} and "
-            f"columns {j}·{sw} + v·{dw} − {pl} for u, v = 0…{e.details['kernel'].shape[1] - 1}"
-            f" (stride {sh}×{sw}, dilation {dh}×{dw}, {padding}); [v] marks the window",
+            _(
+                "output position (i={i}, j={j}) reads {x} at rows {i}·{sh} + u·{dh} − {pt} and "
+                "columns {j}·{sw} + v·{dw} − {pl} for u, v = 0…{last} (stride {sh}×{sw}, "
+                "dilation {dh}×{dw}, {padding}); [v] marks the window"
+            ).format(
+                i=i,
+                j=j,
+                x=_sym(e, "x", "x"),
+                sh=sh,
+                sw=sw,
+                dh=dh,
+                dw=dw,
+                pt=pt,
+                pl=pl,
+                last=e.details["kernel"].shape[1] - 1,
+                padding=padding,
+            ),
             style="ct.dim",
         )
     ]
@@ -67,14 +83,27 @@ def _conv_view(e, p: int) -> list[RenderableType]:
                 dim=_padding_test(d, padded.shape[1:]),
             ),
             grid(d["kernel"][c], p, label=f"{W}[f={f}, c={c}]"),
-            grid(d["products"][c], p, label=f"products {X}·{W}"),
+            grid(d["products"][c], p, label=_("products {X}·{W}").format(X=X, W=W)),
         ]
         out.append(Flow(items))
     out.append(sum_line(e, p, limit=32))  # a conv cell's sum is short: show it whole
     dot = d["im2col_dot"]
     line = Text(
-        f"im2col: column {d['column']} (= {i}·{d['w_out']} + {j}) of X_col[{n}] · row "
-        f"{d['row']} of W_row = {num(dot, p)}, + {_sym(e, 'b', 'b')}[{f}] {num(e.bias, p)} = "
+        _(
+            "im2col: column {column} (= {i}·{w_out} + {j}) of X_col[{n}] · row {row} of W_row "
+            "= {dot}, + {b}[{f}] {bias} = "
+        ).format(
+            column=d["column"],
+            i=i,
+            w_out=d["w_out"],
+            j=j,
+            n=n,
+            row=d["row"],
+            dot=num(dot, p),
+            b=_sym(e, "b", "b"),
+            f=f,
+            bias=num(e.bias, p),
+        )
     )
     line.append(num(dot + e.bias, p), style="ct.big")
     out.append(line)
@@ -91,8 +120,10 @@ def _pool_view(e, p: int) -> list[RenderableType]:
     (ph, pw), (sh, sw) = d["pool_size"], d["pool_stride"]
     out = [
         Text(
-            f"window (i={i}, j={j}): {ph}×{pw} cells from ({i}·{sh}, {j}·{sw}) of "
-            f"{d['source']}[{n},{c}]; [v] marks the window",
+            _(
+                "window (i={i}, j={j}): {ph}×{pw} cells from ({i}·{sh}, {j}·{sw}) of "
+                "{source}[{n},{c}]; [v] marks the window"
+            ).format(i=i, j=j, ph=ph, pw=pw, sh=sh, sw=sw, source=d["source"], n=n, c=c),
             style="ct.dim",
         ),
         grid(d["map"], p, label=f"{d['source']}[n={n}, c={c}]", marks=marks),
@@ -105,13 +136,17 @@ def _pool_view(e, p: int) -> list[RenderableType]:
         line.append(num(e.value, p), style="ct.big")
         ties = sum(1 for t in e.terms if t.factors[0] == e.terms[chosen].factors[0])
         line.append(
-            f"; chosen: window index {chosen} (u={u}, v={v}) = {d['source']}[{n},{c},{r},{q}]"
-            + (" (a tie: the first maximum wins, as in torch)" if ties > 1 else "")
+            _("; chosen: window index {chosen} (u={u}, v={v}) = {source}[{n},{c},{r},{q}]").format(
+                chosen=chosen, u=u, v=v, source=d["source"], n=n, c=c, r=r, q=q
+            )
+            + (_(" (a tie: the first maximum wins, as in torch)") if ties > 1 else "")
         )
         out.append(line)
         if "trace_argmax" in d and d["trace_argmax"] != chosen:
-            out.append(Text(f"note: the trace's pool.argmax is {d['trace_argmax']}", "ct.bad"))
-        out.append(Text("as a sum with the backward's 0/1 mask: ", style="ct.dim") + sum_line(e, p))
+            note = _("note: the trace's pool.argmax is {argmax}").format(argmax=d["trace_argmax"])
+            out.append(Text(note, "ct.bad"))
+        mask = Text(_("as a sum with the backward's 0/1 mask: "), style="ct.dim")
+        out.append(mask + sum_line(e, p))
     else:
         line = Text(
             f"mean({values}) = ({' + '.join(num(t.factors[0], p) for t in e.terms)}) / {ph * pw} = "
@@ -121,21 +156,29 @@ def _pool_view(e, p: int) -> list[RenderableType]:
     if "grad" in d:
         g = num(d["grad"], p)
         if chosen is not None:
-            ((pos, _),) = d["grad_goes"]
-            text = (
-                f"backward: ∂L/∂{_sym(e, 'P', 'P')}[{n},{c},{i},{j}] = {g} goes entirely to "
-                f"{d['source']}[{','.join(map(str, pos))}]; the other {ph * pw - 1} window "
-                "cells get 0 from this window"
+            ((pos, _share),) = d["grad_goes"]
+            text = _(
+                "backward: ∂L/∂{P}[{n},{c},{i},{j}] = {g} goes entirely to {source}[{pos}]; the "
+                "other {others} window cells get 0 from this window"
+            ).format(
+                P=_sym(e, "P", "P"),
+                n=n,
+                c=c,
+                i=i,
+                j=j,
+                g=g,
+                source=d["source"],
+                pos=",".join(map(str, pos)),
+                others=ph * pw - 1,
             )
         else:
             share = num(d["grad_goes"][0][1], p)
-            text = (
-                f"backward: ∂L/∂{_sym(e, 'P', 'P')}[{n},{c},{i},{j}] = {g} is shared: "
-                f"each of the {ph * pw} "
-                f"window cells gets {g}/{ph * pw} = {share}"
-            )
+            text = _(
+                "backward: ∂L/∂{P}[{n},{c},{i},{j}] = {g} is shared: each of the {cells} window "
+                "cells gets {g}/{cells} = {share}"
+            ).format(P=_sym(e, "P", "P"), n=n, c=c, i=i, j=j, g=g, cells=ph * pw, share=share)
         if d["overlapping"]:
-            text += " (windows overlap, so a cell adds up the shares of every window holding it)"
+            text += _(" (windows overlap, so a cell adds up the shares of every window holding it)")
         out.append(Text(text))
     return out
 
@@ -155,8 +198,9 @@ def _relu_note(e) -> list[Text]:
         H = _sym(e, "H", "H")
         return [
             Text(
-                f"∂L/∂{H} is {e.details.get('grad_stage', 'grad.conv.out')}, already "
-                f"multiplied by the ReLU mask [{H} > 0]",
+                _("∂L/∂{H} is {stage}, already multiplied by the ReLU mask [{H} > 0]").format(
+                    H=H, stage=e.details.get("grad_stage", "grad.conv.out")
+                ),
                 style="ct.dim",
             )
         ]
@@ -165,7 +209,8 @@ def _relu_note(e) -> list[Text]:
 
 def _zero_note(e) -> str:
     zero = e.details.get("zero_grad", 0)
-    return f"; ∂L/∂{_sym(e, 'H', 'H')} is 0 in {zero} of them" if zero else ""
+    note = _("; ∂L/∂{H} is 0 in {zero} of them").format(H=_sym(e, "H", "H"), zero=zero)
+    return note if zero else ""
 
 
 def _weight_view(e, p: int) -> list[RenderableType]:
@@ -177,9 +222,11 @@ def _weight_view(e, p: int) -> list[RenderableType]:
     rows, cols = _padded_labels(d, padded.shape)
     out = _relu_note(e) + [
         Text(
-            f"offset (u={u}, v={v}) of filter {f}, channel {c} meets one input element at every "
-            f"output position (i, j): {X}_pad[i·s + {u}·d, j·s + {v}·d]; [v] marks them"
-            + (f" (sample 0 shown of {samples})" if samples > 1 else ""),
+            _(
+                "offset (u={u}, v={v}) of filter {f}, channel {c} meets one input element at "
+                "every output position (i, j): {X}_pad[i·s + {u}·d, j·s + {v}·d]; [v] marks them"
+            ).format(u=u, v=v, f=f, c=c, X=X)
+            + (_(" (sample 0 shown of {samples})").format(samples=samples) if samples > 1 else ""),
             style="ct.dim",
         ),
         Flow(
@@ -201,12 +248,20 @@ def _weight_view(e, p: int) -> list[RenderableType]:
     if d["padding_terms"]:
         out.append(
             Text(
-                f"{d['padding_terms']} terms read padding ({X} = 0) and count as 0", style="ct.dim"
+                _("{count} terms read padding ({X} = 0) and count as 0").format(
+                    count=d["padding_terms"], X=X
+                ),
+                style="ct.dim",
             )
         )
     line = Text(
-        f"sum of the {len(e.terms)} terms (N·H_out·W_out = {samples}·"
-        f"{d['grad_h'].shape[1]}·{d['grad_h'].shape[2]}{_zero_note(e)}) = "
+        _("sum of the {count} terms (N·H_out·W_out = {n}·{h}·{w}{zero}) = ").format(
+            count=len(e.terms),
+            n=samples,
+            h=d["grad_h"].shape[1],
+            w=d["grad_h"].shape[2],
+            zero=_zero_note(e),
+        )
     )
     line.append(num(e.value, p), style="ct.big")
     out.append(line)
@@ -218,12 +273,13 @@ def _bias_view(e, p: int) -> list[RenderableType]:
     gh = e.details["grad_h"]
     out = _relu_note(e) + [_grad_h_grids(e, p, gh.shape[0], f=f)]
     if gh.shape[0] > 4:
-        out.append(Text(f"… {gh.shape[0] - 4} more samples", style="ct.dim"))
+        out.append(Text(_("… {count} more samples").format(count=gh.shape[0] - 4), style="ct.dim"))
     out.append(sum_line(e, p, limit=16))
     out.append(
         Text(
-            f"{len(e.terms)} terms = N·H_out·W_out = {gh.shape[0]}·{gh.shape[1]}·"
-            f"{gh.shape[2]}{_zero_note(e)}",
+            _("{count} terms = N·H_out·W_out = {n}·{h}·{w}{zero}").format(
+                count=len(e.terms), n=gh.shape[0], h=gh.shape[1], w=gh.shape[2], zero=_zero_note(e)
+            ),
             style="ct.dim",
         )
     )
@@ -239,20 +295,36 @@ def _input_view(e, p: int) -> list[RenderableType]:
     if not windows:
         out.append(
             Text(
-                f"no kernel tap lands on {X}[{n},{c},{r},{q}]: the taps i·s + u·d − p step over "
-                "it (stride, dilation) or the last partial stride is floored away; nothing "
-                "reads it, so its gradient is 0"
+                _(
+                    "no kernel tap lands on {X}[{n},{c},{r},{q}]: the taps i·s + u·d − p step "
+                    "over it (stride, dilation) or the last partial stride is floored away; "
+                    "nothing reads it, so its gradient is 0"
+                ).format(X=X, n=n, c=c, r=r, q=q)
             )
         )
         return out
     where = " ".join(f"({i},{j})" for i, j in d["positions"])
     out.append(
         Text(
-            f"{X}[{n},{c},{r},{q}] lies in "
-            + (f"{windows} overlapping windows" if windows > 1 else "1 window")
-            + f" (output positions {where}), for each of the {d['filters']} filters: "
-            f"{windows}·{d['filters']} = {len(e.terms)} terms. col2im adds them all, which is why "
-            "the gradients of overlapping windows accumulate."
+            plural(
+                "{X}[{n},{c},{r},{q}] lies in 1 window (output positions {where}), for each of "
+                "the {filters} filters: {windows}·{filters} = {terms} terms. col2im adds them "
+                "all, which is why the gradients of overlapping windows accumulate.",
+                "{X}[{n},{c},{r},{q}] lies in {windows} overlapping windows (output positions "
+                "{where}), for each of the {filters} filters: {windows}·{filters} = {terms} "
+                "terms. col2im adds them all, which is why the gradients of overlapping windows "
+                "accumulate.",
+                windows,
+                X=X,
+                n=n,
+                c=c,
+                r=r,
+                q=q,
+                where=where,
+                filters=d["filters"],
+                windows=windows,
+                terms=len(e.terms),
+            )
         )
     )
     marks = {pos: "ct.highlight" for pos in d["positions"]}
@@ -266,24 +338,30 @@ def _input_view(e, p: int) -> list[RenderableType]:
                     grid(
                         kernel,
                         p,
-                        label=f"{W}[f={f}, c={c}] flipped 180°",
+                        label=_("{W}[f={f}, c={c}] flipped 180°").format(W=W, f=f, c=c),
                         marks={tap: "ct.name" for tap in flipped},
                     ),
                 ]
             )
         )
     if d["filters"] > 4:
-        out.append(Text(f"… {d['filters'] - 4} more filters", style="ct.dim"))
-    out += term_lines(e, p, note=lambda t: f"flipped kernel tap {t.meta['flipped']}")
+        more = _("… {count} more filters").format(count=d["filters"] - 4)
+        out.append(Text(more, style="ct.dim"))
+    tap = _("flipped kernel tap {tap}")
+    out += term_lines(e, p, note=lambda t: tap.format(tap=t.meta["flipped"]))
     out.append(
         Text(
-            f"the same sum is the full convolution of ∂L/∂{H} (spread out by the stride) with the "
-            f"kernel flipped 180°: tap (u, v) of {W} is tap (kh−1−u, kw−1−v) of the flipped "
-            "kernel",
+            _(
+                "the same sum is the full convolution of ∂L/∂{H} (spread out by the stride) with "
+                "the kernel flipped 180°: tap (u, v) of {W} is tap (kh−1−u, kw−1−v) of the "
+                "flipped kernel"
+            ).format(H=H, W=W),
             style="ct.dim",
         )
     )
-    line = Text(f"sum of {len(e.terms)} terms{_zero_note_input(e)} = ")
+    line = Text(
+        _("sum of {count} terms{zero} = ").format(count=len(e.terms), zero=_zero_note_input(e))
+    )
     line.append(num(e.value, p), style="ct.big")
     out.append(line)
     return out
@@ -291,7 +369,7 @@ def _input_view(e, p: int) -> list[RenderableType]:
 
 def _zero_note_input(e) -> str:
     zero = sum(1 for t in e.terms if t.product == 0)
-    return f" ({zero} are 0)" if zero else ""
+    return _(" ({zero} are 0)").format(zero=zero) if zero else ""
 
 
 def _fc_view(e, p: int) -> list[RenderableType]:
@@ -303,13 +381,24 @@ def _fc_view(e, p: int) -> list[RenderableType]:
         n, o = e.index
         out.append(
             Text(
-                f"row {n} of {d['source']} ({X}, {len(e.terms)} features) times row {o} of {W}, "
-                f"plus {_sym(e, 'b', 'b_fc')}[{o}]",
+                _(
+                    "row {n} of {source} ({X}, {count} features) times row {o} of {W}, plus "
+                    "{b}[{o}]"
+                ).format(
+                    n=n,
+                    source=d["source"],
+                    X=X,
+                    count=len(e.terms),
+                    o=o,
+                    W=W,
+                    b=_sym(e, "b", "b_fc"),
+                ),
                 style="ct.dim",
             )
         )
         vectors = np.stack([d["row"], d["weights"]])
-        out.append(grid(vectors, p, label=f"{X}[n={n}] over {W}[o={o}]", row_labels=[X, W]))
+        label = _("{X}[n={n}] over {W}[o={o}]").format(X=X, n=n, W=W, o=o)
+        out.append(grid(vectors, p, label=label, row_labels=[X, W]))
     out += term_lines(e, p)
     out.append(sum_line(e, p))
     return out
@@ -320,6 +409,11 @@ def _terms_view(e, p: int) -> list[RenderableType]:
     return [*term_lines(e, p), sum_line(e, p)]
 
 
+def _signed(value, p: int) -> str:
+    """A number after an operator: ``(-1)``, bracketed when negative."""
+    return f"({num(value, p)})" if value < 0 else num(value, p)
+
+
 def _loss_view(e, p: int) -> list[RenderableType]:
     """The loss: each averaged term with its numbers, then the mean."""
     d = e.details
@@ -327,13 +421,14 @@ def _loss_view(e, p: int) -> list[RenderableType]:
     for k, t in enumerate(e.terms[:12]):
         m = t.meta
         if d["loss"] == "ce":
-            numbers = f"({num(m['lse'], p)} − {num(m['z_target'], p)}) / {d['count']}"
+            numbers = f"({num(m['lse'], p)} − {_signed(m['z_target'], p)}) / {d['count']}"
         elif d["loss"] == "mse":
-            numbers = f"({num(m['z'], p)} − {num(m['y'], p)})² / {d['count']}"
+            numbers = f"({num(m['z'], p)} − {_signed(m['y'], p)})² / {d['count']}"
         else:
+            z = num(m["z"], p)
             numbers = (
-                f"(max({num(m['z'], p)}, 0) − {num(m['z'], p)}·{num(m['y'], p)} + "
-                f"log(1 + e^−|{num(m['z'], p)}|)) / {d['count']}"
+                f"(max({z}, 0) − {_signed(m['z'], p)}·{_signed(m['y'], p)} + "
+                f"log(1 + e^−|{z}|)) / {d['count']}"
             )
         line = Text(f"{k + 1:>4}. ", style="ct.dim")
         line.append(t.where, style="ct.name")
@@ -341,12 +436,24 @@ def _loss_view(e, p: int) -> list[RenderableType]:
         line.append(num(t.product, p))
         lines.append(line)
     if len(e.terms) > 12:
-        lines.append(Text(f"      … and {len(e.terms) - 12} more terms", style="ct.dim"))
-    what = ("sample" if d["loss"] == "ce" else "element") + ("s" if d["count"] > 1 else "")
-    line = Text(
-        f"mean over the {d['count']} {what} of {d['source']}: sum of {len(e.terms)} "
-        f"term{'s' if len(e.terms) > 1 else ''} = "
-    )
+        more = _("      … and {count} more terms").format(count=len(e.terms) - 12)
+        lines.append(Text(more, style="ct.dim"))
+    fields = dict(source=d["source"])
+    if d["loss"] == "ce":
+        mean = plural(
+            "mean over the {n} sample of {source} = ",
+            "mean over the {n} samples of {source} = ",
+            d["count"],
+            **fields,
+        )
+    else:
+        mean = plural(
+            "mean over the {n} element of {source} = ",
+            "mean over the {n} elements of {source} = ",
+            d["count"],
+            **fields,
+        )
+    line = Text(mean)
     line.append(num(e.value, p), style="ct.big")
     return [*lines, line]
 
@@ -369,7 +476,7 @@ def explanation_view(e, precision: int = 4) -> RenderableType:
     """The whole explanation: title, formula, the kind's grids and terms, then the verdicts."""
     title = Text(f"{e.cell} = ", style="ct.title")
     title.append(num(e.value, precision), style="ct.big")
-    parts = [title, Text(e.formula, style="ct.formula"), Text("")]
+    parts = [title, Text(_(e.formula), style="ct.formula"), Text("")]
     parts += VIEWS.get(e.kind, _terms_view)(e, precision)
     parts += [Text(""), *verdicts(e, precision)]
     return Group(*parts)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
+from ..i18n import _
 from .tensors import format_number
 
 #: Terms listed one per line (or in a sum line) before "… and N more terms".
@@ -96,10 +97,10 @@ def sum_line(e, precision: int, limit: int = SHOWN_TERMS) -> Text:
     parts = [product(t.factors, precision, k == 0) for k, t in enumerate(e.terms[:limit])]
     hidden = len(e.terms) - limit
     if hidden > 0:
-        parts.append(f"… ({hidden} more)")
+        parts.append(_("… ({hidden} more)").format(hidden=hidden))
     if e.bias is not None:
-        parts.append(f"bias {_factor(e.bias, precision, not parts)}")
-    line = Text(" + ".join(parts) if parts else "0 (no terms)")
+        parts.append(_("bias {value}").format(value=_factor(e.bias, precision, not parts)))
+    line = Text(" + ".join(parts) if parts else _("0 (no terms)"))
     line.append(" = ")
     line.append(num(e.value, precision), style="ct.big")
     return line
@@ -109,14 +110,14 @@ def term_lines(e, precision: int, note=None, limit: int = SHOWN_TERMS) -> list[T
     """One term per line: where the factors live, the factors, the product (and a note)."""
     lines = []
     shown = e.terms[:limit]
-    width = max((len(t.where) for t in shown), default=0)
+    width = max((len(_(t.where)) for t in shown), default=0)
     factors = [product(t.factors, precision) for t in shown]
     products = [num(t.product, precision) for t in shown]
     f_width = max(map(len, factors), default=0)
     p_width = max(map(len, products), default=0)
     for k, t in enumerate(shown):
         line = Text(f"{k + 1:>4}. ", style="ct.dim")
-        line.append(t.where.ljust(width), style="ct.name")
+        line.append(_(t.where).ljust(width), style="ct.name")
         line.append(f"  {factors[k].ljust(f_width)} = ")
         style = "ct.pos" if t.product > 0 else "ct.neg" if t.product < 0 else "ct.zero"
         line.append(products[k].rjust(p_width), style=style)
@@ -124,29 +125,33 @@ def term_lines(e, precision: int, note=None, limit: int = SHOWN_TERMS) -> list[T
             line.append(f"   {note(t)}", style="ct.dim")
         lines.append(line)
     if len(e.terms) > limit:
-        lines.append(Text(f"      … and {len(e.terms) - limit} more terms", style="ct.dim"))
+        more = _("      … and {count} more terms").format(count=len(e.terms) - limit)
+        lines.append(Text(more, style="ct.dim"))
     return lines
 
 
 def verdicts(e, precision: int) -> list[Text]:
     """The closing lines: the value against the trace's and against torch's."""
     lines = []
-    tolerance = f" (tolerance {e.tolerance:.1e})"
+    tolerance = _(" (tolerance {tolerance:.1e})").format(tolerance=e.tolerance)
     ok = e.agrees_with_trace
     line = Text("✓ " if ok else "✗ ", style="ct.ok" if ok else "ct.bad")
-    line.append(f"{'equals' if ok else 'differs from'} the trace's {e.cell} = ")
+    claim = _("equals the trace's {cell} = ") if ok else _("differs from the trace's {cell} = ")
+    line.append(claim.format(cell=e.cell))
     line.append(num(e.trace_value, precision), style="ct.big")
     if not ok:
-        line.append(f"; off by {abs(e.value - e.trace_value):.3g}{tolerance}", style="ct.bad")
+        off = _("; off by {off:.3g}").format(off=abs(e.value - e.trace_value))
+        line.append(off + tolerance, style="ct.bad")
     lines.append(line)
     if e.reference is None:
-        lines.append(Text("torch comparison skipped (--no-compare-torch)", style="ct.dim"))
+        lines.append(Text(_("torch comparison skipped (--no-compare-torch)"), style="ct.dim"))
     else:
         ok = e.agrees_with_reference
         line = Text("✓ " if ok else "✗ ", style="ct.ok" if ok else "ct.bad")
         line.append("torch: ")
         line.append(num(e.reference, precision), style="ct.big")
         if not ok:
-            line.append(f"; off by {abs(e.value - e.reference):.3g}{tolerance}", style="ct.bad")
+            off = _("; off by {off:.3g}").format(off=abs(e.value - e.reference))
+            line.append(off + tolerance, style="ct.bad")
         lines.append(line)
     return lines

@@ -16,6 +16,7 @@ from pathlib import Path
 from rich.console import Console
 
 from ..core.errors import InputFileError
+from ..i18n import _
 from .console import MAX_WIDTH, THEMES
 
 SUFFIXES = (".html", ".svg", ".md", ".txt")
@@ -28,19 +29,27 @@ def check_export_path(path) -> Path:
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
-        shown = f"'{path.suffix}'" if path.suffix else "no suffix"
+        shown = f"'{path.suffix}'" if path.suffix else _("no suffix")
         raise InputFileError(
-            f"--export {path}: {shown} is not a handout format; use {', '.join(SUFFIXES)}"
+            _("--export {path}: {shown} is not a handout format; use {SUFFIXES}").format(
+                path=path, shown=shown, SUFFIXES=", ".join(SUFFIXES)
+            )
         )
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
-        raise InputFileError(f"--export {path}: the folder {folder} does not exist")
+        raise InputFileError(
+            _("--export {path}: the folder {folder} does not exist").format(
+                path=path, folder=folder
+            )
+        )
     if (
         path.is_dir()
         or not os.access(folder, os.W_OK)
         or (path.exists() and not os.access(path, os.W_OK))
     ):
-        raise InputFileError(f"--export {path} cannot be written here (permission denied)")
+        raise InputFileError(
+            _("--export {path} cannot be written here (permission denied)").format(path=path)
+        )
     return path
 
 
@@ -95,5 +104,7 @@ class Handout:
                 self.path.write_text(text, encoding="utf-8")
         except OSError as error:
             raise InputFileError(
-                f"--export {self.path} could not be written ({error.strerror or error})"
+                _("--export {path} could not be written ({value})").format(
+                    path=self.path, value=error.strerror or error
+                )
             ) from None

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..i18n import _
 from .tensors import format_number
 
 #: Targets with more values than this are summarised (``y: 10 class indices``).
@@ -18,28 +19,35 @@ def target_text(scenario) -> str:
     """``y = 0``, ``y = [0, 2, 1]``, ``y from t.csv`` or ``y: 10 class indices``."""
     source = scenario.sources.get("target")
     if source and not source.startswith("--target"):
-        return f"y from {source}"
+        return _("y from {source}").format(source=source)
     y = np.asarray(scenario.target)
     if y.size and np.all(y == y.flat[0]):
         return f"y = {format_number(y.flat[0], 4)}"
     if y.size <= TARGET_SHOWN:
         return "y = [" + ", ".join(format_number(v, 4) for v in y.flat) + "]"
-    return f"y: {y.size} {'class indices' if scenario.loss == 'ce' else 'values'}"
+    if scenario.loss == "ce":
+        return _("y: {count} class indices").format(count=y.size)
+    return _("y: {count} values").format(count=y.size)
 
 
 def network_line(s) -> str:
     """The network's shape and settings in one line."""
     n, c, h, w = s.x.shape
     if s.net is not None:  # a --net network: as it was written
-        return (
-            f"x {n}×{c}×{h}×{w} · {s.net} · {s.loss} · {target_text(s)} · {s.dtype} · seed {s.seed}"
-        )
-    pad = s.padding if isinstance(s.padding, str) else f"padding {s.padding}"
-    pool = "no pool" if s.pool == "none" else f"{s.pool}-pool {s.pool_size[0]}×{s.pool_size[1]}"
+        return f"x {n}×{c}×{h}×{w} · {s.net} · {s.loss} · {target_text(s)} · {s.dtype} · " + _(
+            "seed {seed}"
+        ).format(seed=s.seed)
+    pad = s.padding if isinstance(s.padding, str) else _("padding {pad}").format(pad=s.padding)
+    size = f"{s.pool_size[0]}×{s.pool_size[1]}"
+    pool = {"none": _("no pool"), "max": _("max-pool {size}"), "avg": _("avg-pool {size}")}.get(
+        s.pool, f"{s.pool}-pool {{size}}"
+    )
+    stride = _("stride {stride}").format(stride=s.stride[0])
     return (
-        f"x {n}×{c}×{h}×{w} · conv {s.filters}×{s.kernel[0]}×{s.kernel[1]} stride "
-        f"{s.stride[0]} {pad} · {pool} · {s.loss} · {target_text(s)} · {s.dtype} · seed {s.seed}"
-    ) + (f" · bug {s.bug}" if s.bug else "")
+        f"x {n}×{c}×{h}×{w} · conv {s.filters}×{s.kernel[0]}×{s.kernel[1]} {stride} "
+        f"{pad} · {pool.format(size=size)} · {s.loss} · {target_text(s)} · {s.dtype} · "
+        + _("seed {seed}").format(seed=s.seed)
+    ) + (" · " + _("bug {bug}").format(bug=s.bug) if s.bug else "")
 
 
 def sources_line(s) -> str | None:
@@ -54,10 +62,10 @@ def sources_line(s) -> str | None:
     parts = [f"{', '.join(keys)} {label}" for label, keys in by_file.items()]
     target = s.sources.get("target")
     if target and not target.startswith("--target"):
-        parts.append(f"target {target}")
+        parts.append(_("target {source}").format(source=target))
     if "scenario" in s.sources:
         parts.append(f"--scenario {s.sources['scenario']}")
-    return "from " + " · ".join(parts) if parts else None
+    return _("from {sources}").format(sources=" · ".join(parts)) if parts else None
 
 
 def scenario_heading(s) -> str:

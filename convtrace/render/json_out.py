@@ -18,6 +18,7 @@ from typing import TextIO
 import numpy as np
 
 from ..core.errors import ParameterError
+from ..i18n import _
 
 #: Characters one number takes in the document, at most (``-1.2345678901234567e-123, ``).
 CHARS_PER_NUMBER = 26
@@ -48,10 +49,12 @@ def check_document_size(stages, max_elements: int) -> None:
         size = count * CHARS_PER_NUMBER
         text = f"{size / 1e9:.1f} GB" if size >= 1e9 else f"{max(size / 1e6, 0.1):.1f} MB"
         raise ParameterError(
-            f"the --json document would hold {count:,} numbers (up to {text} of text), "
-            f"more than the limit of {max_elements:,}; choose stages with --only (e.g. "
-            f"'grad.conv.*'), a smaller --size or --batch, or raise the limit with "
-            f"--max-elements {count}"
+            _(
+                "the --json document would hold {count:,} numbers (up to {text} "
+                "of text), more than the limit of {max_elements:,}; choose "
+                "stages with --only (e.g. 'grad.conv.*'), a smaller --size or "
+                "--batch, or raise the limit with --max-elements {count}"
+            ).format(count=count, text=text, max_elements=max_elements)
         )
 
 

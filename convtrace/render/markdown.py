@@ -11,6 +11,7 @@ import itertools
 
 import numpy as np
 
+from ..i18n import _, plural
 from .stages import verdict_text
 from .tensors import format_number
 
@@ -79,18 +80,26 @@ def trace_markdown(trace, stages, precision: int = 4, heading: str = "") -> str:
     if heading:
         lines += [line.strip() for line in heading.splitlines()] + [""]
     for stage in stages:
-        shape = "×".join(map(str, stage.shape)) or "scalar"
-        lines += [f"## `{stage.name}` · {stage.title} · {shape}", ""]
+        shape = "×".join(map(str, stage.shape)) or _("scalar")
+        lines += [f"## `{stage.name}` · {_(stage.title)} · {shape}", ""]
         if stage.formula:
-            lines += [f"`{stage.formula}`", ""]
+            lines += [f"`{_(stage.formula)}`", ""]
         lines += _values(stage, precision) + [""]
         verdict = verdict_text(stage, rtol, reference_ran=trace.has_reference).plain
         lines += [f"**{verdict}**", ""]
     failing = [s.name for s in stages if s.agrees(rtol) is False]
     agree = sum(1 for s in stages if s.agrees(rtol))
-    lines.append(
-        f"**✗ {len(failing)} stage(s) disagree: {', '.join(failing)}**"
-        if failing
-        else f"**✓ {agree} of {len(stages)} stages agree · rtol {rtol:g}**"
-    )
+    if failing:
+        text = plural(
+            "✗ {n} stage disagrees: {names}", "✗ {n} stages disagree: {names}", len(failing),
+            names=", ".join(failing),
+        )  # fmt: skip
+    else:
+        text = (
+            _("{mark} {agreeing} of {total} stages agree").format(
+                mark="✓", agreeing=agree, total=len(stages)
+            )
+            + f" · rtol {rtol:g}"
+        )
+    lines.append(f"**{text}**")
     return "\n".join(lines) + "\n"

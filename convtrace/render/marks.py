@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..i18n import N_
 from ..tracing.stage import Stage, Trace
 
-POOL_LEGEND = "[x] = the maximum of its pooling window"
-POOL_GRAD_LEGEND = "[x] = a window's maximum: the only cell its ∂L/∂P reaches"
+POOL_LEGEND = N_("[x] = the maximum of its pooling window")
+POOL_GRAD_LEGEND = N_("[x] = a window's maximum: the only cell its ∂L/∂P reaches")
 
 
 def _chosen_cells(argmax: np.ndarray, shape, size, stride) -> np.ndarray:

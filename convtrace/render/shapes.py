@@ -8,6 +8,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..core.geometry import read_mask
+from ..i18n import N_, _
 
 #: The coverage strip never grows beyond this many characters, whatever the size.
 STRIP_WIDTH = 64
@@ -38,11 +39,13 @@ def _coverage(axis, width: int = STRIP_WIDTH) -> Text:
 def shapes_view(axes, padding) -> Panel:
     """A panel with a table of both axes, their formulas and coverage strips."""
     table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
-    for column in ("axis", "in", "kernel (span)", "stride", "pad before/after", "out"):
-        table.add_column(column, justify="right" if column != "axis" else "left")
+    columns = (N_("axis"), N_("in"), N_("kernel (span)"), N_("stride"), N_("pad before/after"),
+               N_("out"))  # fmt: skip
+    for column in columns:
+        table.add_column(_(column), justify="right" if column != "axis" else "left")
     lines = []
     for a in axes:
-        rows = "rows" if a.axis == "H" else "columns"
+        rows = _("rows") if a.axis == "H" else _("columns")
         table.add_row(
             a.axis,
             str(a.size),
@@ -51,27 +54,40 @@ def shapes_view(axes, padding) -> Panel:
             f"{a.pad_before} / {a.pad_after}",
             f"[bold]{a.out}[/]",
         )
-        lines.append(Text(a.formula, style="ct.formula"))
+        lines.append(Text(_(a.formula), style="ct.formula"))
         if a.unread:
             lines.append(
                 Text(
-                    f"  input {rows} never read (the last partial stride is floored away): "
+                    (
+                        _("  input rows never read (the last partial stride is floored away): ")
+                        if a.axis == "H"
+                        else _(
+                            "  input columns never read (the last partial stride is floored away): "
+                        )
+                    )
                     + ", ".join(map(str, a.unread))
                     + (
-                        f", … ({a.unread_count:,} in all)" if a.unread_count > len(a.unread) else ""
+                        _(", … ({count:,} in all)").format(count=a.unread_count)
+                        if a.unread_count > len(a.unread)
+                        else ""
                     ),
                     style="ct.bad",
                 )
             )
         else:
-            lines.append(Text(f"  every input {rows[:-1]} is read by some window", style="ct.ok"))
-        strip = Text(f"  {rows:<8}")
+            every = (
+                _("  every input row is read by some window")
+                if a.axis == "H"
+                else _("  every input column is read by some window")
+            )
+            lines.append(Text(every, style="ct.ok"))
+        strip = Text(f"  {rows:<8}" if len(rows) < 8 else f"  {rows} ")  # columnas: 8 letters
         strip.append_text(_coverage(a))
         lines.append(strip)
-    legend = Text("  · padding   █ read   ░ never read", style="ct.dim")
+    legend = Text(_("  · padding   █ read   ░ never read"), style="ct.dim")
     per_cell = max(-(-(a.size + a.pad_before + a.pad_after) // STRIP_WIDTH) for a in axes)
     if per_cell > 1:
-        legend.append(f"   (up to {per_cell:,} positions per character)")
+        legend.append(_("   (up to {count:,} positions per character)").format(count=per_cell))
     out = axes[0].out, axes[1].out
-    title = f"padding {padding!r} → output {out[0]}×{out[1]}"
+    title = _("padding {padding!r} → output {h}×{w}").format(padding=padding, h=out[0], w=out[1])
     return Panel(Group(table, Text(""), *lines, legend), title=title, title_align="left")

@@ -18,6 +18,7 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
+from ..i18n import N_, _
 from ..tracing.stage import Stage, Trace, max_abs_diff, worst_index
 from .marks import highlights
 from .tensors import Flow, format_number, tensor_summary, tensor_view
@@ -37,7 +38,7 @@ def format_delta(diff: float) -> str:
 
 def _primary(stage: Stage) -> str:
     """Name of the method that produced ``stage.values`` (im2col when a loop twin exists)."""
-    return "im2col" if "loop" in stage.alternatives else "ours"
+    return "im2col" if "loop" in stage.alternatives else _("ours")
 
 
 def _failures(stage: Stage, rtol: float) -> list[str]:
@@ -46,15 +47,20 @@ def _failures(stage: Stage, rtol: float) -> list[str]:
     phrases = []
     for name, other in stage.comparisons():
         if np.shape(other) != stage.shape:
-            phrases.append(f"shapes differ · {primary} {stage.shape} ≠ {name} {np.shape(other)}")
+            phrases.append(
+                _("shapes differ · {ours} {shape} ≠ {name} {other}").format(
+                    ours=primary, shape=stage.shape, name=_(name), other=np.shape(other)
+                )
+            )
             continue
         if stage.within(other, rtol):
             continue
         diff = max_abs_diff(stage.values, other)
-        where = (
-            f" at [{', '.join(map(str, worst_index(stage.values, other)))}]" if stage.shape else ""
-        )
-        phrases.append(f"max |Δ| {format_delta(diff)}{where} · {primary} ≠ {name}")
+        where = ""
+        if stage.shape:
+            index = ", ".join(map(str, worst_index(stage.values, other)))
+            where = _(" at [{index}]").format(index=index)
+        phrases.append(f"max |Δ| {format_delta(diff)}{where} · {primary} ≠ {_(name)}")
     return phrases
 
 
@@ -68,12 +74,12 @@ def verdict_text(stage: Stage, rtol: float, *, reference_ran: bool | None = None
     """
     agrees = stage.agrees(rtol)
     if agrees is None:
-        return Text("· no torch equivalent" if reference_ran else "· not compared", "ct.dim")
+        return Text(_("· no torch equivalent") if reference_ran else _("· not compared"), "ct.dim")
     if agrees:
         names = [*stage.alternatives, _primary(stage)]
         names += ["torch"] if stage.reference is not None else []
-        names += ["numeric"] if stage.numeric is not None else []
-        claim = " = ".join(names) if len(names) > 2 or stage.alternatives else "matches torch"
+        names += [_("numeric")] if stage.numeric is not None else []
+        claim = " = ".join(names) if len(names) > 2 or stage.alternatives else _("matches torch")
         diff = stage.max_abs_diff
         text = f"✓ {claim}" + ("" if diff is None else f" · max |Δ| {format_delta(diff)}")
         return Text(text + numeric_clause(stage), "ct.ok")
@@ -81,7 +87,9 @@ def verdict_text(stage: Stage, rtol: float, *, reference_ran: bool | None = None
     if stage.numeric is not None and not stage.numeric.agrees(stage.values):
         error = stage.numeric.max_error(stage.values)
         failures.append(
-            f"numeric error {error:.1e} > {stage.numeric.tolerance:g} · {_primary(stage)} ≠ numeric"
+            _("numeric error {error:.1e} > {tolerance:g} · {ours} ≠ numeric").format(
+                error=error, tolerance=stage.numeric.tolerance, ours=_primary(stage)
+            )
         )
     return Text(f"✗ {'; '.join(failures)} (rtol {rtol:g})" + numeric_clause(stage), "ct.bad")
 
@@ -93,15 +101,20 @@ def numeric_clause(stage: Stage) -> str:
         return ""
     kinks = int(check.kinks.sum())
     if not check.checked:
-        return f" · numeric: all {kinks} cells tried sit at a kink (max-pool tie or ReLU at 0)"
+        return _(
+            " · numeric: all {kinks} cells tried sit at a kink (max-pool tie or ReLU at 0)"
+        ).format(kinks=kinks)
     error = check.max_error(stage.values)
-    text = f" · numeric error {error:.1e} on {check.checked} of {check.of:,} cells"
-    text += " (sampled)" if check.sampled else ""
-    return text + (f"; {kinks} at a kink (tie or ReLU at 0) skipped" if kinks else "")
+    text = _(" · numeric error {error:.1e} on {checked} of {of:,} cells").format(
+        error=error, checked=check.checked, of=check.of
+    )
+    text += _(" (sampled)") if check.sampled else ""
+    skipped = _("; {kinks} at a kink (tie or ReLU at 0) skipped").format(kinks=kinks)
+    return text + (skipped if kinks else "")
 
 
 def _shape_text(shape: tuple[int, ...]) -> str:
-    return "scalar" if not shape else str(tuple(shape))
+    return _("scalar") if not shape else str(tuple(shape))
 
 
 def _title(stage: Stage) -> Text:
@@ -110,7 +123,7 @@ def _title(stage: Stage) -> Text:
         "  ",
         (_shape_text(stage.shape), "ct.shape"),
         "  ",
-        (stage.title, "ct.title"),
+        (_(stage.title), "ct.title"),
     )
 
 
@@ -174,7 +187,7 @@ def _tensor_views(
         )
         return Group(Text(label, "ct.label"), grid)
 
-    ours = "ours" if not stage.alternatives else f"ours ({_primary(stage)})"
+    ours = _("ours") if not stage.alternatives else f"{_('ours')} ({_primary(stage)})"
     reference = stage.reference
     agrees = stage.agrees(rtol)
     if (
@@ -193,10 +206,10 @@ def _tensor_views(
                 difference = np.asarray(stage.values, dtype=np.float64) - np.asarray(
                     reference, dtype=np.float64
                 )
-                views.append(view("ours − torch", difference))
+                views.append(view(_("ours − torch"), difference))
     for name, values in stage.alternatives.items():
         if not stage.within(values, rtol):  # shown exactly when the verdict names it
-            views.append(view(f"ours ({name})", values, highlight))
+            views.append(view(f"{_('ours')} ({name})", values, highlight))
     return views
 
 
@@ -222,7 +235,7 @@ def stage_panel(
     side_by_side: keep ours and torch's grids even when they print identically.
     max_rows / max_slices: passed to ``tensor_view`` (smaller to fit a short terminal).
     """
-    parts: list[RenderableType] = _formula_lines(stage.formula)
+    parts: list[RenderableType] = _formula_lines(_(stage.formula))
     if parts:
         parts.append(Text(""))
     views = _tensor_views(
@@ -237,13 +250,14 @@ def stage_panel(
     )
     parts.append(Flow(views, gap=4) if len(views) > 1 else views[0])
     if highlight is not None and legend:
-        parts.append(Text(legend, "ct.dim"))
+        parts.append(Text(_(legend), "ct.dim"))
     if "target" in stage.meta and stage.meta["target"] is not None:
         target = np.asarray(stage.meta["target"])
         shown = format_number(target.flat[0], precision) if target.size == 1 else None
-        parts.append(Text(f"target y = {shown or tensor_summary(target)}", "ct.dim"))
+        shown = shown or tensor_summary(target)
+        parts.append(Text(_("target y = {value}").format(value=shown), "ct.dim"))
     if stage.meta.get("saturated"):
-        parts.append(Text(f"⚠ {stage.meta['saturated']}", "ct.bad"))
+        parts.append(Text(f"⚠ {_(stage.meta['saturated'])}", "ct.bad"))
     parts.append(Text(""))
     parts.append(verdict_text(stage, rtol, reference_ran=reference_ran))
     panel = Panel(
@@ -291,9 +305,9 @@ def trace_renderables(
     out: list[RenderableType] = []
     section = None
     for stage in chosen:
-        heading = "Backward" if stage.is_gradient else "Forward"
+        heading = N_("Backward") if stage.is_gradient else N_("Forward")
         if heading != section:
-            out.append(Rule(Text(heading, "ct.heading"), style="ct.dim"))
+            out.append(Rule(Text(_(heading), "ct.heading"), style="ct.dim"))
             section = heading
         out.append(
             traced_panel(
@@ -350,8 +364,8 @@ def closing_table(stages: Sequence[Stage], rtol: float) -> Table:
     """Stage, shape, max |Δ| and ✓/✗ (— when not compared), with a count in the caption."""
     stages = list(stages)
     table = Table(box=box.SIMPLE_HEAD, caption_justify="left", header_style="bold")
-    table.add_column("stage", style="ct.name", no_wrap=True)
-    table.add_column("shape", style="ct.shape", no_wrap=True)
+    table.add_column(_("stage"), style="ct.name", no_wrap=True)
+    table.add_column(_("shape"), style="ct.shape", no_wrap=True)
     table.add_column("max |Δ|", justify="right")
     table.add_column("", justify="center")
     for stage in stages:
@@ -365,12 +379,16 @@ def closing_table(stages: Sequence[Stage], rtol: float) -> Table:
     verdicts = [s.agrees(rtol) for s in stages]
     compared = [v for v in verdicts if v is not None]
     caption = Text(
-        f"{'✓' if all(compared) else '✗'} {sum(compared)} of {len(compared)} stages agree"
-        f" · rtol {rtol:g}",
+        _("{mark} {agreeing} of {total} stages agree").format(
+            mark="✓" if all(compared) else "✗", agreeing=sum(compared), total=len(compared)
+        )
+        + f" · rtol {rtol:g}",
         "ct.ok" if all(compared) else "ct.bad",
     )
     if len(compared) < len(stages):
-        caption.append(f" · {len(stages) - len(compared)} not compared", "ct.dim")
+        caption.append(
+            _(" · {count} not compared").format(count=len(stages) - len(compared)), "ct.dim"
+        )
     table.caption = caption
     table.min_width = caption.cell_len + 2  # one caption line, even for a short table
     return table

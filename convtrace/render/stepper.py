@@ -18,6 +18,7 @@ from rich.console import Console, RenderableType
 from rich.segment import Segment
 from rich.text import Text
 
+from ..i18n import N_, _
 from ..tracing.stage import Stage, Trace
 from .stages import highlights, traced_panel
 
@@ -31,7 +32,7 @@ NEXT_KEYS = {"\r", "\n", " ", "\x1b[C", "\x1bOC", "n", "l"}
 BACK_KEYS = {"\x1b[D", "\x1bOD", "b", "h"}
 QUIT_KEYS = {"q", "Q", "\x03", "\x04", "\x1b", ""}  # Ctrl-C, Ctrl-D, Esc, end of input
 
-KEYS_HELP = "Enter/→/space next · ←/b back · q quit"
+KEYS_HELP = N_("Enter/→/space next · ←/b back · q quit")
 #: Lines the footer takes at the bottom of each screen.
 FOOTER_LINES = 1
 
@@ -69,10 +70,10 @@ def stage_makers(
 def footer(index: int, total: int, name: str) -> Text:
     """``stage 6/23 · conv.out   Enter/→/space next · ←/b back · q quit`` (1-based ``index``)."""
     return Text.assemble(
-        (f"stage {index}/{total} · ", "ct.label"),
+        (_("stage {index}/{total} · ").format(index=index, total=total), "ct.label"),
         (name, "ct.name"),
         "   ",
-        (KEYS_HELP, "ct.dim"),
+        (_(KEYS_HELP), "ct.dim"),
         no_wrap=True,
         overflow="ellipsis",
     )
@@ -114,7 +115,10 @@ class CutMiddle:
             tail = max(3, (self.height - 1) // 3)
             head = self.height - 1 - tail
             hidden = len(lines) - head - tail
-            note = Text(f"⋮ {hidden} lines not shown: a taller terminal shows them", "ct.dim")
+            note = Text(
+                _("⋮ {hidden} lines not shown: a taller terminal shows them").format(hidden=hidden),
+                "ct.dim",
+            )
             kept = [*lines[:head], console.render_lines(note, options, pad=False)[0]]
             kept += lines[-tail:]
         new_line = Segment.line()

@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from ..core.errors import ConvtraceError, InputFileError
+from ..i18n import _, plural
 from .validation import check_finite, check_numeric
 
 ARRAY_SUFFIXES = (".npy", ".npz", ".pt", ".pth", ".json", ".csv", ".txt")
@@ -51,8 +52,10 @@ def as_input(array: np.ndarray, name: str) -> np.ndarray:
     """(H, W) -> (1, 1, H, W), (C, H, W) -> (1, C, H, W), (N, C, H, W) as is; others refused."""
     if array.ndim not in (2, 3, 4):
         raise InputFileError(
-            f"{name} has {array.ndim} dimension(s) (shape {array.shape}); give "
-            "(H, W), (C, H, W) or (N, C, H, W)"
+            _(
+                "{name} has {ndim} dimension(s) (shape {shape}); give (H, W), "
+                "(C, H, W) or (N, C, H, W)"
+            ).format(name=name, ndim=array.ndim, shape=array.shape)
         )
     return array.reshape((1,) * (4 - array.ndim) + array.shape)
 
@@ -62,16 +65,20 @@ def nested_array(obj, what: str, option: str) -> np.ndarray:
     try:
         array = _json_array(obj, "")
     except _Refused as reason:
-        raise InputFileError(f"{option} {what}: {reason}") from None
+        raise InputFileError(
+            _("{option} {what}: {reason}").format(option=option, what=what, reason=reason)
+        ) from None
     return _checked(array, option, what)
 
 
 def weights_from_mapping(mapping: dict, label: str) -> dict[str, np.ndarray]:
     """An inline table {key: nested lists} (a scenario file's [weights]) -> checked arrays."""
     try:
-        named = {k: _json_array(v, f"key {k!r}") for k, v in mapping.items()}
+        named = {k: _json_array(v, _("key {key!r}").format(key=k)) for k, v in mapping.items()}
     except _Refused as reason:
-        raise InputFileError(f"--weights {label}: {reason}") from None
+        raise InputFileError(
+            _("--weights {label}: {reason}").format(label=label, reason=reason)
+        ) from None
     return _accepted_weights(named, "--weights", label)
 
 
@@ -92,8 +99,10 @@ def load_target(value: str, max_elements: int, option: str = "--target"):
     if path.suffix.lower() in ARRAY_SUFFIXES or exists:
         return load_array(path, option, max_elements, keys=("target", "y")), str(path)
     raise InputFileError(
-        f"{option} {shown} is neither a number, a comma-separated list of numbers, nor a file "
-        f"({', '.join(ARRAY_SUFFIXES)})"
+        _(
+            "{option} {shown} is neither a number, a comma-separated list of "
+            "numbers, nor a file ({ARRAY_SUFFIXES})"
+        ).format(option=option, shown=shown, ARRAY_SUFFIXES=", ".join(ARRAY_SUFFIXES))
     )
 
 
@@ -106,14 +115,18 @@ def load_weights(path, max_elements: int, option: str = "--weights") -> dict[str
         elif suffix == ".json":
             obj = _read_json(path, max_elements)
             if not isinstance(obj, dict):
-                raise _Refused("must hold a JSON object mapping keys such as conv.weight to lists")
-            named = {k: _json_array(v, f"key {k!r}") for k, v in obj.items()}
+                raise _Refused(
+                    _("must hold a JSON object mapping keys such as conv.weight to lists")
+                )
+            named = {k: _json_array(v, _("key {key!r}").format(key=k)) for k, v in obj.items()}
         else:
             named = _read_torch(path, max_elements)
             if not isinstance(named, dict):
-                raise _Refused("must hold a state dict (a dict of tensors), not a single tensor")
+                raise _Refused(_("must hold a state dict (a dict of tensors), not a single tensor"))
     except _Refused as reason:
-        raise InputFileError(f"{option} {path}: {reason}") from None
+        raise InputFileError(
+            _("{option} {path}: {reason}").format(option=option, path=path, reason=reason)
+        ) from None
     return _accepted_weights(named, option, str(path))
 
 
@@ -127,12 +140,24 @@ def _accepted_weights(named: dict, option: str, label: str) -> dict[str, np.ndar
     extra = sorted(k for k in named if not PARAM_KEY.match(str(k)))
     if extra:
         raise InputFileError(
-            f"{option} {label} has unknown key(s) {', '.join(map(repr, extra))}; the accepted "
-            f"keys are <layer>.weight and <layer>.bias ({', '.join(WEIGHT_KEYS)}, conv2.weight, "
-            "…), or a torch nn.Sequential's state dict (0.weight, 3.bias, …)"
+            _(
+                "{option} {label} has unknown key(s) {repr}; the accepted keys "
+                "are <layer>.weight and <layer>.bias ({WEIGHT_KEYS}, "
+                "conv2.weight, …), or a torch nn.Sequential's state dict "
+                "(0.weight, 3.bias, …)"
+            ).format(
+                option=option,
+                label=label,
+                repr=", ".join(map(repr, extra)),
+                WEIGHT_KEYS=", ".join(WEIGHT_KEYS),
+            )
         )
     if not named:
-        raise InputFileError(f"{option} {label} holds none of the keys {', '.join(WEIGHT_KEYS)}")
+        raise InputFileError(
+            _("{option} {label} holds none of the keys {WEIGHT_KEYS}").format(
+                option=option, label=label, WEIGHT_KEYS=", ".join(WEIGHT_KEYS)
+            )
+        )
     return {k: _checked(v, option, f"{label} ({k})") for k, v in named.items()}
 
 
@@ -153,7 +178,9 @@ def load_array(path, option: str, max_elements: int, keys=("input", "x")) -> np.
             loaded = _read_torch(path, max_elements)
             array = _pick(loaded, keys) if isinstance(loaded, dict) else loaded
     except _Refused as reason:
-        raise InputFileError(f"{option} {path}: {reason}") from None
+        raise InputFileError(
+            _("{option} {path}: {reason}").format(option=option, path=path, reason=reason)
+        ) from None
     return _checked(array, option, str(path))
 
 
@@ -163,15 +190,22 @@ def _suffix(path, option: str, allowed) -> str:
     suffix = path.suffix.lower()
     if suffix not in allowed:
         raise InputFileError(
-            f"{option} {path}: unsupported file type {suffix or '(no suffix)'!r}; use one of "
-            f"{', '.join(allowed)}"
+            _("{option} {path}: unsupported file type {value!r}; use one of {allowed}").format(
+                option=option, path=path, value=suffix or "(no suffix)", allowed=", ".join(allowed)
+            )
         )
     try:
         if not path.is_file():
-            what = "is a directory, not a file" if path.is_dir() else "does not exist"
-            raise InputFileError(f"{option} {path} {what}")
+            what = _("is a directory, not a file") if path.is_dir() else _("does not exist")
+            raise InputFileError(
+                _("{option} {path} {what}").format(option=option, path=path, what=what)
+            )
     except OSError as error:  # e.g. a name longer than the system allows
-        raise InputFileError(f"{option} {str(path)[:80]}…: {error.strerror or error}") from None
+        raise InputFileError(
+            _("{option} {path}…: {value}").format(
+                option=option, path=str(path)[:80], value=error.strerror or error
+            )
+        ) from None
     return suffix
 
 
@@ -180,7 +214,11 @@ def _checked(array: np.ndarray, option: str, name: str) -> np.ndarray:
     try:
         array = check_numeric(array, f"{option} {name}")
         if array.size == 0:
-            raise InputFileError(f"{option} {name} holds no numbers (shape {array.shape})")
+            raise InputFileError(
+                _("{option} {name} holds no numbers (shape {shape})").format(
+                    option=option, name=name, shape=array.shape
+                )
+            )
         check_finite(array, f"{option} {name}")
     except ConvtraceError as error:  # the shared rule, reported as a problem of this file
         raise InputFileError(str(error)) from None
@@ -193,14 +231,21 @@ def _pick(named: dict, keys) -> np.ndarray:
     for key in keys:
         if key in named:
             return named[key]
-    found = ", ".join(map(repr, named)) or "none"
-    raise _Refused(f"holds the arrays {found}; keep only one, or name it {' or '.join(keys)}")
+    found = ", ".join(map(repr, named)) or _("none")
+    raise _Refused(
+        _("holds the arrays {found}; keep only one, or name it {keys}").format(
+            found=found, keys=" or ".join(keys)
+        )
+    )
 
 
-def _too_many(count: int, max_elements: int, what: str = "it holds") -> _Refused:
+def _too_many(count: int, max_elements: int, what: str | None = None) -> _Refused:
+    what = _("it holds") if what is None else what
     return _Refused(
-        f"{what} {count:,} numbers, more than the limit of {max_elements:,}; use a smaller "
-        "array or raise --max-elements"
+        _(
+            "{what} {count:,} numbers, more than the limit of "
+            "{max_elements:,}; use a smaller array or raise --max-elements"
+        ).format(what=what, count=count, max_elements=max_elements)
     )
 
 
@@ -209,8 +254,10 @@ def _check_file_size(path, max_elements: int) -> None:
     size = Path(path).stat().st_size
     if size > 32 * max_elements + 2**20:
         raise _Refused(
-            f"is {size / 2**20:.0f} MiB, too big for the limit of {max_elements:,} numbers "
-            "(raise --max-elements to allow it)"
+            _(
+                "is {size:.0f} MiB, too big for the limit of {max_elements:,} "
+                "numbers (raise --max-elements to allow it)"
+            ).format(size=size / 2**20, max_elements=max_elements)
         )
 
 
@@ -223,24 +270,34 @@ def _npy_from(fileobj, max_elements: int) -> np.ndarray:
         else:
             shape, fortran, dtype = np.lib.format.read_array_header_2_0(fileobj)
     except (ValueError, OSError, EOFError) as error:
-        raise _Refused(f"is not a valid .npy file ({error})") from None
+        raise _Refused(_("is not a valid .npy file ({error})").format(error=error)) from None
     if dtype.hasobject:
         raise _Refused(
-            "holds Python objects (dtype object), which could only be read by unpickling "
-            "code from the file; save a numeric array instead"
+            _(
+                "holds Python objects (dtype object), which could only be read "
+                "by unpickling code from the file; save a numeric array instead"
+            )
         )
     if any(d < 0 for d in shape) or len(shape) > MAX_NESTING:
-        shown = str(tuple(shape)) if len(shape) <= MAX_NESTING else f"of {len(shape)} dimensions"
-        raise _Refused(f"has a damaged or foreign header: it declares a shape {shown}")
+        shown = (
+            str(tuple(shape))
+            if len(shape) <= MAX_NESTING
+            else _("of {count} dimensions").format(count=len(shape))
+        )
+        raise _Refused(
+            _("has a damaged or foreign header: it declares a shape {shown}").format(shown=shown)
+        )
     count = math.prod(shape)
     if count > max_elements:
-        raise _too_many(count, max_elements, f"has shape {tuple(shape)}, that is")
+        raise _too_many(
+            count, max_elements, _("has shape {shape}, that is").format(shape=tuple(shape))
+        )
     try:
         # Read exactly what the header announces: trailing bytes are never decompressed.
         data = fileobj.read(count * dtype.itemsize)
         array = np.frombuffer(data, dtype=dtype, count=count)
     except (ValueError, OSError) as error:
-        raise _Refused(f"is truncated or damaged ({error})") from None
+        raise _Refused(_("is truncated or damaged ({error})").format(error=error)) from None
     order = "F" if fortran else "C"
     return array.reshape(shape, order=order).copy()
 
@@ -248,32 +305,36 @@ def _npy_from(fileobj, max_elements: int) -> np.ndarray:
 def _read_npy(path, max_elements: int) -> np.ndarray:
     with open(path, "rb") as f:
         if f.read(6) != b"\x93NUMPY":
-            raise _Refused("is not a NumPy .npy file (it does not start with the .npy header)")
+            raise _Refused(_("is not a NumPy .npy file (it does not start with the .npy header)"))
         f.seek(0)
         return _npy_from(f, max_elements)
 
 
 def _read_npz(path, max_elements: int) -> dict[str, np.ndarray]:
     if not zipfile.is_zipfile(path):
-        raise _Refused("is not a NumPy .npz file (not a zip archive)")
+        raise _Refused(_("is not a NumPy .npz file (not a zip archive)"))
     out: dict[str, np.ndarray] = {}
     total = 0
     try:
         with zipfile.ZipFile(path) as archive:
             for member in archive.namelist():
                 if not member.endswith(".npy"):
-                    raise _Refused(f"has a member {member!r} that is not a .npy array")
+                    raise _Refused(
+                        _("has a member {member!r} that is not a .npy array").format(member=member)
+                    )
                 with archive.open(member) as f:
                     try:
                         array = _npy_from(f, max_elements - total)
                     except _Refused as reason:
-                        raise _Refused(f"array {member[:-4]!r} {reason}") from None
+                        raise _Refused(
+                            _("array {member!r} {reason}").format(member=member[:-4], reason=reason)
+                        ) from None
                 total += array.size
                 out[member[:-4]] = array
     except (zipfile.BadZipFile, OSError, EOFError) as error:
-        raise _Refused(f"is a damaged .npz archive ({error})") from None
+        raise _Refused(_("is a damaged .npz archive ({error})").format(error=error)) from None
     if not out:
-        raise _Refused("holds no arrays")
+        raise _Refused(_("holds no arrays"))
     return out
 
 
@@ -283,7 +344,7 @@ def _read_torch(path, max_elements: int):
     with open(path, "rb") as f:
         legacy = f.read(1) == b"\x80"  # torch.save's old format: a pickle (PROTO opcode)
     if not (zipfile.is_zipfile(path) or legacy):
-        raise _Refused("is not a file saved by torch.save (neither a zip archive nor a pickle)")
+        raise _Refused(_("is not a file saved by torch.save (neither a zip archive nor a pickle)"))
     import pickle
 
     import torch
@@ -297,30 +358,43 @@ def _read_torch(path, max_elements: int):
     except Exception as error:  # torch reports damage with many exception types
         if isinstance(error, pickle.UnpicklingError) and "Weights only" in str(error):
             raise _Refused(
-                "holds more than tensors (loading it would run code stored in the file), so it "
-                "was not loaded; save only a tensor or a state dict with torch.save"
+                _(
+                    "holds more than tensors (loading it would run code stored in "
+                    "the file), so it was not loaded; save only a tensor or a state "
+                    "dict with torch.save"
+                )
             ) from None
         first = (str(error).strip().splitlines() or [""])[0][:120]
         raise _Refused(
-            f"is not a file saved by torch.save, or it is damaged ({type(error).__name__}: {first})"
+            _("is not a file saved by torch.save, or it is damaged ({name}: {first})").format(
+                name=type(error).__name__, first=first
+            )
         ) from None
 
     def to_numpy(value, what):
         if not isinstance(value, torch.Tensor):
-            raise _Refused(f"{what} is a {type(value).__name__}, not a tensor")
+            raise _Refused(
+                _("{what} is a {name}, not a tensor").format(what=what, name=type(value).__name__)
+            )
         if value.layout != torch.strided or value.is_quantized or value.is_meta:
             kind = "quantized" if value.is_quantized else "meta" if value.is_meta else "sparse"
-            raise _Refused(f"{what} is a {kind} tensor; save an ordinary dense tensor")
+            raise _Refused(
+                _("{what} is a {kind} tensor; save an ordinary dense tensor").format(
+                    what=what, kind=kind
+                )
+            )
         value = value.detach().cpu()
         if value.is_floating_point() and value.dtype not in (torch.float32, torch.float64):
             value = value.float()  # float16/bfloat16: numpy cannot hold bfloat16
         if value.is_complex() or value.dtype == torch.bool:
-            raise _Refused(f"{what} holds {value.dtype}, not real numbers")
+            raise _Refused(
+                _("{what} holds {dtype}, not real numbers").format(what=what, dtype=value.dtype)
+            )
         return value.numpy()
 
     if isinstance(loaded, dict):
-        return {str(k): to_numpy(v, f"entry {k!r}") for k, v in loaded.items()}
-    return to_numpy(loaded, "its content")
+        return {str(k): to_numpy(v, _("entry {key!r}").format(key=k)) for k, v in loaded.items()}
+    return to_numpy(loaded, _("its content"))
 
 
 def _read_json(path, max_elements: int):
@@ -329,22 +403,24 @@ def _read_json(path, max_elements: int):
         with open(path, encoding="utf-8") as f:
             return json.load(f)
     except UnicodeDecodeError:
-        raise _Refused("is not a UTF-8 text file") from None
+        raise _Refused(_("is not a UTF-8 text file")) from None
     except json.JSONDecodeError as error:
         raise _Refused(
-            f"is not valid JSON ({error.msg} at line {error.lineno}, column {error.colno})"
+            _("is not valid JSON ({msg} at line {lineno}, column {colno})").format(
+                msg=error.msg, lineno=error.lineno, colno=error.colno
+            )
         ) from None
     except RecursionError:
-        raise _Refused("is nested too deeply to be an array") from None
+        raise _Refused(_("is nested too deeply to be an array")) from None
 
 
 def describe_value(value) -> str:
     """A value from a JSON or TOML file, shown short with its kind (a date, a table, …)."""
     import datetime
 
-    kinds = {type(None): "null", bool: "a boolean", str: "a string", dict: "a table",
-             list: "a list", datetime.datetime: "a date-time", datetime.date: "a date",
-             datetime.time: "a time"}  # fmt: skip
+    kinds = {type(None): "null", bool: _("a boolean"), str: _("a string"), dict: _("a table"),
+             list: _("a list"), datetime.datetime: _("a date-time"), datetime.date: _("a date"),
+             datetime.time: _("a time")}  # fmt: skip
     shown = json.dumps(value, default=str)
     shown = shown if len(shown) <= 40 else shown[:37] + "..."
     return f"{shown} ({kinds.get(type(value), type(value).__name__)})"
@@ -357,44 +433,61 @@ def _json_array(obj, what: str) -> np.ndarray:
     """
 
     def label(where: str) -> str:
-        return " ".join(p for p in (what, f"entry {where}" if where else "") if p) or "it"
+        entry = _("entry {where}").format(where=where) if where else ""
+        return " ".join(p for p in (what, entry) if p) or _("it")
 
     def described(shape: tuple) -> str:
         if not shape:
-            return "is a single number"
+            return _("is a single number")
         if len(shape) == 1:
-            return f"has {shape[0]} {'entry' if shape[0] == 1 else 'entries'}"
-        return f"has shape {shape}"
+            return plural("has {n} entry", "has {n} entries", shape[0])
+        return _("has shape {shape}").format(shape=shape)
 
     def shape_of(node, where: str) -> tuple[int, ...]:
         if isinstance(node, bool) or not isinstance(node, (int, float, list)):
-            raise _Refused(f"{label(where)} is {describe_value(node)}, not a number")
+            raise _Refused(
+                _("{where} is {node}, not a number").format(
+                    where=label(where), node=describe_value(node)
+                )
+            )
         if not isinstance(node, list):
             return ()
         if not node:
-            raise _Refused(f"{label(where)} is an empty list, not numbers")
+            raise _Refused(_("{where} is an empty list, not numbers").format(where=label(where)))
         shapes = [shape_of(child, f"{where}[{i}]") for i, child in enumerate(node)]
         for i, s in enumerate(shapes):
             if s != shapes[0]:
                 raise _Refused(
-                    f"{label('')} is ragged: entry {where}[{i}] {described(s)} but entry "
-                    f"{where}[0] {described(shapes[0])}; every row must have the same length"
+                    _(
+                        "{label} is ragged: entry {where}[{i}] {s} but entry {where}[0] "
+                        "{shapes}; every row must have the same length"
+                    ).format(
+                        label=label(""),
+                        where=where,
+                        i=i,
+                        s=described(s),
+                        shapes=described(shapes[0]),
+                    )
                 )
         return (len(node),) + shapes[0]
 
     try:
         shape = shape_of(obj, "")
     except RecursionError:
-        raise _Refused(f"{label('')} is nested too deeply") from None
+        raise _Refused(_("{label} is nested too deeply").format(label=label(""))) from None
     if len(shape) > MAX_NESTING:
         raise _Refused(
-            f"{label('')} is lists nested {len(shape)} deep; an array here has at most 4 "
-            "dimensions (N, C, H, W)"
+            _(
+                "{label} is lists nested {shape} deep; an array here has at most "
+                "4 dimensions (N, C, H, W)"
+            ).format(label=label(""), shape=len(shape))
         )
     try:
         return np.array(obj, dtype=np.float64)
     except OverflowError:
-        raise _Refused(f"{label('')} holds an integer too large for a float") from None
+        raise _Refused(
+            _("{label} holds an integer too large for a float").format(label=label(""))
+        ) from None
 
 
 def _read_text(path, max_elements: int) -> np.ndarray:
@@ -403,7 +496,7 @@ def _read_text(path, max_elements: int) -> np.ndarray:
     try:
         lines = Path(path).read_text(encoding="utf-8-sig").splitlines()
     except UnicodeDecodeError:
-        raise _Refused("is not a UTF-8 text file") from None
+        raise _Refused(_("is not a UTF-8 text file")) from None
     rows: list[list[float]] = []
     first_line = 0
     for number, line in enumerate(lines, start=1):
@@ -413,16 +506,22 @@ def _read_text(path, max_elements: int) -> np.ndarray:
         cells = [c.strip() for c in text.split(",")] if "," in text else text.split()
         for column, cell in enumerate(cells, start=1):
             if not NUMBER.fullmatch(cell):
-                shown = repr(cell) if cell else "empty"
-                raise _Refused(f"line {number}, column {column} is {shown}, not a number")
+                shown = repr(cell) if cell else _("empty")
+                raise _Refused(
+                    _("line {number}, column {column} is {shown}, not a number").format(
+                        number=number, column=column, shown=shown
+                    )
+                )
         if rows and len(cells) != len(rows[0]):
             raise _Refused(
-                f"line {number} has {len(cells)} numbers but line {first_line} has "
-                f"{len(rows[0])}; every row must have the same length"
+                _(
+                    "line {number} has {cells} numbers but line {first_line} has "
+                    "{rows}; every row must have the same length"
+                ).format(number=number, cells=len(cells), first_line=first_line, rows=len(rows[0]))
             )
         if not rows:
             first_line = number
         rows.append([float(c) for c in cells])
     if not rows:
-        raise _Refused("holds no numbers")
+        raise _Refused(_("holds no numbers"))
     return np.array(rows)

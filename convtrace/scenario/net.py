@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from ..core.errors import ConvtraceError, ParameterError
 from ..core.layers import KINDS
 from ..core.layers.base import REQUIRED
+from ..i18n import _
 
 _LAYER = re.compile(r"\s*([A-Za-z_][\w-]*)(?:\s*\(([^()]*)\))?")
 _INT = re.compile(r"^-?\d{1,18}$")
@@ -73,7 +74,11 @@ def _value(text: str):
     if _INT.match(text):
         return int(text)
     if re.match(r"^-?\d+$", text):
-        raise ParameterError(f"--net: the number {text[:20]}… has {len(text)} digits")
+        raise ParameterError(
+            _("--net: the number {text}… has {text2} digits").format(
+                text=text[:20], text2=len(text)
+            )
+        )
     return text.lower()
 
 
@@ -88,7 +93,7 @@ def _shown(cls, arg: str, default) -> str:
 def _arguments(kind: str, body: str) -> dict:
     """``"8,3,stride=2,padding=1,2"`` -> constructor options, bound to the kind's SIGNATURE."""
     cls = KINDS[kind]
-    names = [arg for arg, _ in cls.SIGNATURE]
+    names = [arg for arg, _default in cls.SIGNATURE]
     spelled = {cls.SPEC_NAMES.get(arg, arg): arg for arg in names}
     usage = f"{kind}({', '.join(_shown(cls, arg, default) for arg, default in cls.SIGNATURE)})"
     positional, keywords, last = [], {}, None
@@ -97,7 +102,11 @@ def _arguments(kind: str, body: str) -> dict:
             key, value = raw.split("=", 1)
             key = key.strip().lower()
             if key not in spelled:
-                raise ParameterError(f"--net: {kind} has no argument {key!r}; it takes {usage}")
+                raise ParameterError(
+                    _("--net: {kind} has no argument {key!r}; it takes {usage}").format(
+                        kind=kind, key=key, usage=usage
+                    )
+                )
             last = spelled[key]
             keywords[last] = [_value(value)]
         elif last is not None:  # padding=1,2: the pair goes on
@@ -105,17 +114,27 @@ def _arguments(kind: str, body: str) -> dict:
         else:
             positional.append(_value(raw))
     if len(positional) > len(names):
-        raise ParameterError(f"--net: {kind} takes at most {len(names)} argument(s): {usage}")
+        raise ParameterError(
+            _("--net: {kind} takes at most {names} argument(s): {usage}").format(
+                kind=kind, names=len(names), usage=usage
+            )
+        )
     options = dict(zip(names, positional, strict=False))
     for arg, values in keywords.items():
         if arg in options:
-            raise ParameterError(f"--net: {kind} got {arg} twice: {usage}")
+            raise ParameterError(
+                _("--net: {kind} got {arg} twice: {usage}").format(kind=kind, arg=arg, usage=usage)
+            )
         options[arg] = values[0] if len(values) == 1 else tuple(values)
     missing = [
         cls.SPEC_NAMES.get(a, a) for a, d in cls.SIGNATURE if d is REQUIRED and a not in options
     ]
     if missing:
-        raise ParameterError(f"--net: {kind} needs {' and '.join(missing)}: {usage}")
+        raise ParameterError(
+            _("--net: {kind} needs {missing}: {usage}").format(
+                kind=kind, missing=" and ".join(missing), usage=usage
+            )
+        )
     return options
 
 
@@ -124,24 +143,33 @@ def parse_net(text: str) -> list[LayerSpec]:
     text = (text or "").strip()
     if not text:
         raise ParameterError(
-            '--net is empty: write layers such as "conv(4,3) relu maxpool(2) fc(10)"'
+            _('--net is empty: write layers such as "conv(4,3) relu maxpool(2) fc(10)"')
         )
     specs, at = [], 0
     while at < len(text):
         match = _LAYER.match(text, at)
         if not match or match.end() == at:
             raise ParameterError(
-                f"--net: cannot read {text[at : at + 30]!r}: write layers such as "
-                "conv(4,3) relu maxpool(2) fc(10), separated by spaces"
+                _(
+                    "--net: cannot read {text!r}: write layers such as conv(4,3) "
+                    "relu maxpool(2) fc(10), separated by spaces"
+                ).format(text=text[at : at + 30])
             )
         kind = match.group(1).lower()
         if kind not in KINDS:
-            raise ParameterError(f"--net: unknown layer {match.group(1)!r}; the kinds are "
-                                 f"{', '.join(KINDS)}")  # fmt: skip
+            raise ParameterError(
+                _("--net: unknown layer {match!r}; the kinds are {KINDS}").format(
+                    match=match.group(1), KINDS=", ".join(KINDS)
+                )
+            )
         specs.append(LayerSpec(kind, _arguments(kind, match.group(2) or "")))
         at = match.end()
         if at < len(text) and not text[at].isspace() and text[at - 1] != ")":
-            raise ParameterError(f"--net: cannot read {text[at : at + 30]!r} after {kind}")
+            raise ParameterError(
+                _("--net: cannot read {text!r} after {kind}").format(
+                    text=text[at : at + 30], kind=kind
+                )
+            )
     return name_layers(with_flatten(specs))
 
 
@@ -156,15 +184,19 @@ def with_flatten(specs: list[LayerSpec]) -> list[LayerSpec]:
         if spec.cls.needs_image and flat:
             images = ", ".join(k for k, cls in KINDS.items() if cls.needs_image)
             raise ParameterError(
-                f"--net: {spec.kind} comes after the features were flattened (by fc or "
-                f"flatten); image layers ({images}) go before the first fc"
+                _(
+                    "--net: {kind} comes after the features were flattened (by fc or "
+                    "flatten); image layers ({images}) go before the first fc"
+                ).format(kind=spec.kind, images=images)
             )
         flat = flat or spec.kind in ("flatten", "fc")
         out.append(spec)
     if not out or out[-1].kind != "fc":
         raise ParameterError(
-            "--net must end with fc(out): the loss compares its logits with the target, "
-            "e.g. add fc(1)"
+            _(
+                "--net must end with fc(out): the loss compares its logits with "
+                "the target, e.g. add fc(1)"
+            )
         )
     return out
 
@@ -203,9 +235,13 @@ def plan(specs: list[LayerSpec], x_shape: tuple[int, ...]) -> list[Planned]:
         except ConvtraceError as error:
             message = str(error).replace("the padded input", "its padded input")
             message = message.replace("the input", "its input")
-            raise ParameterError(f"{spec.name}: {message} ({origin})") from None
+            raise ParameterError(
+                _("{name}: {message} ({origin})").format(
+                    name=spec.name, message=message, origin=origin
+                )
+            ) from None
         except (TypeError, ValueError) as error:
-            raise ParameterError(f"{spec.name}: {error}") from None
+            raise ParameterError(_("{name}: {error}").format(name=spec.name, error=error)) from None
         layer.name = spec.name
         planned.append(Planned(spec, layer, shape, out))
         shape, origin = out, f"{spec.name} output"
@@ -244,8 +280,11 @@ def check_net_budget(planned, x_shape, method: str, max_elements: int) -> None:
     check_tensors(tensors, max_elements, "fewer filters, a bigger stride in --net")
     if positions > LOOP_POSITION_LIMIT:
         raise ParameterError(
-            f"--method {method} would run the convolutions' Python loops over {positions:,} "
-            f"output positions, more than the {LOOP_POSITION_LIMIT:,} that Python loops get "
-            "through in a few seconds; use --method im2col for a run this large, or a smaller "
-            "--size or --batch"
+            _(
+                "--method {method} would run the convolutions' Python loops over "
+                "{positions:,} output positions, more than the "
+                "{LOOP_POSITION_LIMIT:,} that Python loops get through in a few "
+                "seconds; use --method im2col for a run this large, or a smaller "
+                "--size or --batch"
+            ).format(method=method, positions=positions, LOOP_POSITION_LIMIT=LOOP_POSITION_LIMIT)
         )

@@ -22,6 +22,7 @@ import re
 import numpy as np
 
 from ..core.errors import InputFileError, ShapeError
+from ..i18n import _
 from .validation import array_name, check_finite, check_numeric, in_dtype
 
 _POSITIONAL = re.compile(r"^(\d+)\.(weight|bias)$")
@@ -41,17 +42,26 @@ def by_position(supplied: dict, sources: dict, planned) -> tuple[dict, dict]:
     named = [k for k in supplied if k not in numbered]
     if named:
         raise InputFileError(
-            f"--weights mixes layer names ({', '.join(named[:3])}) with a state dict's numbered "
-            f"keys ({', '.join(list(numbered)[:3])}); use one or the other"
+            _(
+                "--weights mixes layer names ({named}) with a state dict's "
+                "numbered keys ({numbered}); use one or the other"
+            ).format(named=", ".join(named[:3]), numbered=", ".join(list(numbered)[:3]))
         )
     indices = sorted({int(_POSITIONAL.match(k).group(1)) for k in numbered})
     layers = parametrised(planned)
     if len(indices) != len(layers):
         raise InputFileError(
-            f"--weights holds {len(indices)} numbered module(s) with weights "
-            f"({', '.join(map(str, indices))}) but the network has {len(layers)} layer(s) with "
-            f"weights ({', '.join(p.spec.name for p in layers)}); a state dict is mapped by "
-            "position, so the two must line up"
+            _(
+                "--weights holds {indices} numbered module(s) with weights "
+                "({str}) but the network has {layers} layer(s) with weights "
+                "({join}); a state dict is mapped by position, so the two must "
+                "line up"
+            ).format(
+                indices=len(indices),
+                str=", ".join(map(str, indices)),
+                layers=len(layers),
+                join=", ".join(p.spec.name for p in layers),
+            )
         )
     names = {index: p.spec.name for index, p in zip(indices, layers, strict=True)}
     arrays, new_sources = {}, dict(sources)
@@ -71,8 +81,9 @@ def check_names(supplied: dict, planned, sources: dict) -> None:
     if unknown:
         where = ", ".join(sources.get(key, key) for key in unknown)
         raise InputFileError(
-            f"--weights {where}: this network has no such parameter; its parameters are "
-            f"{', '.join(sorted(known))}"
+            _(
+                "--weights {where}: this network has no such parameter; its parameters are {known}"
+            ).format(where=where, known=", ".join(sorted(known)))
         )
 
 
@@ -107,8 +118,13 @@ def check_param(array, key: str, expected: tuple, layer_text: str, sources: dict
             "(F, C, kh, kw)" if len(expected) == 4 else "(out, in)" if len(expected) == 2 else ""
         )
         raise ShapeError(
-            f"{name} has shape {tuple(array.shape)} but {layer_text} needs "
-            f"{tuple(expected)}{' = ' + layout if layout else ''}"
+            _("{name} has shape {shape} but {layer_text} needs {expected}{value}").format(
+                name=name,
+                shape=tuple(array.shape),
+                layer_text=layer_text,
+                expected=tuple(expected),
+                value=" = " + layout if layout else "",
+            )
         )
     return in_dtype(array, dtype, name)
 

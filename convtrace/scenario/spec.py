@@ -26,6 +26,7 @@ from ..core.geometry import (
     positive_int,
     resolve_padding,
 )
+from ..i18n import _
 from .net import classic_layers, plan
 from .resolved import DEFAULT_MAX_ELEMENTS, Scenario
 
@@ -83,7 +84,11 @@ class ScenarioSpec:
 def _choice(value: str, allowed: tuple[str, ...], option: str) -> str:
     value = str(value).strip().lower()
     if value not in allowed:
-        raise ParameterError(f"{option} must be one of {', '.join(allowed)}; got {value!r}")
+        raise ParameterError(
+            _("{option} must be one of {allowed}; got {value!r}").format(
+                option=option, allowed=", ".join(allowed), value=value
+            )
+        )
     return value
 
 
@@ -102,14 +107,18 @@ def parse_padding(value) -> PaddingSpec:
                 if len(p) > 18:
                     shown = p if len(p) <= 40 else f"{p[:20]}… ({len(p)} digits)"
                     raise ParameterError(
-                        f"--padding {shown} is more than convtrace's limit of {GEOMETRY_LIMIT:,} "
-                        "for a padding"
+                        _(
+                            "--padding {shown} is more than convtrace's limit of "
+                            "{GEOMETRY_LIMIT:,} for a padding"
+                        ).format(shown=shown, GEOMETRY_LIMIT=GEOMETRY_LIMIT)
                     )
             nums = [int(p) for p in parts]
             value = nums[0] if len(nums) == 1 else tuple(nums)
         else:
             raise ParameterError(
-                f"unknown padding {value!r}: use valid, same, a non-negative integer N, or H,W"
+                _(
+                    "unknown padding {value!r}: use valid, same, a non-negative integer N, or H,W"
+                ).format(value=value)
             )
     resolve_padding(value, (1, 1), 1)  # validates the form and the signs
     return value
@@ -138,8 +147,17 @@ def _with_supplied_shapes(spec: ScenarioSpec, loss: str) -> ScenarioSpec:
         w = check_supplied(spec.conv_weight, w_name, 4, expected)
         if spec.input is not None and x.shape[1] != w.shape[1]:
             raise ShapeError(
-                f"{x_name} has {x.shape[1]} channel(s) (shape {x.shape}) but {w_name} expects "
-                f"{w.shape[1]} (shape {w.shape})"
+                _(
+                    "{x_name} has {shape} channel(s) (shape {shape2}) but {w_name} "
+                    "expects {shape3} (shape {shape4})"
+                ).format(
+                    x_name=x_name,
+                    shape=x.shape[1],
+                    shape2=x.shape,
+                    w_name=w_name,
+                    shape3=w.shape[1],
+                    shape4=w.shape,
+                )
             )
         found["channels"] = found.get("channels", (w.shape[1], w_name, w.shape))
         found["filters"] = (w.shape[0], w_name, w.shape)
@@ -156,8 +174,18 @@ def _with_supplied_shapes(spec: ScenarioSpec, loss: str) -> ScenarioSpec:
             flag = "--height/--size" if name == "height" else "--width/--size"
             flag = flag if name in ("height", "width") else f"--{name}"
             raise ShapeError(
-                f"{flag} {given} disagrees with {origin}, whose shape {tuple(shape)} gives "
-                f"{name} {value}; leave {flag} out when the array comes from a file"
+                _(
+                    "{flag} {given} disagrees with {origin}, whose shape {shape} "
+                    "gives {name} {value}; leave {flag} out when the array comes "
+                    "from a file"
+                ).format(
+                    flag=flag,
+                    given=given,
+                    origin=origin,
+                    shape=tuple(shape),
+                    name=name,
+                    value=value,
+                )
             )
         changes[name] = value
     return replace(spec, **changes)
@@ -173,9 +201,11 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
             raise
         flags = ", ".join(f"--{k.replace('_', '-')}" for k in spec.overridden)
         raise ShapeError(
-            f"{error}: {flags} changed the network that {spec.sources['scenario']} saved its "
-            f"weights for; leave {flags} out to replay it, or remove its weights line to draw "
-            "new ones from the seed"
+            _(
+                "{error}: {flags} changed the network that {sources} saved its "
+                "weights for; leave {flags} out to replay it, or remove its "
+                "weights line to draw new ones from the seed"
+            ).format(error=error, flags=flags, sources=spec.sources["scenario"])
         ) from None
 
 
@@ -194,8 +224,10 @@ def _build(spec: ScenarioSpec) -> Scenario:
     positive_int(spec.max_elements, "--max-elements")
     if not (_is_int(spec.seed) and -(2**63) <= spec.seed < 2**64):
         raise ParameterError(
-            f"--seed must be an integer from -2**63 to 2**64 - 1 (what torch's generator "
-            f"takes), got {spec.seed}"
+            _(
+                "--seed must be an integer from -2**63 to 2**64 - 1 (what "
+                "torch's generator takes), got {seed}"
+            ).format(seed=spec.seed)
         )
     if spec.net is not None:
         return _build_net(spec, loss, method, dtype)
@@ -220,7 +252,7 @@ def _build(spec: ScenarioSpec) -> Scenario:
 
         get_bug(spec.bug)  # an unknown id is bad input, listing the ids
         if pair(spec.dilation, "--dilation") != (1, 1):
-            raise ParameterError("--bug plants its bug into an undilated conv: use --dilation 1")
+            raise ParameterError(_("--bug plants its bug into an undilated conv: use --dilation 1"))
 
     x_shape = (spec.batch, spec.channels, spec.height, spec.width)
     pads = resolve_padding(padding, x_shape[2:], kernel, stride, dilation)
@@ -236,11 +268,26 @@ def _build(spec: ScenarioSpec) -> Scenario:
             pooled_hw = conv_output_shape(conv_hw, pool_size, pool_stride, what="pool window")
         except ParameterError:  # the conv made the map that small: say so, with its options
             raise ParameterError(
-                f"pool window {pool_size[0]}×{pool_size[1]} does not fit the conv output "
-                f"{conv_hw[0]}×{conv_hw[1]} (input {x_shape[2]}×{x_shape[3]}, kernel "
-                f"{kernel[0]}×{kernel[1]}, stride {stride[0]}×{stride[1]}, dilation "
-                f"{dilation[0]}×{dilation[1]}); use a smaller --stride, --kernel or --pool-size, "
-                "or --pool none"
+                _(
+                    "pool window {pool_size}×{pool_size2} does not fit the conv "
+                    "output {conv_hw}×{conv_hw2} (input {x_shape}×{x_shape2}, kernel "
+                    "{kernel}×{kernel2}, stride {stride}×{stride2}, dilation "
+                    "{dilation}×{dilation2}); use a smaller --stride, --kernel or "
+                    "--pool-size, or --pool none"
+                ).format(
+                    pool_size=pool_size[0],
+                    pool_size2=pool_size[1],
+                    conv_hw=conv_hw[0],
+                    conv_hw2=conv_hw[1],
+                    x_shape=x_shape[2],
+                    x_shape2=x_shape[3],
+                    kernel=kernel[0],
+                    kernel2=kernel[1],
+                    stride=stride[0],
+                    stride2=stride[1],
+                    dilation=dilation[0],
+                    dilation2=dilation[1],
+                )
             ) from None
     out_features = spec.classes if loss == "ce" else 1
     if spec.fc_weight is not None:
@@ -274,12 +321,16 @@ def _build_net(spec: ScenarioSpec, loss: str, method: str, dtype) -> Scenario:
                 if getattr(spec, k) != getattr(defaults, k)]  # fmt: skip
     if clashing:
         raise ParameterError(
-            f"--net describes every layer, so {', '.join(clashing)} cannot be combined with it; "
-            "write the layer's options inside --net, e.g. conv(4,3,stride=2,padding=same)"
+            _(
+                "--net describes every layer, so {clashing} cannot be combined "
+                "with it; write the layer's options inside --net, e.g. "
+                "conv(4,3,stride=2,padding=same)"
+            ).format(clashing=", ".join(clashing))
         )
     if spec.bug is not None:
-        raise ParameterError("--bug plants its bug into the classroom network's conv; leave out "
-                             "--net to use it")  # fmt: skip
+        raise ParameterError(
+            _("--bug plants its bug into the classroom network's conv; leave out --net to use it")
+        )
     layers = parse_net(spec.net)
     if spec.input is not None:
         from .validation import array_name, check_supplied
@@ -296,13 +347,17 @@ def _build_net(spec: ScenarioSpec, loss: str, method: str, dtype) -> Scenario:
     if loss == "ce":
         if head.out_features < 2:
             raise ParameterError(
-                f"--loss ce needs at least 2 classes, but the last layer "
-                f"{planned[-1].spec.text()} has {head.out_features} output"
+                _(
+                    "--loss ce needs at least 2 classes, but the last layer {spec} "
+                    "has {out_features} output"
+                ).format(spec=planned[-1].spec.text(), out_features=head.out_features)
             )
         if spec.classes not in (defaults.classes, head.out_features):
             raise ParameterError(
-                f"--classes {spec.classes} disagrees with the last layer "
-                f"{planned[-1].spec.text()} of --net; leave --classes out or make them equal"
+                _(
+                    "--classes {classes} disagrees with the last layer {spec} of "
+                    "--net; leave --classes out or make them equal"
+                ).format(classes=spec.classes, spec=planned[-1].spec.text())
             )
     check_net_budget(planned, x_shape, method, spec.max_elements)
     return _finish(spec, layers, planned, x_shape, loss, method, dtype, net_text(layers))

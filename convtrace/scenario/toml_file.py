@@ -26,6 +26,7 @@ import numpy as np
 
 from ..core.errors import InputFileError, ParameterError
 from ..core.geometry import _is_int
+from ..i18n import _
 from . import files as io
 from .spec import DEFAULT_MAX_ELEMENTS, Scenario, ScenarioSpec
 
@@ -48,31 +49,50 @@ def read_scenario_file(path) -> dict:
     """The TOML file's options, type-checked; relative file paths made relative to the file."""
     path = Path(path)
     if path.suffix.lower() != ".toml":
-        raise InputFileError(f"--scenario {path}: a scenario file must be a .toml file")
+        raise InputFileError(
+            _("--scenario {path}: a scenario file must be a .toml file").format(path=path)
+        )
     try:
         if not path.is_file():
-            what = "is a directory, not a file" if path.is_dir() else "does not exist"
-            raise InputFileError(f"--scenario {path} {what}")
+            what = _("is a directory, not a file") if path.is_dir() else _("does not exist")
+            raise InputFileError(_("--scenario {path} {what}").format(path=path, what=what))
     except OSError as error:  # e.g. a name longer than the system allows
-        raise InputFileError(f"--scenario {str(path)[:80]}…: {error.strerror or error}") from None
+        raise InputFileError(
+            _("--scenario {path}…: {value}").format(
+                path=str(path)[:80], value=error.strerror or error
+            )
+        ) from None
     try:
         with open(path, "rb") as f:
             data = tomllib.load(f)
     except tomllib.TOMLDecodeError as error:
-        raise InputFileError(f"--scenario {path} is not valid TOML ({error})") from None
+        raise InputFileError(
+            _("--scenario {path} is not valid TOML ({error})").format(path=path, error=error)
+        ) from None
     except RecursionError:
-        raise InputFileError(f"--scenario {path} nests arrays or tables too deeply") from None
+        raise InputFileError(
+            _("--scenario {path} nests arrays or tables too deeply").format(path=path)
+        ) from None
     except ValueError as error:  # an integer of more than 4300 digits (Python's safety cap)
         raise InputFileError(
-            f"--scenario {path} holds a number too long to read ({str(error).split(':')[0]})"
+            _("--scenario {path} holds a number too long to read ({error})").format(
+                path=path, error=str(error).split(":")[0]
+            )
         ) from None
     except (OSError, UnicodeDecodeError) as error:
-        raise InputFileError(f"--scenario {path} could not be read ({error})") from None
+        raise InputFileError(
+            _("--scenario {path} could not be read ({error})").format(path=path, error=error)
+        ) from None
     unknown = sorted(set(data) - set(SCENARIO_KEYS))
     if unknown:
         raise InputFileError(
-            f"--scenario {path} has unknown key(s) {', '.join(map(repr, unknown))}; the allowed "
-            f"keys are {', '.join(SCENARIO_KEYS)}"
+            _(
+                "--scenario {path} has unknown key(s) {repr}; the allowed keys are {SCENARIO_KEYS}"
+            ).format(
+                path=path,
+                repr=", ".join(map(repr, unknown)),
+                SCENARIO_KEYS=", ".join(SCENARIO_KEYS),
+            )
         )
     for key, value in data.items():
         _check_type(path, key, value)
@@ -90,26 +110,29 @@ def _check_type(path: Path, key: str, value) -> None:
         return isinstance(v, list) and len(v) == 2 and all(map(_is_int, v))
 
     if key in INT_KEYS:
-        ok, expected = _is_int(value), "an integer"
+        ok, expected = _is_int(value), _("an integer")
     elif key in PAIR_KEYS:
-        ok, expected = _is_int(value) or is_pair(value), "an integer or a pair [h, w]"
+        ok, expected = _is_int(value) or is_pair(value), _("an integer or a pair [h, w]")
     elif key == "padding":
         ok = isinstance(value, str) or _is_int(value) or is_pair(value)
         ok = ok or (isinstance(value, list) and len(value) == 2 and all(map(is_pair, value)))
-        expected = '"valid", "same", an integer N or a pair [ph, pw]'
+        expected = _('"valid", "same", an integer N or a pair [ph, pw]')
     elif key in TEXT_KEYS:
-        ok, expected = isinstance(value, str), "a string"
+        ok, expected = isinstance(value, str), _("a string")
     elif key == "weights":
-        ok, expected = isinstance(value, (str, dict)), "a file name or a table of arrays"
+        ok, expected = isinstance(value, (str, dict)), _("a file name or a table of arrays")
     elif key == "input":
-        ok, expected = isinstance(value, (str, list)), "a file name or nested lists of numbers"
+        ok = isinstance(value, (str, list))
+        expected = _("a file name or nested lists of numbers")
     else:  # target
         number = isinstance(value, (int, float)) and not isinstance(value, bool)
         ok = number or isinstance(value, (str, list))
-        expected = "a number, a list of numbers or a file name"
+        expected = _("a number, a list of numbers or a file name")
     if not ok:
         raise InputFileError(
-            f"--scenario {path}: {key} must be {expected}, got {io.describe_value(value)}"
+            _("--scenario {path}: {key} must be {expected}, got {io}").format(
+                path=path, key=key, expected=expected, io=io.describe_value(value)
+            )
         )
 
 
@@ -136,7 +159,11 @@ def spec_from_values(values: dict, explicit: set[str] | None = None) -> Scenario
     for layer, where in ((given, ""), (from_file, f" in {scenario}")):
         for key in ("size", "height", "width"):  # judged as typed, before size is split up
             if _is_int(layer.get(key)) and layer[key] < 1:
-                raise ParameterError(f"--{key} must be at least 1, got {layer[key]}{where}")
+                raise ParameterError(
+                    _("--{key} must be at least 1, got {layer}{where}").format(
+                        key=key, layer=layer[key], where=where
+                    )
+                )
     merged = {**from_file, **given}
     _refuse_flags_with_net(given, from_file, scenario)
     merged.pop("size", None), merged.pop("height", None), merged.pop("width", None)
@@ -158,7 +185,11 @@ def spec_from_values(values: dict, explicit: set[str] | None = None) -> Scenario
         if scenario and not str(error).startswith(f"--scenario {scenario}"):
             key = str(error).split(" ", 1)[0].removeprefix("--")
             if key in arrays and key not in given:  # say where the value came from
-                raise InputFileError(f"{error} (from --scenario {scenario}, key {key})") from None
+                raise InputFileError(
+                    _("{error} (from --scenario {scenario}, key {key})").format(
+                        error=error, scenario=scenario, key=key
+                    )
+                ) from None
         raise
 
 
@@ -174,8 +205,11 @@ def _refuse_flags_with_net(given: dict, from_file: dict, scenario) -> None:
         where = f" (in {scenario})" if any(k in from_file for k in clashing) else ""
         flags = ", ".join(f"--{k.replace('_', '-')}" for k in clashing)
         raise ParameterError(
-            f"--net describes every layer, so {flags}{where} cannot be combined with it; write "
-            "the layer's options inside --net, e.g. conv(4,3,stride=2,padding=same)"
+            _(
+                "--net describes every layer, so {flags}{where} cannot be "
+                "combined with it; write the layer's options inside --net, e.g. "
+                "conv(4,3,stride=2,padding=same)"
+            ).format(flags=flags, where=where)
         )
 
 
@@ -233,7 +267,9 @@ def _toml_string(text: str) -> str:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise InputFileError(
-            f"--save-scenario: the name {text!r} is not valid UTF-8, so no TOML file can hold it"
+            _(
+                "--save-scenario: the name {text!r} is not valid UTF-8, so no TOML file can hold it"
+            ).format(text=text)
         ) from None
     return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
 
@@ -252,7 +288,11 @@ def save_scenario(scenario: Scenario, directory) -> Path:
     directory = Path(directory)
     try:
         if directory.exists() and not directory.is_dir():
-            raise InputFileError(f"--save-scenario {directory} exists and is not a directory")
+            raise InputFileError(
+                _("--save-scenario {directory} exists and is not a directory").format(
+                    directory=directory
+                )
+            )
         directory.mkdir(parents=True, exist_ok=True)
         s = scenario
         np.savez(directory / "arrays.npz", input=s.x, **s.params, target=s.target)
@@ -293,7 +333,8 @@ def save_scenario(scenario: Scenario, directory) -> Path:
         (directory / "scenario.toml").write_text("\n".join(lines) + "\n", encoding="utf-8")
     except OSError as error:
         raise InputFileError(
-            f"--save-scenario {str(directory)[:80]} could not be written "
-            f"({error.strerror or error})"
+            _("--save-scenario {directory} could not be written ({value})").format(
+                directory=str(directory)[:80], value=error.strerror or error
+            )
         ) from None
     return directory / "scenario.toml"

@@ -12,6 +12,7 @@ import os
 import numpy as np
 
 from ..core.errors import NumericError, ParameterError, ShapeError
+from ..i18n import _
 
 # The loop method costs ~10-15 µs per output position (forward + backward) in Python: 500k
 # positions is already several seconds (more with --method both and torch's reference), and it
@@ -30,8 +31,9 @@ def check_finite(array: np.ndarray, what: str) -> None:
     if bad.any():
         index = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ShapeError(
-            f"{what} contains {array[index]} at index {list(index)}; "
-            "only finite numbers are accepted"
+            _("{what} contains {array} at index {index}; only finite numbers are accepted").format(
+                what=what, array=array[index], index=list(index)
+            )
         )
 
 
@@ -44,9 +46,11 @@ def in_dtype(array, dtype, what: str) -> np.ndarray:
         largest = float(np.max(np.abs(array.astype(np.float64, copy=False))))
         limit = float(np.finfo(dtype).max)
         if largest > limit:
-            hint = "; use --dtype float64" if dtype != np.float64 else ""
+            hint = _("; use --dtype float64") if dtype != np.float64 else ""
             raise NumericError(
-                f"{what} holds {largest:.4g}, beyond what {dtype} holds (±{limit:.4g}){hint}"
+                _(
+                    "{what} holds {largest:.4g}, beyond what {dtype} holds (±{limit:.4g}){hint}"
+                ).format(what=what, largest=largest, dtype=dtype, limit=limit, hint=hint)
             )
     return array.astype(dtype, copy=False)
 
@@ -57,7 +61,11 @@ def check_numeric(array, what: str) -> np.ndarray:
     if array.dtype == bool or not (
         np.issubdtype(array.dtype, np.integer) or np.issubdtype(array.dtype, np.floating)
     ):
-        raise ShapeError(f"{what} must hold real numbers, got dtype {array.dtype}")
+        raise ShapeError(
+            _("{what} must hold real numbers, got dtype {dtype}").format(
+                what=what, dtype=array.dtype
+            )
+        )
     return array
 
 
@@ -65,9 +73,15 @@ def check_supplied(array, what: str, ndim: int, layout: str) -> np.ndarray:
     """An array given by the user (not generated): numeric, finite, non-empty, of rank ``ndim``."""
     array = check_numeric(array, what)
     if array.ndim != ndim:
-        raise ShapeError(f"{what} must be {ndim}-D {layout}, got shape {array.shape}")
+        raise ShapeError(
+            _("{what} must be {ndim}-D {layout}, got shape {shape}").format(
+                what=what, ndim=ndim, layout=layout, shape=array.shape
+            )
+        )
     if array.size == 0:
-        raise ShapeError(f"{what} has no elements (shape {array.shape})")
+        raise ShapeError(
+            _("{what} has no elements (shape {shape})").format(what=what, shape=array.shape)
+        )
     check_finite(array, what)
     return array
 
@@ -116,10 +130,18 @@ def check_budget(
     positions = n * filters * ho * wo
     if method in ("loop", "both") and positions > LOOP_POSITION_LIMIT:
         raise ParameterError(
-            f"--method {method} would run the convolution's Python loops over {positions:,} "
-            f"output positions (N·F·H_out·W_out = {_dims((n, filters, ho, wo))}), more than "
-            f"the {LOOP_POSITION_LIMIT:,} that Python loops get through in a few seconds; use "
-            "--method im2col for a run this large, or a smaller --size or --batch"
+            _(
+                "--method {method} would run the convolution's Python loops over "
+                "{positions:,} output positions (N·F·H_out·W_out = {dims}), more "
+                "than the {LOOP_POSITION_LIMIT:,} that Python loops get through "
+                "in a few seconds; use --method im2col for a run this large, or "
+                "a smaller --size or --batch"
+            ).format(
+                method=method,
+                positions=positions,
+                dims=_dims((n, filters, ho, wo)),
+                LOOP_POSITION_LIMIT=LOOP_POSITION_LIMIT,
+            )
         )
 
 
@@ -131,11 +153,19 @@ def check_tensors(tensors, max_elements: int, smaller: str) -> None:
         count = math.prod(shape)
         if count > max_elements:
             raise ParameterError(
-                f"{what} would have {_dims(shape)} = {count:,} elements, more than the limit "
-                f"of {max_elements:,}; use a smaller --size or --batch (or {smaller}), or raise "
-                f"the limit with --max-elements {count}"
+                _(
+                    "{what} would have {shape} = {count:,} elements, more than the "
+                    "limit of {max_elements:,}; use a smaller --size or --batch (or "
+                    "{smaller}), or raise the limit with --max-elements {count}"
+                ).format(
+                    what=what,
+                    shape=_dims(shape),
+                    count=count,
+                    max_elements=max_elements,
+                    smaller=smaller,
+                )
             )
-    check_memory(sum(math.prod(shape) for _, shape in tensors), max_elements)
+    check_memory(sum(math.prod(shape) for _what, shape in tensors), max_elements)
 
 
 #: A run holds each counted tensor several times over: ours, its gradient, torch's twins, and
@@ -166,10 +196,18 @@ def check_memory(elements: int, max_elements: int) -> None:
     free = available_memory()
     if free is not None and needed > free:
         raise ParameterError(
-            f"this run's tensors ({elements:,} numbers) would need about {needed / 2**30:.1f} "
-            f"GiB, more than the {free / 2**30:.1f} GiB of memory free; the limit "
-            f"--max-elements {max_elements:,} allows it, but this machine cannot hold it: use "
-            "a smaller --size, --batch or --filters"
+            _(
+                "this run's tensors ({elements:,} numbers) would need about "
+                "{needed:.1f} GiB, more than the {free:.1f} GiB of memory free; "
+                "the limit --max-elements {max_elements:,} allows it, but this "
+                "machine cannot hold it: use a smaller --size, --batch or "
+                "--filters"
+            ).format(
+                elements=elements,
+                needed=needed / 2**30,
+                free=free / 2**30,
+                max_elements=max_elements,
+            )
         )
 
 
@@ -181,7 +219,9 @@ def check_conv_bias(conv_b, filters: int, sources: dict) -> None:
     check_finite(conv_b, b_name)
     if conv_b.shape != (filters,):
         raise ShapeError(
-            f"{b_name} must have shape ({filters},) for {filters} filters, got {conv_b.shape}"
+            _("{b_name} must have shape ({filters},) for {filters} filters, got {shape}").format(
+                b_name=b_name, filters=filters, shape=conv_b.shape
+            )
         )
 
 
@@ -201,25 +241,38 @@ def check_head(fc_w, fc_b, target, in_features: int, batch: int, loss: str, dtyp
         check_finite(arr, what)
     if fc_w.ndim != 2 or fc_w.shape[1] != in_features:
         raise ShapeError(
-            f"{w_name} must have shape (out, {in_features}) to match the {in_features} "
-            f"flattened features, got {fc_w.shape}"
+            _(
+                "{w_name} must have shape (out, {in_features}) to match the "
+                "{in_features} flattened features, got {shape}"
+            ).format(w_name=w_name, in_features=in_features, shape=fc_w.shape)
         )
     out = fc_w.shape[0]
     if fc_b.shape != (out,):
-        raise ShapeError(f"{b_name} must have shape ({out},), got {fc_b.shape}")
+        raise ShapeError(
+            _("{b_name} must have shape ({out},), got {shape}").format(
+                b_name=b_name, out=out, shape=fc_b.shape
+            )
+        )
     if loss == "ce":
         if out < 2:
-            raise ShapeError(f"cross-entropy needs at least 2 classes, but {w_name} has {out} rows")
+            raise ShapeError(
+                _("cross-entropy needs at least 2 classes, but {w_name} has {out} rows").format(
+                    w_name=w_name, out=out
+                )
+            )
         if target.ndim == 0:
             target = np.full(batch, target)
         if target.shape != (batch,):
             raise ShapeError(
-                f"{t_name} must be {batch} class indices (shape ({batch},)), got shape "
-                f"{target.shape}"
+                _(
+                    "{t_name} must be {batch} class indices (shape ({batch},)), got shape {shape}"
+                ).format(t_name=t_name, batch=batch, shape=target.shape)
             )
         if np.any(np.mod(target, 1) != 0) or target.min() < 0 or target.max() >= out:
             raise ShapeError(
-                f"{t_name} must hold whole class indices 0..{out - 1}, got {target.tolist()}"
+                _("{t_name} must hold whole class indices 0..{out}, got {target}").format(
+                    t_name=t_name, out=out - 1, target=target.tolist()
+                )
             )
         target = target.astype(np.int64)
     else:
@@ -227,11 +280,17 @@ def check_head(fc_w, fc_b, target, in_features: int, batch: int, loss: str, dtyp
             target = np.full((batch, out), target)
         if target.shape != (batch, out):
             raise ShapeError(
-                f"{t_name} must have the logits' shape ({batch}, {out}), got {target.shape}"
+                _("{t_name} must have the logits' shape ({batch}, {out}), got {shape}").format(
+                    t_name=t_name, batch=batch, out=out, shape=target.shape
+                )
             )
         if loss == "bce" and (target.min() < 0 or target.max() > 1):
             low, high = float(target.min()), float(target.max())
             got = f"{low:g}" if low == high else f"values from {low:g} to {high:g}"
-            raise ShapeError(f"{t_name} for bce must be between 0 and 1, got {got}")
+            raise ShapeError(
+                _("{t_name} for bce must be between 0 and 1, got {got}").format(
+                    t_name=t_name, got=got
+                )
+            )
         target = in_dtype(target, dtype, t_name)
     return in_dtype(fc_w, dtype, w_name), in_dtype(fc_b, dtype, b_name), target

@@ -13,6 +13,7 @@ import numpy as np
 
 from ..core.layers.base import NCHW
 from ..core.losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
+from ..i18n import Msg
 from ..scenario import Scenario
 from .formulas import LOSS_FORMULAS, LOSS_GRADIENTS
 from .network import build_network
@@ -38,9 +39,13 @@ def saturation_note(z: np.ndarray, target: np.ndarray, loss: str) -> str | None:
     worst = int(np.argmax(np.abs(z64)))
     zs, ys = z64.flat[worst], float(np.asarray(target).flat[worst])
     other = 0 if ys >= 0.5 else 1
-    return (
-        f"saturated: σ({zs:.3g}) ≈ y = {ys:g}, gradients ~{float(gap.max()):.0e}: try smaller "
-        f"weights, --target {other}, --dtype float64"
+    return Msg(
+        "saturated: σ({zs:.3g}) ≈ y = {ys:g}, gradients ~{gap:.0e}: try smaller weights, "
+        "--target {other}, --dtype float64",
+        zs=zs,
+        ys=ys,
+        gap=float(gap.max()),
+        other=other,
     )
 
 
@@ -78,7 +83,7 @@ def run_pipeline(scenario: Scenario, backward: bool = True, layers: list | None 
     trace = Trace(scenario=s, dtype=s.dtype, layers=layers)
     x = s.x
     shape = "×".join(map(str, x.shape))
-    trace.add(Stage("input", "Input image x", x, f"x: (N, C, H, W) = {shape}", axes=NCHW,
+    trace.add(Stage("input", Msg("Input image x"), x, f"x: (N, C, H, W) = {shape}", axes=NCHW,
                     symbol="x"))  # fmt: skip
     a = x
     for layer in layers:
@@ -91,7 +96,7 @@ def run_pipeline(scenario: Scenario, backward: bool = True, layers: list | None 
     trace.add(
         Stage(
             "loss",
-            f"Loss ({s.loss})",
+            Msg("Loss ({loss})", loss=s.loss),
             np.asarray(value, dtype=a.dtype),
             LOSS_FORMULAS[s.loss],
             meta={"target": s.target, "saturated": saturation_note(a, s.target, s.loss)},

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core.errors import NumericError
+from ..i18n import _
 
 #: Agreement tolerance, relative to the size of the numbers compared (see ``Stage.agrees``).
 TOLERANCE = {"float32": 1e-5, "float64": 1e-9}
@@ -107,16 +108,21 @@ def check_in_range(name: str, values, dtype: str) -> None:
     if not bad.any():
         return
     index = [int(i) for i in np.argwhere(bad)[0]] if values.ndim else []
-    where = f" at index {index}" if index else ""
+    where = _(" at index {index}").format(index=index) if index else ""
     limit = np.finfo(dtype).max
     hint = (
-        "or run with --dtype float64"
+        _("or run with --dtype float64")
         if np.dtype(dtype) != np.float64
-        else "(float64 is the widest)"
+        else _("(float64 is the widest)")
     )
     raise NumericError(
-        f"stage {name} overflowed: it holds {values[tuple(index)]}{where}, beyond what {dtype} "
-        f"holds (±{limit:.4g}); use smaller input or weight values {hint}"
+        _(
+            "stage {name} overflowed: it holds {values}{where}, beyond what "
+            "{dtype} holds (±{limit:.4g}); use smaller input or weight "
+            "values {hint}"
+        ).format(
+            name=name, values=values[tuple(index)], where=where, dtype=dtype, limit=limit, hint=hint
+        )
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...i18n import _
 from ..errors import ShapeError, StateError
 
 
@@ -12,11 +13,17 @@ def float_array(x, what: str, ndim: int | None = None) -> np.ndarray:
     x = np.asarray(x)
     if ndim is not None and x.ndim != ndim:
         layout = {4: " (N, C, H, W)", 2: " (N, features)"}.get(ndim, "")
-        raise ShapeError(f"{what} must be {ndim}-D{layout}, got shape {x.shape}")
+        raise ShapeError(
+            _("{what} must be {ndim}-D{layout}, got shape {shape}").format(
+                what=what, ndim=ndim, layout=layout, shape=x.shape
+            )
+        )
     if not np.issubdtype(x.dtype, np.floating):
         raise ShapeError(
-            f"{what} must hold floating-point numbers (float32 or float64), got dtype {x.dtype}; "
-            "convert it with x.astype(np.float32)"
+            _(
+                "{what} must hold floating-point numbers (float32 or float64), "
+                "got dtype {dtype}; convert it with x.astype(np.float32)"
+            ).format(what=what, dtype=x.dtype)
         )
     return x
 
@@ -26,15 +33,21 @@ def check_dout(dout, expected_shape: tuple, layer: str) -> np.ndarray:
     dout = float_array(dout, f"{layer}.backward's dout")
     if dout.shape != tuple(expected_shape):
         raise ShapeError(
-            f"{layer}.backward got dout of shape {dout.shape}, but the forward output had "
-            f"shape {tuple(expected_shape)}"
+            _(
+                "{layer}.backward got dout of shape {shape}, but the forward "
+                "output had shape {expected_shape}"
+            ).format(layer=layer, shape=dout.shape, expected_shape=tuple(expected_shape))
         )
     return dout
 
 
 def require_forward(cache, layer: str) -> None:
     if cache is None:
-        raise StateError(f"{layer}.backward was called before forward: run forward(x) first")
+        raise StateError(
+            _("{layer}.backward was called before forward: run forward(x) first").format(
+                layer=layer
+            )
+        )
 
 
 def kaiming_uniform(rng: np.random.Generator, shape: tuple, fan_in: int) -> np.ndarray:

@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ...i18n import Msg
+
 #: Axis names (see convtrace.trace.Stage.axes): n sample, c/f channel/filter, h w pixel, i j
 #: output position, u v kernel offset, k a column matrix's row, l its column, o an output unit.
 NCHW = ("n", "c", "h", "w")
@@ -158,7 +160,7 @@ class Layer:
     def out_record(self, out: np.ndarray, formula: str, **extra) -> Record:
         return Record(
             "out",
-            f"{self.title} {self.symbol}",
+            Msg("{title} {symbol}", _raw=True, title=Msg(self.title), symbol=self.symbol),
             out,
             formula,
             image_axes(np.shape(out)),
@@ -171,7 +173,7 @@ class Layer:
 
     @property
     def input_grad_formula(self) -> str:
-        return f"∂L/∂{self.in_symbol} from ∂L/∂{self.symbol}"
+        return Msg("∂L/∂{x} from ∂L/∂{y}", x=self.in_symbol, y=self.symbol)
 
     @property
     def input_grad_alternatives(self) -> dict[str, np.ndarray]:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...i18n import _
 from ..errors import ParameterError, ShapeError
 from ..geometry import PaddingSpec, conv_output_shape, pair, positive_int, resolve_padding
 from ..im2col import col2im_matrix, im2col_matrix, pad_input, unfold_layout
@@ -87,7 +88,9 @@ class Conv(ConvStages, Layer):
         resolve_padding(padding, (1, 1), self.kernel_size, self.stride, self.dilation)
         self.padding = padding
         if method not in (*METHODS, "both"):
-            raise ParameterError(f"unknown method {method!r}: use 'im2col' or 'loop'")
+            raise ParameterError(
+                _("unknown method {method!r}: use 'im2col' or 'loop'").format(method=method)
+            )
         # "both": im2col shows its X_col, and a loop twin gives the same numbers a second way
         self.alt = None
         if method == "both":
@@ -131,18 +134,29 @@ class Conv(ConvStages, Layer):
 
     def _checked_weight(self, weight) -> np.ndarray:
         weight = float_array(weight, "conv weight", ndim=4)
-        f, _, kh, kw = weight.shape
+        f, _c, kh, kw = weight.shape
         if f != self.filters or (kh, kw) != self.kernel_size:
             raise ShapeError(
-                f"conv weight of shape {weight.shape} does not match {self.filters} filters "
-                f"of size {self.kernel_size[0]}×{self.kernel_size[1]}"
+                _(
+                    "conv weight of shape {shape} does not match {filters} filters "
+                    "of size {kernel_size}×{kernel_size2}"
+                ).format(
+                    shape=weight.shape,
+                    filters=self.filters,
+                    kernel_size=self.kernel_size[0],
+                    kernel_size2=self.kernel_size[1],
+                )
             )
         return weight
 
     def _checked_bias(self, bias) -> np.ndarray:
         bias = float_array(bias, "conv bias")
         if bias.shape != (self.filters,):
-            raise ShapeError(f"conv bias must have shape ({self.filters},), got {bias.shape}")
+            raise ShapeError(
+                _("conv bias must have shape ({filters},), got {shape}").format(
+                    filters=self.filters, shape=bias.shape
+                )
+            )
         return bias
 
     def _init_parameters(self, channels: int) -> None:
@@ -162,8 +176,15 @@ class Conv(ConvStages, Layer):
         self._init_parameters(x.shape[1])
         if x.shape[1] != self.weight.shape[1]:
             raise ShapeError(
-                f"the input has {x.shape[1]} channels (shape {x.shape}) but the conv weight "
-                f"expects {self.weight.shape[1]} (shape {self.weight.shape})"
+                _(
+                    "the input has {shape} channels (shape {shape2}) but the conv "
+                    "weight expects {shape3} (shape {shape4})"
+                ).format(
+                    shape=x.shape[1],
+                    shape2=x.shape,
+                    shape3=self.weight.shape[1],
+                    shape4=self.weight.shape,
+                )
             )
         self.pads = resolve_padding(
             self.padding, x.shape[2:], self.kernel_size, self.stride, self.dilation
@@ -242,7 +263,7 @@ class Conv(ConvStages, Layer):
         dout = check_dout(dout, out_shape, "Conv2D").astype(w.dtype, copy=False)
         if self.method == "loop":
             dw, db, dxp = self._backward_loop(dout, xp, w)
-            (pt, _), (pl, _) = self.pads
+            (pt, _pb), (pl, _pr) = self.pads
             dx = np.ascontiguousarray(dxp[:, :, pt : pt + x_shape[2], pl : pl + x_shape[3]])
         else:
             dw, db, dx = self._backward_im2col(dout, x_shape, w)

@@ -10,6 +10,7 @@ import warnings
 
 import numpy as np
 
+from ...i18n import N_, Msg
 from ..geometry import conv_output_shape, output_size_line, pair, resolve_padding
 from ..im2col import pad_input
 from .base import NCHW, REQUIRED, Record, Twin, TwinContext
@@ -33,7 +34,7 @@ class ConvStages:
     family = "conv"
     needs_image = True
     letter = "H"
-    title = "Convolution output"
+    title = N_("Convolution output")
     #: conv(filters, kernel, stride=1, padding=valid, dilation=1) in --net
     SIGNATURE = (("filters", REQUIRED), ("kernel_size", REQUIRED), ("stride", 1),
                  ("padding", "valid"), ("dilation", 1))  # fmt: skip
@@ -70,7 +71,7 @@ class ConvStages:
     def tensors(self, in_shape) -> list[tuple[str, tuple[int, ...]]]:
         n, c, h, w = in_shape
         (pt, pb), (pl, pr) = self.resolved_pads(in_shape)
-        _, f, ho, wo = self.output_shape(in_shape)
+        _n, f, ho, wo = self.output_shape(in_shape)
         kh, kw = self.kernel_size
         return [
             (f"{self.name}'s padded input", (n, c, h + pt + pb, w + pl + pr)),
@@ -113,9 +114,9 @@ class ConvStages:
     def records(self, x: np.ndarray, out: np.ndarray) -> list[Record]:
         W, b = self.weight_symbol, self.bias_symbol
         recs = [
-            Record("weight", f"Conv filters {W}", self.weight, f"{W}: (F, C, kh, kw)",
+            Record("weight", Msg("Conv filters {W}", W=W), self.weight, f"{W}: (F, C, kh, kw)",
                    ("f", "c", "u", "v"), symbol=W),
-            Record("bias", f"Conv bias {b}", self.bias, f"{b}: (F,)", ("f",), symbol=b),
+            Record("bias", Msg("Conv bias {b}", b=b), self.bias, f"{b}: (F,)", ("f",), symbol=b),
         ]  # fmt: skip
         pads = self.resolved_pads(x.shape)
         (pt, pb), (pl, pr) = pads
@@ -123,9 +124,16 @@ class ConvStages:
             recs.append(
                 Record(
                     "padded",
-                    "Zero-padded input",
+                    Msg("Zero-padded input"),
                     pad_input(x, pads),
-                    f"pad top {pt}, bottom {pb}, left {pl}, right {pr}  ({self.padding!r})",
+                    Msg(
+                        "pad top {pt}, bottom {pb}, left {pl}, right {pr}  ({padding})",
+                        pt=pt,
+                        pb=pb,
+                        pl=pl,
+                        pr=pr,
+                        padding=repr(self.padding),
+                    ),
                     NCHW,
                     symbol=f"{self.in_symbol}_pad",
                 )
@@ -137,12 +145,12 @@ class ConvStages:
                 f" + j] = x_pad[n, c, {_times(sh, 'i')} + {_times(dh, 'u')}, "
                 f"{_times(sw, 'j')} + {_times(dw, 'v')}]"
             )
-            recs.append(Record("cols", "im2col: receptive fields as columns X_col", self.cols,
+            recs.append(Record("cols", Msg("im2col: receptive fields as columns X_col"), self.cols,
                                formula, ("n", "k", "l"), symbol="X_col"))  # fmt: skip
             recs.append(
                 Record(
                     "weight_rows",
-                    "Filters as rows W_row",
+                    Msg("Filters as rows W_row"),
                     self.weight_rows,
                     f"W_row = {W}.reshape(F, C·kh·kw)",
                     ("f", "k"),
@@ -153,7 +161,7 @@ class ConvStages:
         recs.append(
             Record(
                 "out",
-                f"{self.title} {self.symbol}",
+                Msg("{title} {symbol}", _raw=True, title=Msg(self.title), symbol=self.symbol),
                 out,
                 self.out_formula(x.shape) + self.out_note(),
                 ("n", "f", "i", "j"),
@@ -181,7 +189,7 @@ class ConvStages:
 
     @property
     def input_grad_formula(self) -> str:
-        return f"∂L/∂{self.in_symbol} = col2im(∂L/∂X_col) (overlapping windows add)"
+        return Msg("∂L/∂{x} = col2im(∂L/∂X_col) (overlapping windows add)", x=self.in_symbol)
 
     @property
     def input_grad_alternatives(self) -> dict[str, np.ndarray]:

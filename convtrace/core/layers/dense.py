@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from ...i18n import N_, Msg, _
 from ..errors import ShapeError
 from ..geometry import positive_int
 from ._checks import check_dout, float_array, kaiming_uniform, require_forward
@@ -51,7 +52,7 @@ class Dense(Layer):
 
     @property
     def title(self) -> str:
-        return "Logits" if self.is_last else "Fully connected output"
+        return N_("Logits") if self.is_last else N_("Fully connected output")
 
     @property
     def params(self) -> dict[str, np.ndarray]:
@@ -65,15 +66,23 @@ class Dense(Layer):
             weight = float_array(weight, "Linear weight", ndim=2)
             if weight.shape != (self.out_features, self.in_features):
                 raise ShapeError(
-                    f"Linear weight must have shape (out, in) = ({self.out_features}, "
-                    f"{self.in_features}), got {weight.shape}"
+                    _(
+                        "Linear weight must have shape (out, in) = ({out_features}, "
+                        "{in_features}), got {shape}"
+                    ).format(
+                        out_features=self.out_features,
+                        in_features=self.in_features,
+                        shape=weight.shape,
+                    )
                 )
             self.weight = weight
         if bias is not None:
             bias = float_array(bias, "Linear bias")
             if bias.shape != (self.out_features,):
                 raise ShapeError(
-                    f"Linear bias must have shape ({self.out_features},), got {bias.shape}"
+                    _("Linear bias must have shape ({out_features},), got {shape}").format(
+                        out_features=self.out_features, shape=bias.shape
+                    )
                 )
             self.bias = bias
 
@@ -90,7 +99,9 @@ class Dense(Layer):
         x = float_array(x, "Linear input", ndim=2)
         if x.shape[1] != self.in_features:
             raise ShapeError(
-                f"Linear expects {self.in_features} input features but got shape {x.shape}"
+                _("Linear expects {in_features} input features but got shape {shape}").format(
+                    in_features=self.in_features, shape=x.shape
+                )
             )
         self._init_parameters()
         w = self.weight.astype(x.dtype, copy=False)
@@ -125,11 +136,12 @@ class Dense(Layer):
     def records(self, x: np.ndarray, out: np.ndarray) -> list[Record]:
         W, b, z, f = self.weight_symbol, self.bias_symbol, self.symbol, self.in_symbol
         return [
-            Record("weight", f"FC weights {W}", self.weight,
+            Record("weight", Msg("FC weights {W}", W=W), self.weight,
                    f"{W}: (out, in) = {self.out_features}×{self.in_features}", ("o", "k"),
                    symbol=W),
-            Record("bias", f"FC bias {b}", self.bias, f"{b}: (out,)", ("o",), symbol=b),
-            Record("out", f"{self.title} {z}", out, f"{z} = {f} @ {W}ᵀ + {b}", ("n", "o"),
+            Record("bias", Msg("FC bias {b}", b=b), self.bias, f"{b}: (out,)", ("o",), symbol=b),
+            Record("out", Msg("{title} {z}", _raw=True, title=Msg(self.title), z=z), out,
+                   f"{z} = {f} @ {W}ᵀ + {b}", ("n", "o"),
                    symbol=z),
         ]  # fmt: skip
 

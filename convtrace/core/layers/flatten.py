@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 
+from ...i18n import N_, Msg, _
 from ..errors import ShapeError
 from ._checks import check_dout, float_array, require_forward
 from .base import Layer, Record, Twin, TwinContext
@@ -17,7 +18,7 @@ class Flatten(Layer):
     kind = "flatten"
     family = "flatten"
     letter = "f"
-    title = "Flattened features"
+    title = N_("Flattened features")
     SIGNATURE = ()
 
     def __init__(self):
@@ -27,7 +28,9 @@ class Flatten(Layer):
     def forward(self, x: np.ndarray) -> np.ndarray:
         x = float_array(x, "Flatten input")
         if x.ndim < 2:
-            raise ShapeError(f"Flatten input needs a batch axis, got shape {x.shape}")
+            raise ShapeError(
+                _("Flatten input needs a batch axis, got shape {shape}").format(shape=x.shape)
+            )
         self._cache = x.shape
         return x.reshape(x.shape[0], -1)
 
@@ -46,7 +49,7 @@ class Flatten(Layer):
 
     def records(self, x: np.ndarray, out: np.ndarray) -> list[Record]:
         rec = self.out_record(out, f"{self.symbol} = {self.in_symbol}.reshape(N, C·H·W)")
-        rec.title = self.title
+        rec.title = Msg(self.title)
         return [rec]
 
     @property

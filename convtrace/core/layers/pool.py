@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...i18n import N_, Msg
 from ..geometry import conv_output_shape, pair
 from ..im2col import add_windows, windows
 from ._checks import check_dout, float_array, require_forward
@@ -27,6 +28,8 @@ class _Pool2D(Layer):
     GRAD_SUFFIXES = ("cols",)
     op = "max"
     label = "Max"
+    #: the pooled output's title, and its windows' (translated where shown)
+    titles = (N_("Max-pooled"), N_("Max-pool windows as columns"))
 
     def __init__(self, kernel_size, stride=None):
         super().__init__()
@@ -55,7 +58,7 @@ class _Pool2D(Layer):
     def _scatter(self, grad_windows: np.ndarray, x_shape) -> np.ndarray:
         """Window gradients (N, C, kh*kw, H_out, W_out) -> dx (N, C, H, W), overlaps adding up;
         also sets ``grad_cols`` (N, C, kh*kw, L), laid out like ``cols``."""
-        n, c, _, ho, wo = grad_windows.shape
+        n, c, _k, ho, wo = grad_windows.shape
         kh, kw = self.kernel_size
         self.grad_cols = grad_windows.reshape(n, c, kh * kw, ho * wo)
         return add_windows(
@@ -69,7 +72,7 @@ class _Pool2D(Layer):
     # ------------------------------------------------------------------ protocol
     @property
     def title(self) -> str:
-        return f"{self.label}-pooled"
+        return self.titles[0]
 
     def output_shape(self, in_shape) -> tuple[int, ...]:
         hw = conv_output_shape(in_shape[2:], self.kernel_size, self.stride, what="pool window")
@@ -82,10 +85,14 @@ class _Pool2D(Layer):
 
     def out_formula(self, in_hw) -> str:
         (kh, kw), (sh, sw) = self.kernel_size, self.stride
-        op = "max" if self.op == "max" else "mean"
         ho, wo = (in_hw[0] - kh) // sh + 1, (in_hw[1] - kw) // sw + 1
-        return (
-            f"{self.symbol}[n,c,i,j] = {op} of the {kh}×{kw} window at ({sh}·i, {sw}·j);  "
+        of = (
+            N_("{P}[n,c,i,j] = max of the {kh}×{kw} window at ({sh}·i, {sw}·j)")
+            if self.op == "max"
+            else N_("{P}[n,c,i,j] = mean of the {kh}×{kw} window at ({sh}·i, {sw}·j)")
+        )
+        return Msg(of, P=self.symbol, kh=kh, kw=kw, sh=sh, sw=sw) + (
+            ";  "
             f"H_out = ⌊({in_hw[0]} − {kh}) / {sh}⌋ + 1 = {ho}, "
             f"W_out = ⌊({in_hw[1]} − {kw}) / {sw}⌋ + 1 = {wo}"
         )
@@ -93,8 +100,8 @@ class _Pool2D(Layer):
     def records(self, x: np.ndarray, out: np.ndarray) -> list[Record]:
         window = {"input": self.in_stage, "size": self.kernel_size, "stride": self.stride}
         recs = [
-            Record("cols", f"{self.label}-pool windows as columns", self.cols,
-                   "windows: (N, C, kh·kw, L), one column per pooling window",
+            Record("cols", Msg(self.titles[1]), self.cols,
+                   Msg("windows: (N, C, kh·kw, L), one column per pooling window"),
                    ("n", "c", "k", "l"), meta=dict(window), symbol="windows"),
         ]  # fmt: skip
         argmax = getattr(self, "argmax", None) if self.op == "max" else None
@@ -102,9 +109,9 @@ class _Pool2D(Layer):
             recs.append(
                 Record(
                     "argmax",
-                    "Chosen cell of each window (row-major index u·kw + v)",
+                    Msg("Chosen cell of each window (row-major index u·kw + v)"),
                     argmax,
-                    "argmax over each window (first maximum on ties)",
+                    Msg("argmax over each window (first maximum on ties)"),
                     ("n", "c", "i", "j"),
                     meta=dict(window),
                     symbol="argmax",
@@ -116,17 +123,17 @@ class _Pool2D(Layer):
 
     def grad_records(self) -> list[Record]:
         how = (
-            f"∂L/∂{self.symbol} goes to the window's argmax, 0 elsewhere"
+            Msg("∂L/∂{P} goes to the window's argmax, 0 elsewhere", P=self.symbol)
             if self.op == "max"
-            else f"∂L/∂{self.symbol} / (kh·kw) to every cell of the window"
+            else Msg("∂L/∂{P} / (kh·kw) to every cell of the window", P=self.symbol)
         )
-        return [Record("cols", "∂L/∂(pool windows)", self.grad_cols, how, ("n", "c", "k", "l"),
+        return [Record("cols", Msg("∂L/∂(pool windows)"), self.grad_cols, how, ("n", "c", "k", "l"),
                        meta={"input": self.in_stage, "size": self.kernel_size,
                              "stride": self.stride})]  # fmt: skip
 
     @property
     def input_grad_formula(self) -> str:
-        return "col2im of the window gradients (overlaps add)"
+        return Msg("col2im of the window gradients (overlaps add)")
 
     def decisions(self) -> np.ndarray | None:
         return getattr(self, "argmax", None)
@@ -176,6 +183,7 @@ class AvgPool2D(_Pool2D):
     kind = "avgpool"
     op = "mean"
     label = "Average"
+    titles = (N_("Average-pooled"), N_("Average-pool windows as columns"))
 
     def forward(self, x: np.ndarray) -> np.ndarray:
         win = self._windows(x)

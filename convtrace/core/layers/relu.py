@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...i18n import N_
 from ._checks import check_dout, float_array, require_forward
 from .base import Layer, Record, Twin, TwinContext, image_axes
 
@@ -17,7 +18,7 @@ class ReLU(Layer):
     kind = "relu"
     family = "act"
     letter = "A"
-    title = "ReLU activation"
+    title = N_("ReLU activation")
     SIGNATURE = ()
 
     def __init__(self):

@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...core.im2col import im2col, pad_input
+from ...i18n import Msg
 from ..sums import Term, explains, idx, product, symbols
 
 
@@ -206,8 +207,11 @@ def input_grad(trace, layer, index):
         "symbols": sym,
     }
     H, X, W = sym["H"], sym["x"], sym["W"]
-    formula = (
-        f"∂L/∂{X}[n,c,r,q] = Σ ∂L/∂{H}[n,f,i,j] · {W}[f,c,u,v] over i·s+u·d−p_top = r, "
-        "j·s+v·d−p_left = q"
+    formula = Msg(
+        "∂L/∂{X}[n,c,r,q] = Σ ∂L/∂{H}[n,f,i,j] · {W}[f,c,u,v] over i·s+u·d−p_top = r, "
+        "j·s+v·d−p_left = q",
+        X=X,
+        H=H,
+        W=W,
     )
     return "input_grad", formula, terms, None, details

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...i18n import Msg
 from ..sums import Term, explains, idx
 
 
@@ -52,9 +53,9 @@ def pool_out(trace, layer, index):
         details.update(grad=g, grad_goes=goes)
     P = layer.symbol
     formula = (
-        f"{P}[n,c,i,j] = max of the window = Σ a·[a is the chosen cell]"
+        Msg("{P}[n,c,i,j] = max of the window = Σ a·[a is the chosen cell]", P=P)
         if kind == "max"
-        else f"{P}[n,c,i,j] = mean of the window = Σ a · 1/{ph * pw}"
+        else Msg("{P}[n,c,i,j] = mean of the window = Σ a · 1/{cells}", P=P, cells=ph * pw)
     )
     return "pool", formula, terms, None, details
 
@@ -84,8 +85,11 @@ def pool_input_grad(trace, layer, index):
             meta = {"output": (i, j), "offset": (u, v)}
             terms.append(Term([g, share], g * share, f"∂L/∂{P}[{idx(n, c, i, j)}]", meta))
     details = {"symbols": {"P": P}, "source": source, "pool": kind}
-    chosen = "[a is the chosen cell]" if kind == "max" else f"1/{ph * pw}"
-    formula = (
-        f"∂L/∂{source}[n,c,r,q] = Σ over the windows holding (r,q) of ∂L/∂{P}[n,c,i,j] · {chosen}"
+    chosen = Msg("[a is the chosen cell]") if kind == "max" else f"1/{ph * pw}"
+    formula = Msg(
+        "∂L/∂{source}[n,c,r,q] = Σ over the windows holding (r,q) of ∂L/∂{P}[n,c,i,j] · {chosen}",
+        source=source,
+        P=P,
+        chosen=chosen,
     )
     return "elementwise", formula, terms, None, details

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...i18n import Msg
 from ..sums import Term, explains, idx
 
 
@@ -30,8 +31,8 @@ def relu_input_grad(trace, layer, index):
     _, on = _mask(trace, layer, index)
     g = float(np.asarray(trace[f"grad.{layer.name}.out"].values)[index])
     where = f"∂L/∂{layer.symbol}[{idx(*index)}]·[{layer.in_symbol} > 0]"
-    formula = (
-        f"∂L/∂{layer.in_symbol} = ∂L/∂{layer.symbol} · [{layer.in_symbol} > 0]  (the ReLU mask)"
+    formula = Msg(
+        "∂L/∂{x} = ∂L/∂{y} · [{x} > 0]  (the ReLU mask)", x=layer.in_symbol, y=layer.symbol
     )
     details = {"source": layer.in_stage}
     return "elementwise", formula, [Term([g, on], g * on, where)], None, details
