@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..i18n import N_
+from ..i18n import N_, Msg
 from ..tracing.stage import Stage, Trace
 
 POOL_LEGEND = N_("[x] = the maximum of its pooling window")
-POOL_GRAD_LEGEND = N_("[x] = a window's maximum: the only cell its ∂L/∂P reaches")
+#: with the pool's own letter (P, P2)
+POOL_GRAD_LEGEND = N_("[x] = a window's maximum: the only cell its ∂L/∂{P} reaches")
 
 
 def _chosen_cells(argmax: np.ndarray, shape, size, stride) -> np.ndarray:
@@ -50,11 +51,13 @@ def _pool_marks(trace: Trace, argmax_stage: Stage) -> dict:
     window = size[0] * size[1]
     slots = _chosen_slots(ours_argmax, window)
     ref_slots = None if ref_argmax is None else _chosen_slots(ref_argmax, window)
+    layer = trace.layer(pool)
+    grad_legend = Msg(POOL_GRAD_LEGEND, P=getattr(layer, "symbol", "P"))
     return {
         name: (ours, theirs, POOL_LEGEND),
         f"{pool}.cols": (slots, ref_slots, POOL_LEGEND),
-        f"grad.{pool}.cols": (slots, ref_slots, POOL_GRAD_LEGEND),
-        f"grad.{name}": (ours, theirs, POOL_GRAD_LEGEND),
+        f"grad.{pool}.cols": (slots, ref_slots, grad_legend),
+        f"grad.{name}": (ours, theirs, grad_legend),
     }
 
 
