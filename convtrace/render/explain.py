@@ -12,13 +12,10 @@ from rich.console import Group, RenderableType
 from rich.text import Text
 
 from ..i18n import _, plural
+from .explain_dense import fc_view, loss_view, terms_view
 from .explain_parts import grid, num, sum_line, term_lines, verdicts
+from .explain_parts import symbol as _sym
 from .tensors import Flow
-
-
-def _sym(e, key: str, default: str) -> str:
-    """The layer's own letter (``P1``, ``W2``); the classroom letters when there is none."""
-    return e.details.get("symbols", {}).get(key, default)
 
 
 def _padded_labels(d: dict, size_hw) -> tuple[list[int], list[int]]:
@@ -372,98 +369,12 @@ def _zero_note_input(e) -> str:
     return _(" ({zero} are 0)").format(zero=zero) if zero else ""
 
 
-def _fc_view(e, p: int) -> list[RenderableType]:
-    """fc.out and the fc gradients: the two vectors side by side, then the terms and the sum."""
-    d = e.details
-    out = []
-    if "row" in d:
-        X, W = _sym(e, "x", "f"), _sym(e, "W", "W_fc")
-        n, o = e.index
-        out.append(
-            Text(
-                _(
-                    "row {n} of {source} ({X}, {count} features) times row {o} of {W}, plus "
-                    "{b}[{o}]"
-                ).format(
-                    n=n,
-                    source=d["source"],
-                    X=X,
-                    count=len(e.terms),
-                    o=o,
-                    W=W,
-                    b=_sym(e, "b", "b_fc"),
-                ),
-                style="ct.dim",
-            )
-        )
-        vectors = np.stack([d["row"], d["weights"]])
-        label = _("{X}[n={n}] over {W}[o={o}]").format(X=X, n=n, W=W, o=o)
-        out.append(grid(vectors, p, label=label, row_labels=[X, W]))
-    out += term_lines(e, p)
-    out.append(sum_line(e, p))
-    return out
-
-
-def _terms_view(e, p: int) -> list[RenderableType]:
-    """Any other sum (a ReLU's mask, a flatten's move, a pool's gradient): terms and total."""
-    return [*term_lines(e, p), sum_line(e, p)]
-
-
-def _signed(value, p: int) -> str:
-    """A number after an operator: ``(-1)``, bracketed when negative."""
-    return f"({num(value, p)})" if value < 0 else num(value, p)
-
-
-def _loss_view(e, p: int) -> list[RenderableType]:
-    """The loss: each averaged term with its numbers, then the mean."""
-    d = e.details
-    lines = []
-    for k, t in enumerate(e.terms[:12]):
-        m = t.meta
-        if d["loss"] == "ce":
-            numbers = f"({num(m['lse'], p)} − {_signed(m['z_target'], p)}) / {d['count']}"
-        elif d["loss"] == "mse":
-            numbers = f"({num(m['z'], p)} − {_signed(m['y'], p)})² / {d['count']}"
-        else:
-            z = num(m["z"], p)
-            numbers = (
-                f"(max({z}, 0) − {_signed(m['z'], p)}·{_signed(m['y'], p)} + "
-                f"log(1 + e^−|{z}|)) / {d['count']}"
-            )
-        line = Text(f"{k + 1:>4}. ", style="ct.dim")
-        line.append(t.where, style="ct.name")
-        line.append(f" = {numbers} = ")
-        line.append(num(t.product, p))
-        lines.append(line)
-    if len(e.terms) > 12:
-        more = _("      … and {count} more terms").format(count=len(e.terms) - 12)
-        lines.append(Text(more, style="ct.dim"))
-    fields = dict(source=d["source"])
-    if d["loss"] == "ce":
-        mean = plural(
-            "mean over the {n} sample of {source} = ",
-            "mean over the {n} samples of {source} = ",
-            d["count"],
-            **fields,
-        )
-    else:
-        mean = plural(
-            "mean over the {n} element of {source} = ",
-            "mean over the {n} elements of {source} = ",
-            d["count"],
-            **fields,
-        )
-    line = Text(mean)
-    line.append(num(e.value, p), style="ct.big")
-    return [*lines, line]
-
-
 VIEWS = {
-    "fc": _fc_view,
-    "fc_grad": _fc_view,
-    "loss_mse": _loss_view,
-    "loss_ce": _loss_view,
-    "loss_bce": _loss_view,
+    "fc": fc_view,
+    "fc_grad": fc_view,
+    "loss_mse": loss_view,
+    "loss_ce": loss_view,
+    "loss_bce": loss_view,
     "conv": _conv_view,
     "pool": _pool_view,
     "weight_grad": _weight_view,
@@ -477,6 +388,6 @@ def explanation_view(e, precision: int = 4) -> RenderableType:
     title = Text(f"{e.cell} = ", style="ct.title")
     title.append(num(e.value, precision), style="ct.big")
     parts = [title, Text(_(e.formula), style="ct.formula"), Text("")]
-    parts += VIEWS.get(e.kind, _terms_view)(e, precision)
+    parts += VIEWS.get(e.kind, terms_view)(e, precision)
     parts += [Text(""), *verdicts(e, precision)]
     return Group(*parts)

@@ -155,3 +155,8 @@ def verdicts(e, precision: int) -> list[Text]:
             line.append(off + tolerance, style="ct.bad")
         lines.append(line)
     return lines
+
+
+def symbol(e, key: str, default: str) -> str:
+    """The layer's own letter (``P1``, ``W2``); the classroom letters when there is none."""
+    return e.details.get("symbols", {}).get(key, default)
