@@ -28,6 +28,7 @@ from ..core.errors import InputFileError, ParameterError
 from ..core.geometry import _is_int
 from ..i18n import _
 from . import files as io
+from .readers import describe_value
 from .spec import DEFAULT_MAX_ELEMENTS, Scenario, ScenarioSpec
 
 INT_KEYS = ("seed", "batch", "channels", "size", "height", "width", "filters", "classes",
@@ -131,7 +132,7 @@ def _check_type(path: Path, key: str, value) -> None:
     if not ok:
         raise InputFileError(
             _("--scenario {path}: {key} must be {expected}, got {io}").format(
-                path=path, key=key, expected=expected, io=io.describe_value(value)
+                path=path, key=key, expected=expected, io=describe_value(value)
             )
         )
 
