@@ -2,7 +2,7 @@
 
     python -m convtrace.i18n_catalog          # extract msgids, merge into the .po, compile the .mo
 
-Extraction reads every module of the package (not ``live/``) with ``ast``: the first argument
+Extraction reads every module of the package with ``ast``: the first argument
 of ``_()``, ``N_()`` and ``Msg()``, the first two of ``ngettext()`` and ``plural()``, when it
 is a string literal (what ``xgettext --keyword=N_ --keyword=Msg --keyword=ngettext:1,2
 --keyword=plural:1,2`` finds). The merge keeps every existing translation, adds new msgids
@@ -20,7 +20,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).parent
 PO = PACKAGE / "locale" / "es" / "LC_MESSAGES" / "convtrace.po"
 MO = PO.with_suffix(".mo")
-SKIP = ("live",)  # the Textual app is translated separately, if ever
+SKIP: tuple[str, ...] = ()  # top-level folders of the package left out of the catalog
 SINGLE = {"_", "N_", "Msg"}
 PLURAL = {"ngettext", "plural"}
 

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from ..i18n import _
 from ..scenario.spec import ScenarioSpec
 from .options import fail, guarded, scenario_options
 
@@ -36,11 +37,16 @@ def live_command(
       convtrace live --padding same --stride 2 --size 7
       convtrace live --net "conv(4,3) relu maxpool(2) fc(3)" --size 10 --loss ce
     """
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
-        fail("convtrace live needs a terminal (stdin and stdout); in a pipe use convtrace run")
+    if not in_a_terminal():
+        fail(_("convtrace live needs a terminal (stdin and stdout); in a pipe use convtrace run"))
     from .main import _trace
 
     trace = _trace(spec, backward=True, compare_torch=True, quiet=False)
     from ..live.app import LiveApp
 
-    LiveApp(trace, precision=precision).run()
+    LiveApp(trace, precision=precision).run()  # in the language guarded set (--lang / LANG)
+
+
+def in_a_terminal() -> bool:
+    """stdin and stdout are both a terminal (a full-screen app needs both)."""
+    return sys.stdin.isatty() and sys.stdout.isatty()

@@ -4,6 +4,7 @@ conv: the padded input with the window marked ``[v]``, the kernel beside it, the
 running sum term by term, and the output filling in (``·`` = not computed yet). pool: the
 window on the pool input, its max / mean, the output filling in. col2im: the window's gradient
 dH·W[f], the gradient accumulated into the input so far, and how many windows touched each pixel.
+Captions go through ``_()`` as they are drawn; the tensors' names and indices are math and stay.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import numpy as np
 from rich.console import Group, RenderableType
 from rich.text import Text
 
+from ..i18n import _
 from ..render.tensors import Flow
 from .frames import Col2imFrame, ConvFrame, Geometry, PoolFrame
 from .views import cell_grid, num
@@ -42,13 +44,21 @@ def _tap_mask(shape, taps) -> np.ndarray:
 
 def _geometry_words(g: Geometry) -> str:
     (sh, sw), (dh, dw), ((pt, pb), (pl, pr)) = g.stride, g.dilation, g.pads
-    pads = f"padding {pt},{pb},{pl},{pr} (dim)" if pt or pb or pl or pr else "no padding"
-    return f"stride {sh}×{sw} · dilation {dh}×{dw} · {pads}"
+    if pt or pb or pl or pr:
+        pads = _("padding {pt},{pb},{pl},{pr} (dim)").format(pt=pt, pb=pb, pl=pl, pr=pr)
+    else:
+        pads = _("no padding")
+    return _("stride {sh}×{sw} · dilation {dh}×{dw} · {pads}").format(
+        sh=sh, sw=sw, dh=dh, dw=dw, pads=pads
+    )
 
 
 def progress(position: int, total: int, playing: bool, speed: float) -> Text:
-    state = "▶ playing" if playing else "⏸ paused"
-    return Text(f"window {position}/{total} · {state} · {speed:g} windows/s", style="ct.dim")
+    state = _("▶ playing") if playing else _("⏸ paused")
+    line = _("window {position}/{total} · {state} · {speed:g} windows/s").format(
+        position=position, total=total, state=state, speed=speed
+    )
+    return Text(line, style="ct.dim")
 
 
 def running_line(running: np.ndarray, bias: float | None, value: float, precision: int) -> Text:
@@ -57,7 +67,7 @@ def running_line(running: np.ndarray, bias: float | None, value: float, precisio
     if len(shown) > RUNNING_SHOWN:
         half = RUNNING_SHOWN // 2
         shown = [*shown[:half], "…", *shown[-half:]]
-    line = Text("running sum ", style="ct.dim")
+    line = Text(_("running sum") + " ", style="ct.dim")
     line.append(" → ".join(shown))
     if bias is not None:
         line.append(f", + b {num(bias, precision)}")
@@ -69,39 +79,54 @@ def running_line(running: np.ndarray, bias: float | None, value: float, precisio
 def conv_view(frame: ConvFrame, padded: np.ndarray, g: Geometry, precision: int = 4):
     """padded: x_pad (N, C, H_pad, W_pad)."""
     n, f, i, j = frame.index
-    (pt, _), (pl, _) = g.pads
+    (pt, _pb), (pl, _pr) = g.pads
     xp = padded[n]
     mask = _tap_mask(xp.shape[1:], frame.taps)
     dim = _padding_mask(xp.shape[1:], g.pads)
     rows, cols = _labels(xp.shape[1], pt), _labels(xp.shape[2], pl)
     name = "x_pad" if dim.any() else "x"
     parts: list[RenderableType] = [
-        Text(f"H[n={n}, f={f}, i={i}, j={j}]: the window at ({i}·s, {j}·s) · {_geometry_words(g)}")
+        Text(
+            _("{cell}: the window at ({i}·s, {j}·s) · {geometry}").format(
+                cell=f"H[n={n}, f={f}, i={i}, j={j}]", i=i, j=j, geometry=_geometry_words(g)
+            )
+        )
     ]
     out = frame.output[n, f]
     marks = np.zeros(out.shape, bool)
     marks[i, j] = True
     filling = cell_grid(
-        out, precision, label=f"H[n={n}, f={f}] filling in", marks=marks, blank=~frame.filled[n, f]
+        out,
+        precision,
+        label=_("{grid} filling in").format(grid=f"H[n={n}, f={f}]"),
+        marks=marks,
+        blank=~frame.filled[n, f],
     )
     for c in range(min(xp.shape[0], CHANNELS_SHOWN)):
         grids = [
             cell_grid(
                 xp[c],
                 precision,
-                label=f"{name}[n={n}, c={c}]  [v] = window",
+                label=_("{grid}  [v] = window").format(grid=f"{name}[n={n}, c={c}]"),
                 marks=mask,
                 dim=dim,
                 row_labels=rows,
                 col_labels=cols,
             ),
             cell_grid(frame.kernel[c], precision, label=f"W[f={f}, c={c}]"),
-            cell_grid(frame.products[c], precision, label="products x·W"),
+            cell_grid(
+                frame.products[c], precision, label=_("products {X}·{W}").format(X="x", W="W")
+            ),
         ]
         parts.append(Flow(grids + ([filling] if c == 0 else []), gap=3))
     if xp.shape[0] > CHANNELS_SHOWN:
         parts.append(
-            Text(f"… and {xp.shape[0] - CHANNELS_SHOWN} more channels in the sum", style="ct.dim")
+            Text(
+                _("… and {count} more channels in the sum").format(
+                    count=xp.shape[0] - CHANNELS_SHOWN
+                ),
+                style="ct.dim",
+            )
         )
     parts.append(running_line(frame.running, frame.bias, frame.value, precision))
     return Group(*parts)
@@ -118,7 +143,8 @@ def pool_view(
         r, q = frame.cells[frame.chosen]
         what = Text(f"max({values}) = ")
         what.append(num(frame.value, precision), style="ct.big")
-        what.append(f"   chosen: {source}[{n},{c},{r},{q}] (the first maximum on ties)")
+        chosen = _("   chosen: {cell} (the first maximum on ties)")
+        what.append(chosen.format(cell=f"{source}[{n},{c},{r},{q}]"))
     else:
         what = Text(f"mean({values}) = ")
         what.append(num(frame.value, precision), style="ct.big")
@@ -127,19 +153,23 @@ def pool_view(
     marks = np.zeros(out.shape, bool)
     marks[i, j] = True
     return Group(
-        Text(f"P[n={n}, c={c}, i={i}, j={j}]: the {kh}×{kw} window at ({i}·{sh}, {j}·{sw})"),
+        Text(
+            _("{cell}: the {kh}×{kw} window at ({i}·{sh}, {j}·{sw})").format(
+                cell=f"P[n={n}, c={c}, i={i}, j={j}]", kh=kh, kw=kw, i=i, j=j, sh=sh, sw=sw
+            )
+        ),
         Flow(
             [
                 cell_grid(
                     a_map[n, c],
                     precision,
-                    label=f"{source}[n={n}, c={c}]  [v] = window",
+                    label=_("{grid}  [v] = window").format(grid=f"{source}[n={n}, c={c}]"),
                     marks=mask,
                 ),
                 cell_grid(
                     out,
                     precision,
-                    label=f"P[n={n}, c={c}] filling in",
+                    label=_("{grid} filling in").format(grid=f"P[n={n}, c={c}]"),
                     marks=marks,
                     blank=~frame.filled[n, c],
                 ),
@@ -154,15 +184,23 @@ def col2im_view(frame: Col2imFrame, g: Geometry, channel: int = 0, precision: in
     """Window (n, f, i, j) adds dH·W[f] into the input; the accumulated gradient of ``channel``
     and the touch counts (how many windows have added into each pixel: the overlaps)."""
     n, f, i, j = frame.index
-    (pt, _), (pl, _) = g.pads
+    (pt, _pb), (pl, _pr) = g.pads
     shape = frame.touches.shape
     mask = _tap_mask(shape, frame.taps)
     dim = _padding_mask(shape, g.pads)
     rows, cols = _labels(shape[0], pt), _labels(shape[1], pl)
     name = "∂L/∂x_pad" if dim.any() else "∂L/∂x"
-    line = Text(f"window (i={i}, j={j}) of filter f={f}: ∂L/∂H[{n},{f},{i},{j}] = ")
+    line = Text(
+        _("window (i={i}, j={j}) of filter f={f}: {grad} = ").format(
+            i=i, j=j, f=f, grad=f"∂L/∂H[{n},{f},{i},{j}]"
+        )
+    )
     line.append(num(frame.g, precision), style="ct.big")
-    line.append(f" times W[f={f}] is added into the window · {_geometry_words(g)}")
+    line.append(
+        _(" times {W} is added into the window · {geometry}").format(
+            W=f"W[f={f}]", geometry=_geometry_words(g)
+        )
+    )
     return Group(
         line,
         Flow(
@@ -170,12 +208,14 @@ def col2im_view(frame: Col2imFrame, g: Geometry, channel: int = 0, precision: in
                 cell_grid(
                     frame.contribution[channel],
                     precision,
-                    label=f"added: {num(frame.g, precision)}·W[{f},{channel}]",
+                    label=_("added: {term}").format(
+                        term=f"{num(frame.g, precision)}·W[{f},{channel}]"
+                    ),
                 ),
                 cell_grid(
                     frame.grad[channel],
                     precision,
-                    label=f"{name}[n={n}, c={channel}] so far",
+                    label=_("{grid} so far").format(grid=f"{name}[n={n}, c={channel}]"),
                     marks=mask,
                     dim=dim,
                     row_labels=rows,
@@ -184,7 +224,7 @@ def col2im_view(frame: Col2imFrame, g: Geometry, channel: int = 0, precision: in
                 cell_grid(
                     frame.touches,
                     precision,
-                    label="windows touching each pixel",
+                    label=_("windows touching each pixel"),
                     marks=mask,
                     dim=dim,
                     row_labels=rows,
@@ -194,8 +234,10 @@ def col2im_view(frame: Col2imFrame, g: Geometry, channel: int = 0, precision: in
             gap=2,
         ),
         Text(
-            "a pixel under k overlapping windows adds k gradients (col2im); with F filters "
-            "each window is counted once per filter",
+            _(
+                "a pixel under k overlapping windows adds k gradients (col2im); with F filters "
+                "each window is counted once per filter"
+            ),
             style="ct.dim",
         ),
     )

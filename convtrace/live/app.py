@@ -5,18 +5,27 @@ Main, the stage: header (name, shape, axes, formula, verdict), the slice holding
 cursor (arrows move it, [ ] change slice, t adds torch's grid and the difference), and beside it
 the cursor cell's explanation as its sum. space / . / , / + / - animate conv.out, pool.out and
 grad.input window by window (frames from ``frames.py``). ? lists the keys, q quits.
+
+Every word on screen goes through ``_()`` when it is drawn, so the app speaks the language it
+runs in: ``lang`` (``es`` | ``en``), else the one current when it is made (``convtrace live``
+runs under ``--lang`` / LANG). The language is i18n's module-global choice, so timers, tasks and
+worker threads all see it; the app sets it for its run and puts the previous one back after.
 """
 
 from __future__ import annotations
 
+from contextlib import asynccontextmanager
+from dataclasses import replace
+
 from rich.console import Group
 from rich.text import Text
 from textual.app import App, ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingsMap
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Label, ListItem, ListView, Static
 
+from ..i18n import N_, _, current_language, language, resolve_language
 from ..render.console import THEME
 from ..render.heading import scenario_heading
 from . import anim_views
@@ -27,27 +36,27 @@ from .views import cursor_line, explanation_panel, moved, stage_grids, stage_hea
 SPEEDS = (0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 DEFAULT_SPEED = 2
 
-#: Every key: (keys as shown, what it does, key names to press in a test). The footer shows
-#: the first ones that fit; ? shows all.
+#: Every key: (keys as shown, what it does (English, translated when drawn), key names to press
+#: in a test). The footer shows the first ones that fit; ? shows all.
 KEYS = (
-    ("↑↓jk", "move", ("down", "j", "up", "k")),
-    ("⏎", "open", ("enter",)),
-    ("←→", "cell", ("right", "left")),
-    ("[]", "slice", ("right_square_bracket", "left_square_bracket")),
-    ("t", "torch", ("t",)),
-    ("space", "play", ("space",)),
-    (".,", "step", ("full_stop", "comma")),
-    ("+-", "speed", ("plus", "minus")),
-    ("esc", "back", ("escape",)),
-    ("?", "keys", ("question_mark",)),
-    ("q", "quit", ("q",)),
+    ("↑↓jk", N_("move"), ("down", "j", "up", "k")),
+    ("⏎", N_("open"), ("enter",)),
+    ("←→", N_("cell"), ("right", "left")),
+    ("[]", N_("slice"), ("right_square_bracket", "left_square_bracket")),
+    ("t", "torch", ("t",)),  # a name: the same in every language
+    ("space", N_("play"), ("space",)),
+    (".,", N_("step"), ("full_stop", "comma")),
+    ("+-", N_("speed"), ("plus", "minus")),
+    ("esc", N_("back"), ("escape",)),
+    ("?", N_("keys"), ("question_mark",)),
+    ("q", N_("quit"), ("q",)),
 )
 #: The keys the footer keeps on a narrow terminal (the rest are under ?).
 ESSENTIAL = ("↑↓jk", "⏎", "space", "t", "?", "q")
 #: Keys that only act in the grid (not shown while the stage list has the focus).
 GRID_ONLY = ("←→", "[]", "esc")
 
-HELP = """\
+HELP = N_("""\
 [b]convtrace live[/b] — the keys
 
 [b]Stage list[/b] (left)
@@ -67,34 +76,51 @@ HELP = """\
 
   ?                this help (any key closes it)
   q                quit
-"""
+""")
 
 
 def footer_text(width: int, in_grid: bool) -> Text:
-    """The keys that fit ``width`` (the essential ones first when narrow)."""
-    entries = [k for k in KEYS if in_grid or k[0] not in GRID_ONLY]
+    """The keys that fit ``width`` (the essential ones first when narrow), in the current
+    language."""
+    entries = [(k, _(w)) for k, w, _keys in KEYS if in_grid or k not in GRID_ONLY]
     line = Text(no_wrap=True, overflow="crop")
-    used = 1 + sum(len(k) + len(w) + 2 for k, w, _ in entries if k in ESSENTIAL)
+    used = 1 + sum(len(k) + len(w) + 2 for k, w in entries if k in ESSENTIAL)
     chosen = []
-    for entry in entries:  # the essential keys always, the others while they fit
-        cost = len(entry[0]) + len(entry[1]) + 2
-        if entry[0] in ESSENTIAL or used + cost <= width:
-            chosen.append(entry)
-            used += 0 if entry[0] in ESSENTIAL else cost
+    for keys, what in entries:  # the essential keys always, the others while they fit
+        cost = len(keys) + len(what) + 2
+        if keys in ESSENTIAL or used + cost <= width:
+            chosen.append((keys, what))
+            used += 0 if keys in ESSENTIAL else cost
     line.append(" ")
-    for keys, what, _ in chosen:
+    for keys, what in chosen:
         line.append(keys, style="bold reverse")
         line.append(f" {what} ")
     return line
+
+
+def translate_bindings(node) -> None:
+    """Textual copies a class's BINDINGS into each widget as it is made, and its key panel
+    (ctrl+p, then Keys) shows those copies' descriptions: put them in the current language
+    (the classes mark them ``N_()``). Textual's own descriptions have no entry and stay."""
+    node._bindings = BindingsMap.from_keys(
+        {
+            key: [replace(b, description=_(b.description)) for b in bindings]
+            for key, bindings in node._bindings.key_to_bindings.items()
+        }
+    )
 
 
 class StageList(ListView):
     """The stages; j / k move like ↓ / ↑."""
 
     BINDINGS = [
-        Binding("j", "cursor_down", "next stage", show=False),
-        Binding("k", "cursor_up", "previous stage", show=False),
+        Binding("j", "cursor_down", N_("next stage"), show=False),
+        Binding("k", "cursor_up", N_("previous stage"), show=False),
     ]
+
+    def __init__(self, *items, **kwargs):
+        super().__init__(*items, **kwargs)
+        translate_bindings(self)
 
     def on_focus(self) -> None:
         self.app.redraw_keys()
@@ -137,7 +163,7 @@ class HelpScreen(ModalScreen):
     """
 
     def compose(self) -> ComposeResult:
-        yield Static(HELP, id="help")
+        yield Static(_(HELP), id="help")
 
     def on_key(self, event) -> None:
         event.stop()
@@ -164,18 +190,23 @@ class LiveApp(App):
     #keys { height: 1; dock: bottom; }
     """
     BINDINGS = [
-        Binding("q", "quit", "quit"),
-        Binding("question_mark", "help", "keys"),
+        Binding("q", "quit", N_("quit")),
+        Binding("question_mark", "help", N_("keys")),
         Binding("t", "toggle_torch", "torch"),
-        Binding("space", "play", "play"),
-        Binding("full_stop", "step(1)", "step"),
-        Binding("comma", "step(-1)", "back"),
-        Binding("plus", "speed(1)", "faster"),
-        Binding("minus", "speed(-1)", "slower"),
+        Binding("space", "play", N_("play")),
+        Binding("full_stop", "step(1)", N_("step")),
+        Binding("comma", "step(-1)", N_("back")),
+        Binding("plus", "speed(1)", N_("faster")),
+        Binding("minus", "speed(-1)", N_("slower")),
     ]
 
-    def __init__(self, trace, precision: int = 4):
+    def __init__(self, trace, precision: int = 4, lang: str | None = None):
         super().__init__()
+        #: es | en: ``lang`` resolved (a ValueError names a language we lack), else the
+        #: language current now (under ``convtrace live``, what --lang / LANG chose).
+        self.lang = current_language() if lang is None else resolve_language(lang)
+        with language(self.lang):
+            translate_bindings(self)
         self.console.push_theme(THEME)  # the ct.* styles of convtrace's renderables
         self.trace, self.precision = trace, precision
         self.stage_index = 0
@@ -190,13 +221,27 @@ class LiveApp(App):
         self.message = ""
         self._select(0)
 
+    # ------------------------------------------------------------------ language
+    async def run_async(self, **kwargs):
+        """``App.run`` comes here too: the whole run (every redraw, timer, task and worker
+        thread) reads ``self.lang``; the language before it is current again after."""
+        with language(self.lang):
+            return await super().run_async(**kwargs)
+
+    @asynccontextmanager
+    async def run_test(self, **kwargs):
+        """Textual's headless run for tests, in ``self.lang`` as ``run_async``."""
+        with language(self.lang):
+            async with super().run_test(**kwargs) as pilot:
+                yield pilot
+
     # ------------------------------------------------------------------ layout
     def compose(self) -> ComposeResult:
         yield Static(scenario_heading(self.trace.scenario), id="heading")
         with Horizontal(id="body"):
             items = [ListItem(Label(self._item_text(s))) for s in self.trace]
             stages = StageList(*items, id="stages", initial_index=0)
-            stages.border_title = "stages"
+            stages.border_title = _("stages")
             yield stages
             with Vertical(id="main"):
                 yield Static(id="header")
@@ -260,7 +305,7 @@ class LiveApp(App):
         if event.list_view.index != self.stage_index:
             self._select(event.list_view.index)
         self.query_one(CellView).focus()
-        self.message = "arrows move the cell cursor · esc: back to the stages"
+        self.message = _("arrows move the cell cursor · esc: back to the stages")
         self.redraw()
 
     def move_cursor(self, d_row: int, d_col: int, d_slice: int) -> None:
@@ -272,7 +317,7 @@ class LiveApp(App):
             self.stop_animation()
             self.frame = None
             self._layout_widths()
-            self.message = "animation closed"
+            self.message = _("animation closed")
             self.redraw()
         else:
             self.query_one(StageList).focus()
@@ -280,9 +325,9 @@ class LiveApp(App):
     # ------------------------------------------------------------------ animation
     def _need_animation(self) -> bool:
         if self.animation is None:
-            self.message = (
-                f"{self.stage.name} has no animation (conv.out, pool.out and grad.input have)"
-            )
+            self.message = _(
+                "{stage} has no animation (conv.out, pool.out and grad.input have)"
+            ).format(stage=self.stage.name)
             self.redraw()
             return False
         return True
@@ -325,7 +370,7 @@ class LiveApp(App):
     def action_speed(self, delta: int) -> None:
         self.speed = min(max(self.speed + delta, 0), len(SPEEDS) - 1)
         self._restart_timer()
-        self.message = f"speed {SPEEDS[self.speed]:g} windows/s"
+        self.message = _("speed {speed:g} windows/s").format(speed=SPEEDS[self.speed])
         self.redraw()
 
     def tick(self) -> None:
@@ -354,7 +399,7 @@ class LiveApp(App):
     # ------------------------------------------------------------------ other keys
     def action_toggle_torch(self) -> None:
         self.torch = not self.torch
-        self.message = "torch's grid and ours − torch shown" if self.torch else ""
+        self.message = _("torch's grid and ours − torch shown") if self.torch else ""
         self.redraw()
 
     def action_help(self) -> None:
@@ -365,7 +410,9 @@ class LiveApp(App):
         if not self.is_mounted_app:
             return
         stage, p = self.stage, self.precision
-        position = f"stage {self.stage_index + 1}/{len(self.trace)}"
+        position = _("stage {index}/{total}").format(
+            index=self.stage_index + 1, total=len(self.trace)
+        )
         header = stage_header(stage, self.trace, position, compact=self.frame is not None)
         self.query_one("#header", Static).update(header)
         self.query_one("#cells", Static).update(self._main_view())
@@ -394,7 +441,7 @@ class LiveApp(App):
             line = anim_views.progress(
                 self.frame - r.start + 1, len(r), self.playing, SPEEDS[self.speed]
             )
-            line.append("   esc: back to the grid", style="ct.dim")
+            line.append("   " + _("esc: back to the grid"), style="ct.dim")
             return line
         line = cursor_line(self.stage, self.cursor, self.precision)
         if self.message:

@@ -3,7 +3,8 @@
 The stage header (name, shape, axes, formula, verdict), the slice of the tensor holding the cell
 cursor (``render.tensors.Grid``, the same formatting as ``run``; the cursor drawn ``[6]``),
 torch's slice and the difference, and the cursor cell's explanation as its sum term by term
-(``convtrace.explain``). Every mark is in the text as well as the style, for NO_COLOR.
+(``convtrace.explain``). Every mark is in the text as well as the style, for NO_COLOR. Words
+go through ``_()`` as they are drawn; stage names, axis names and the math do not.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from ..i18n import N_, _, plural
 from ..render.stages import verdict_text
 from ..render.tensors import Flow, Grid, format_number
 from ..tracing.stage import Stage
@@ -170,8 +172,11 @@ def cursor_grid(
     cols = _window_cols(m, rows, cell[1], width, limit)
     parts = [Text(label, style="ct.label")]
     if len(rows) < m.shape[0] or len(cols) < m.shape[1]:
-        where = f"rows {rows.start}–{rows.stop - 1}, cols {cols.start}–{cols.stop - 1}"
-        parts.append(Text(f"({where} of {m.shape[0]}×{m.shape[1]})", style="ct.dim"))
+        where = _("(rows {r0}–{r1}, cols {c0}–{c1} of {h}×{w})").format(
+            r0=rows.start, r1=rows.stop - 1, c0=cols.start, c1=cols.stop - 1, h=m.shape[0],
+            w=m.shape[1],
+        )  # fmt: skip
+        parts.append(Text(where, style="ct.dim"))
     return Group(*parts, cell_grid(m, precision, marks=mask, rows=rows, cols=cols))
 
 
@@ -182,18 +187,18 @@ def stage_header(stage: Stage, trace, position: str = "", compact: bool = False)
     title = Text.assemble(
         (stage.name, "ct.name"),
         "  ",
-        (str(stage.shape or "scalar"), "ct.shape"),
+        (str(stage.shape) if stage.shape else _("scalar"), "ct.shape"),
         "  ",
-        (stage.title, "ct.title"),
+        (_(stage.title), "ct.title"),
     )
     if position:
         title.append(f"   {position}", style="ct.dim")
     verdict = verdict_text(stage, trace.tolerance, reference_ran=trace.has_reference)
     if compact:
         return Group(title, verdict)
-    axes = ", ".join(stage.axes) if stage.axes else "none (a scalar)" if not stage.shape else "?"
-    parts: list[RenderableType] = [title, Text(f"axes: {axes}", style="ct.dim")]
-    parts += [Text(p.strip(), "ct.formula") for p in stage.formula.split(";  ") if p.strip()]
+    axes = ", ".join(stage.axes) if stage.axes else _("none (a scalar)") if not stage.shape else "?"
+    parts: list[RenderableType] = [title, Text(_("axes: {axes}").format(axes=axes), "ct.dim")]
+    parts += [Text(p.strip(), "ct.formula") for p in _(stage.formula).split(";  ") if p.strip()]
     parts.append(verdict)
     return Group(*parts)
 
@@ -204,30 +209,36 @@ def stage_grids(
     """The slice holding the cursor (ours), and with ``torch`` torch's and ours − torch; each
     grid fits ``width`` columns."""
     parts = slice_parts(stage.shape, index)
+    ours = _("ours")
     if parts is None:  # a scalar: one big number
-        items = [Text.assemble(("ours  ", "ct.label"), (num(stage.values, precision), "ct.big"))]
+        pad = max(len(ours), len("torch")) + 1
+        items = [
+            Text.assemble((ours.ljust(pad), "ct.label"), (num(stage.values, precision), "ct.big"))
+        ]
         if torch and stage.reference is not None:
             items.append(
-                Text.assemble(("torch ", "ct.label"), (num(stage.reference, precision), "ct.big"))
+                Text.assemble(
+                    ("torch".ljust(pad), "ct.label"), (num(stage.reference, precision), "ct.big")
+                )
             )
         return Group(*items)
     lead, cell = parts
     where = slice_label(stage, lead)
-    label = f"ours · {where}" if where else "ours"
+    label = f"{ours} · {where}" if where else ours
     grids: list[RenderableType] = [
         cursor_grid(slice_matrix(stage.values, lead), cell, label, precision, width)
     ]
     if torch:
         ref = stage.reference
         if ref is None or np.shape(ref) != stage.shape:
-            grids.append(Text("torch has no value for this stage", style="ct.dim"))
+            grids.append(Text(_("torch has no value for this stage"), style="ct.dim"))
         else:
             theirs = slice_matrix(ref, lead)
             diff = slice_matrix(stage.values, lead).astype(np.float64) - theirs.astype(np.float64)
             grids.append(
                 cursor_grid(theirs, cell, f"torch · {where}".strip(" ·"), precision, width)
             )
-            grids.append(cursor_grid(diff, cell, "ours − torch", precision, width))
+            grids.append(cursor_grid(diff, cell, _("ours − torch"), precision, width))
     return Flow(grids, gap=3)
 
 
@@ -236,7 +247,7 @@ def cursor_line(stage: Stage, index, precision: int = 4) -> Text:
     if not stage.shape:
         return Text("")
     value = np.asarray(stage.values)[tuple(index)]
-    line = Text("cursor ", style="ct.dim")
+    line = Text(_("cursor") + " ", style="ct.dim")
     line.append(f"{stage.name}[{','.join(map(str, index))}]", style="ct.name")
     line.append(" = ")
     line.append(num(value, precision), style="ct.big")
@@ -254,17 +265,18 @@ def explanation_panel(trace, stage: Stage, index, precision: int = 4) -> Rendera
     from ..explain.sums import explainable
 
     if stage.name not in explainable(trace.layers):
-        return _no_sum(stage, _NOT_A_SUM)
+        return _no_sum(stage, _(_NOT_A_SUM))
     try:
         e = explain_cell(trace, stage.name, tuple(index))
     except ConvtraceError as error:
         return _no_sum(stage, str(error))
     except Exception as error:  # explain must never take the app down
-        return _no_sum(stage, f"explain could not write this cell ({type(error).__name__})")
+        reason = _("explain could not write this cell ({kind})")
+        return _no_sum(stage, reason.format(kind=type(error).__name__))
     return explanation_text(e, precision)
 
 
-_NOT_A_SUM = (
+_NOT_A_SUM = N_(
     "explain writes a sum for every layer's output, the loss and the gradients; this stage "
     "is data, a parameter or a rearrangement (im2col's columns, a max pool's choices)."
 )
@@ -272,11 +284,16 @@ _NOT_A_SUM = (
 
 def _no_sum(stage: Stage, reason: str) -> Group:
     return Group(
-        Text(f"No sum to show for {stage.name}.", style="ct.title"),
+        Text(_("No sum to show for {stage}.").format(stage=stage.name), style="ct.title"),
         Text(""),
         Text(reason, style="ct.dim"),
         Text(""),
-        Text(f"{stage.name} is computed as: {stage.formula}", style="ct.formula"),
+        Text(
+            _("{stage} is computed as: {formula}").format(
+                stage=stage.name, formula=_(stage.formula)
+            ),
+            style="ct.formula",
+        ),
     )
 
 
@@ -298,23 +315,27 @@ def explanation_text(e, precision: int = 4) -> Group:
         line.append(f"\n{factors} = ")
         line.append(num(t.product, precision), style=style)
         terms.add_row(f"{k + 1}.", line)
-    parts: list[RenderableType] = [title, Text(e.formula, style="ct.formula"), Text("")]
-    count = f"{len(e.terms)} term{'s' if len(e.terms) != 1 else ''}"
+    parts: list[RenderableType] = [title, Text(_(e.formula), style="ct.formula"), Text("")]
+    count = plural("{n} term", "{n} terms", len(e.terms))
     if "windows" in e.details and "filters" in e.details:
-        count += f" = {e.details['windows']} windows × {e.details['filters']} filters"
+        count += _(" = {windows} windows × {filters} filters").format(
+            windows=e.details["windows"], filters=e.details["filters"]
+        )
     parts += [Text(count, style="ct.dim"), terms]
     if len(e.terms) > PANEL_TERMS:
-        parts.append(Text(f"… and {len(e.terms) - PANEL_TERMS} more terms", style="ct.dim"))
+        more = _("… and {count} more terms").format(count=len(e.terms) - PANEL_TERMS)
+        parts.append(Text(more, style="ct.dim"))
     total = Text("Σ = ")
     total.append(num(e.value - (e.bias or 0.0), precision))
     if e.bias is not None:
-        total.append(f", + bias {num(e.bias, precision)} = ")
+        total.append(_(", + bias {bias} = ").format(bias=num(e.bias, precision)))
         total.append(num(e.value, precision), style="ct.big")
     parts += [total, Text("")]
     ok = e.agrees_with_trace
+    verdict = _("✓ equals the trace's {value}") if ok else _("✗ differs from the trace's {value}")
     parts.append(
         Text(
-            f"{'✓ equals' if ok else '✗ differs from'} the trace's {num(e.trace_value, precision)}",
+            verdict.format(value=num(e.trace_value, precision)),
             style="ct.ok" if ok else "ct.bad",
         )
     )
