@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...i18n import Msg
 from ..sums import Term, explains, idx
 
 
@@ -18,7 +19,9 @@ def flatten_out(trace, layer, index):
     at = (n, *np.unravel_index(k, source.shape[1:]))
     a = float(source[at])
     where = f"{layer.in_symbol}[{idx(*at)}]"
-    formula = f"{layer.symbol}[n,k] = {layer.in_symbol}[n,c,i,j] with k = c·H·W + i·W + j"
+    formula = Msg(
+        "{f}[n,k] = {x}[n,c,i,j] with k = c·H·W + i·W + j", f=layer.symbol, x=layer.in_symbol
+    )
     details = {"source": layer.in_stage, "position": tuple(int(v) for v in at)}
     return "elementwise", formula, [Term([a, 1.0], a, where)], None, details
 
