@@ -2,7 +2,6 @@
 and a text snapshot of the first screen at 100×30 (regenerate with CONVTRACE_UPDATE_SNAPSHOTS=1).
 """
 
-import asyncio
 import os
 import subprocess
 import sys
@@ -12,28 +11,13 @@ import numpy as np
 import pytest
 
 from convtrace.explain.cell import explain_cell
-from convtrace.live.app import KEYS, SPEEDS, CellView, HelpScreen, LiveApp, footer_text, screen_text
+from convtrace.live.app import KEYS, SPEEDS, CellView, HelpScreen, footer_text, screen_text
 from convtrace.live.source import animation_for
+
+from .driver import drive
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "first_screen_100x30.txt"
 CONV_OUT = ["j"] * 5  # input, conv.weight, conv.bias, conv.cols, conv.weight_rows, conv.out
-
-
-def drive(trace, keys=(), size=(100, 30), check=None):
-    """Run the app headless, press ``keys``, then call ``check(app, pilot)`` (a coroutine)."""
-
-    async def main():
-        app = LiveApp(trace)
-        async with app.run_test(size=size) as pilot:
-            await pilot.pause()
-            for key in keys:
-                await pilot.press(key)
-            await pilot.pause()
-            if check is not None:
-                await check(app, pilot)
-        return app
-
-    return asyncio.run(main())
 
 
 def test_opens_on_input_with_the_list_focused(trace):

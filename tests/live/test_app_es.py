@@ -5,7 +5,6 @@ ran in is the one current before it afterwards. The Spanish first screen is a sn
 (``CONVTRACE_UPDATE_SNAPSHOTS=1`` rewrites it; review the diff).
 """
 
-import asyncio
 import io
 import os
 import re
@@ -21,6 +20,8 @@ from convtrace.explain.cell import explain_cell
 from convtrace.live.app import KEYS, LiveApp, footer_text, screen_text
 from convtrace.live.views import cursor_grid, explanation_text, stage_header
 from convtrace.render.console import THEME
+
+from .driver import drive as _drive
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "first_screen_100x30_es.txt"
 CONV_OUT = ["j"] * 5  # input, conv.weight, conv.bias, conv.cols, conv.weight_rows, conv.out
@@ -55,20 +56,8 @@ def english_left(text: str) -> list[tuple[str, str]]:
 
 
 def drive(trace, keys=(), size=(100, 30), check=None, lang="es"):
-    """Run the app headless in ``lang``, press ``keys``, then await ``check(app, pilot)``."""
-
-    async def main():
-        app = LiveApp(trace, lang=lang)
-        async with app.run_test(size=size) as pilot:
-            await pilot.pause()
-            for key in keys:
-                await pilot.press(key)
-            await pilot.pause()
-            if check is not None:
-                await check(app, pilot)
-        return app
-
-    return asyncio.run(main())
+    """Run the app headless in Spanish (see tests/live/driver.py)."""
+    return _drive(trace, keys, size, check, lang)
 
 
 def fits(text: str, width: int, height: int) -> None:
