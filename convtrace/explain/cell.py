@@ -117,10 +117,12 @@ def covered(layers) -> str:
     return ", ".join(written(name, key) for name, (_, key) in explainable(layers).items())
 
 
-def check_covered(stage_name: str, layers) -> None:
-    """Refuse, before anything is computed, a stage this network has no sum for."""
-    if stage_name in explainable(layers):
-        return
+def check_covered(stage_name: str, layers) -> tuple:
+    """The (layer, (family, role)) whose sum explains ``stage_name``; refused, before anything
+    is computed, when this network has none."""
+    entry = explainable(layers).get(stage_name)
+    if entry is not None:
+        return entry
     from ..tracing.pipeline import stage_names
 
     parts = stage_name.split(".")
@@ -141,7 +143,8 @@ def check_covered(stage_name: str, layers) -> None:
 
 
 def _check_cell(trace, stage_name: str, index: tuple[int, ...]):
-    check_covered(stage_name, trace.layers)
+    """The stage, and the layer and key of its sum, once the cell is known to exist."""
+    layer, key = check_covered(stage_name, trace.layers)
     if stage_name not in trace:
         raise ConvtraceError(
             _("{stage_name} is not in this run (it needs the backward pass)").format(
@@ -149,7 +152,6 @@ def _check_cell(trace, stage_name: str, index: tuple[int, ...]):
             )
         )
     stage = trace[stage_name]
-    key = explainable(trace.layers)[stage_name][1]
     shape = stage.shape
     axes = axes_of(key) or stage.axes or tuple(f"i{k}" for k in range(len(shape)))
     wanted = _("{cell} has shape {shape}").format(
@@ -172,14 +174,13 @@ def _check_cell(trace, stage_name: str, index: tuple[int, ...]):
                     "{axis} runs from 0 to {size}"
                 ).format(wanted=wanted, index=list(index), axis=axis, i=i, size=size - 1)
             )
-    return stage
+    return stage, layer, key
 
 
 def explain_cell(trace, stage_name: str, index) -> Explanation:
     """Explain ``trace[stage_name][index]`` as its sum of terms (see the module docstring)."""
     index = tuple(int(i) for i in index)
-    stage = _check_cell(trace, stage_name, index)
-    layer, key = explainable(trace.layers)[stage_name]
+    stage, layer, key = _check_cell(trace, stage_name, index)
     kind, formula, terms, bias, details = SUMS[key](trace, layer, index)
     value = math.fsum([t.product for t in terms] + [bias or 0.0])
     scale = max(1.0, math.fsum(abs(t.product) for t in terms) + abs(bias or 0.0))

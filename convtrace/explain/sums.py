@@ -25,6 +25,8 @@ import importlib
 import pkgutil
 from dataclasses import dataclass, field
 
+import numpy as np
+
 #: (family, role) -> function(trace, layer, index) -> (kind, formula, terms, bias, details)
 SUMS: dict[tuple[str, str], object] = {}
 #: (family, role) -> the axis names of the stage it explains (for messages and labels)
@@ -45,6 +47,16 @@ def product(a, b, where: str, meta: dict | None = None) -> Term:
     """The term ``a·b`` (two factors, as float), found at ``where``."""
     a, b = float(a), float(b)
     return Term([a, b], a * b, where, meta or {})
+
+
+def layer_input(trace, layer) -> np.ndarray:
+    """What ``layer`` read: the values of its input stage (``input``, ``pool1.out``, …)."""
+    return np.asarray(trace[layer.in_stage].values)
+
+
+def output_grad(trace, layer) -> np.ndarray:
+    """∂L/∂ of ``layer``'s output: the stage ``grad.<layer name>.out``."""
+    return np.asarray(trace[f"grad.{layer.name}.out"].values)
 
 
 def symbols(layer, **own) -> dict:

@@ -18,19 +18,11 @@ import numpy as np
 
 from ...core.im2col import im2col, pad_input
 from ...i18n import Msg
-from ..sums import Term, explains, idx, product, symbols
+from ..sums import Term, explains, idx, layer_input, output_grad, product, symbols
 
 
 def _symbols(layer) -> dict:
     return symbols(layer, H=layer.symbol)
-
-
-def _input(trace, layer) -> np.ndarray:
-    return np.asarray(trace[layer.in_stage].values)
-
-
-def _grad_h(trace, layer) -> np.ndarray:
-    return np.asarray(trace[f"grad.{layer.name}.out"].values)
 
 
 def _relu_follows(trace, layer) -> bool:
@@ -58,7 +50,7 @@ def _taps(layer, i, j):
 @explains("conv", "out", ("n", "f", "i", "j"))
 def conv_out(trace, layer, index):
     n, f, i, j = index
-    x, weight = _input(trace, layer), np.asarray(layer.weight)
+    x, weight = layer_input(trace, layer), np.asarray(layer.weight)
     xp = pad_input(x, layer.pads)
     c_count, kh, kw = weight.shape[1:]
     tap = _taps(layer, i, j)
@@ -106,7 +98,7 @@ def conv_out(trace, layer, index):
 @explains("conv", "weight", ("f", "c", "u", "v"))
 def weight_grad(trace, layer, index):
     f, c, u, v = index
-    dh, x = _grad_h(trace, layer), _input(trace, layer)
+    dh, x = output_grad(trace, layer), layer_input(trace, layer)
     xp = pad_input(x, layer.pads)
     n_count, _, h_out, w_out = dh.shape
     sym = _symbols(layer)
@@ -138,7 +130,7 @@ def weight_grad(trace, layer, index):
 @explains("conv", "bias", ("f",))
 def bias_grad(trace, layer, index):
     (f,) = index
-    dh = _grad_h(trace, layer)
+    dh = output_grad(trace, layer)
     sym = _symbols(layer)
     terms = [
         Term(
@@ -176,7 +168,7 @@ def reading_pairs(pixel: int, out: int, kernel: int, stride: int, dilation: int,
 @explains("conv", "input", ("n", "c", "r", "q"))
 def input_grad(trace, layer, index):
     n, c, r, q = index
-    dh, weight = _grad_h(trace, layer), np.asarray(layer.weight)
+    dh, weight = output_grad(trace, layer), np.asarray(layer.weight)
     f_count, _, kh, kw = weight.shape
     h_out, w_out = dh.shape[2:]
     (pt, _), (pl, _) = layer.pads

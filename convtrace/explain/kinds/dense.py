@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..sums import Term, explains, idx, product, symbols
+from ..sums import Term, explains, idx, layer_input, output_grad, product, symbols
 
 
 def _symbols(layer) -> dict:
@@ -25,7 +25,7 @@ def _details(layer, **extra) -> dict:
 @explains("fc", "out", ("n", "o"))
 def fc_out(trace, layer, index):
     n, o = index
-    f, weight = np.asarray(trace[layer.in_stage].values), np.asarray(layer.weight)
+    f, weight = layer_input(trace, layer), np.asarray(layer.weight)
     s = _symbols(layer)
     terms = [
         product(f[n, k], weight[o, k], f"{s['x']}[{idx(n, k)}]·{s['W']}[{idx(o, k)}]")
@@ -36,14 +36,10 @@ def fc_out(trace, layer, index):
     return "fc", formula, terms, float(np.asarray(layer.bias)[o]), details
 
 
-def _grad_z(trace, layer) -> np.ndarray:
-    return np.asarray(trace[f"grad.{layer.name}.out"].values)
-
-
 @explains("fc", "weight", ("o", "k"))
 def fc_weight_grad(trace, layer, index):
     o, k = index
-    f, dz = np.asarray(trace[layer.in_stage].values), _grad_z(trace, layer)
+    f, dz = layer_input(trace, layer), output_grad(trace, layer)
     s = _symbols(layer)
     terms = [
         product(dz[n, o], f[n, k], f"∂L/∂{s['z']}[{idx(n, o)}]·{s['x']}[{idx(n, k)}]")
@@ -56,7 +52,7 @@ def fc_weight_grad(trace, layer, index):
 @explains("fc", "bias", ("o",))
 def fc_bias_grad(trace, layer, index):
     (o,) = index
-    dz = _grad_z(trace, layer)
+    dz = output_grad(trace, layer)
     s = _symbols(layer)
     terms = [
         Term([float(dz[n, o])], float(dz[n, o]), f"∂L/∂{s['z']}[{idx(n, o)}]", {"sample": n})
@@ -69,7 +65,7 @@ def fc_bias_grad(trace, layer, index):
 @explains("fc", "input", ("n", "k"))
 def fc_input_grad(trace, layer, index):
     n, k = index
-    dz, weight = _grad_z(trace, layer), np.asarray(layer.weight)
+    dz, weight = output_grad(trace, layer), np.asarray(layer.weight)
     s = _symbols(layer)
     terms = [
         product(dz[n, o], weight[o, k], f"∂L/∂{s['z']}[{idx(n, o)}]·{s['W']}[{idx(o, k)}]")

@@ -13,7 +13,7 @@ import math
 import numpy as np
 
 from ...tracing.formulas import LOSS_FORMULAS
-from ..sums import Term, explains, idx
+from ..sums import explains, idx, product
 
 
 def _logsumexp(row) -> float:
@@ -38,7 +38,7 @@ def loss_value(trace, layer, index):
             zt = float(z[n, t])
             meta = {"lse": lse, "z_target": zt, "scale": 1 / count, "target": t, "sample": n}
             where = f"(logsumexp({zs}[{n}]) − {zs}[{idx(n, t)}]) / {count}"
-            terms.append(Term([lse - zt, 1 / count], (lse - zt) / count, where, meta))
+            terms.append(product(lse - zt, 1 / count, where, meta))
     else:
         count = z.size
         for at in np.ndindex(z.shape):
@@ -49,6 +49,6 @@ def loss_value(trace, layer, index):
                 inner = max(zv, 0.0) - zv * yv + math.log1p(math.exp(-abs(zv)))
                 where = f"bce({zs}[{idx(*at)}], y[{idx(*at)}]) / {count}"
             meta = {"z": zv, "y": yv, "scale": 1 / count, "inner": inner, "position": at}
-            terms.append(Term([inner, 1 / count], inner / count, where, meta))
+            terms.append(product(inner, 1 / count, where, meta))
     details = {"loss": loss, "count": count, "symbols": {"z": zs}, "source": f"{last.name}.out"}
     return f"loss_{loss}", LOSS_FORMULAS[loss], terms, None, details

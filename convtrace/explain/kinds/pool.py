@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...i18n import Msg
-from ..sums import Term, explains, idx
+from ..sums import explains, idx, layer_input, output_grad, product
 
 
 @explains("pool", "out", ("n", "c", "i", "j"))
@@ -27,9 +27,7 @@ def pool_out(trace, layer, index):
     for k, (r, q) in enumerate(cells):
         factor = (1.0 if k == chosen else 0.0) if kind == "max" else share
         meta = {"offset": divmod(k, pw), "position": (n, c, r, q), "chosen": k == chosen}
-        terms.append(
-            Term([window[k], factor], window[k] * factor, f"{source}[{idx(n, c, r, q)}]", meta)
-        )
+        terms.append(product(window[k], factor, f"{source}[{idx(n, c, r, q)}]", meta))
     details = {
         "source": source,
         "map": a_map,
@@ -44,7 +42,7 @@ def pool_out(trace, layer, index):
     if f"{layer.name}.argmax" in trace:
         details["trace_argmax"] = int(np.asarray(trace[f"{layer.name}.argmax"].values)[index])
     if f"grad.{layer.name}.out" in trace:
-        g = float(np.asarray(trace[f"grad.{layer.name}.out"].values)[index])
+        g = float(output_grad(trace, layer)[index])
         if kind == "max":
             r, q = cells[chosen]
             goes = [((n, c, r, q), g)]
@@ -65,8 +63,8 @@ def pool_input_grad(trace, layer, index):
     """∂L/∂a[n,c,r,q] = Σ over the windows holding (r, q) of ∂L/∂P[n,c,i,j] · share, the share
     being [a is the window's chosen cell] (max) or 1/(kh·kw) (average)."""
     n, c, r, q = index
-    a_map = np.asarray(trace[layer.in_stage].values)[n, c]
-    dp = np.asarray(trace[f"grad.{layer.name}.out"].values)[n, c]
+    a_map = layer_input(trace, layer)[n, c]
+    dp = output_grad(trace, layer)[n, c]
     kind = "max" if layer.kind == "maxpool" else "avg"
     (ph, pw), (sh, sw) = layer.kernel_size, layer.stride
     P, source = layer.symbol, layer.in_stage
@@ -83,7 +81,7 @@ def pool_input_grad(trace, layer, index):
                 share = 1.0 / (ph * pw)
             g = float(dp[i, j])
             meta = {"output": (i, j), "offset": (u, v)}
-            terms.append(Term([g, share], g * share, f"∂L/∂{P}[{idx(n, c, i, j)}]", meta))
+            terms.append(product(g, share, f"∂L/∂{P}[{idx(n, c, i, j)}]", meta))
     details = {"symbols": {"P": P}, "source": source, "pool": kind}
     chosen = Msg("[a is the chosen cell]") if kind == "max" else f"1/{ph * pw}"
     formula = Msg(
