@@ -17,7 +17,7 @@ import typer
 
 from ..i18n import _
 from .options import fail
-from .output import ExportOption, QuietOption
+from .output import ExportOption, QuietOption, Report, open_handout, spinner
 
 PANEL = "Checking"
 
@@ -130,15 +130,13 @@ def check_command(
     Exit code 0 when every case passes, 1 when any fails, 2 for bad input.
     """
     from ..render.console import make_console
-    from .main import _handout
 
-    handout = _handout(export, quiet, "default")  # a bad --export before any work
-    out = _Out(make_console(), handout, quiet, "convtrace check")
+    handout = open_handout(export, quiet, "default")  # a bad --export before any work
+    out = Report(make_console(), handout, quiet, "convtrace check")
     if list_bugs:
         from ..render.check import catalog_view
 
-        out.print(catalog_view())
-        out.save()
+        out.emit(catalog_view())
         return
     if path is None:
         fail(_("give the student's FILE.py or a FOLDER of them (or --list-bugs)"))
@@ -172,41 +170,21 @@ def check_command(
         _check_file(target, options, json_out, csv_path, out)
 
 
-class _Out:
-    """The report's destinations: the terminal (unless --quiet or --json) and the handout."""
-
-    def __init__(self, console, handout, quiet: bool, title: str):
-        self.console, self.handout, self.quiet, self.title = console, handout, quiet, title
-
-    def print(self, *objects) -> None:
-        if not self.quiet:
-            self.console.print(*objects)
-        if self.handout is not None:
-            self.handout.print(*objects)
-
-    def save(self) -> None:
-        if self.handout is not None:
-            self.handout.save(title=self.title)
-
-
 def _battery(api: str, quiet: bool):
     """The cases and torch's values for them (torch is imported here, once)."""
     from ..check.cases import build_battery, torch_reference
-    from .main import _status
 
-    with _status(_("asking PyTorch for the expected values…"), quiet):
+    with spinner(_("asking PyTorch for the expected values…"), quiet):
         cases = build_battery(api)
         return cases, [torch_reference(case) for case in cases]
 
 
-def _check_file(target: Path, options, json_out: bool, csv_path: str | None, out: _Out) -> None:
+def _check_file(target: Path, options, json_out: bool, csv_path: str | None, out: Report) -> None:
     from ..check.grade import grade_file
     from ..check.report import file_document, grade_row, write_csv
 
     cases, references = _battery(options.api, json_out)
-    from .main import _status
-
-    with _status(_("grading {name}…").format(name=target.name), json_out):
+    with spinner(_("grading {name}…").format(name=target.name), json_out):
         result = grade_file(target, cases, references, options)
     if result.error:
         fail(_("{target}: {error}").format(target=target, error=_(result.error)))
@@ -218,13 +196,12 @@ def _check_file(target: Path, options, json_out: bool, csv_path: str | None, out
     if out.handout is not None or not json_out:
         from ..render.check import file_view
 
-        out.print(file_view(result, options.api))
-        out.save()
+        out.emit(file_view(result, options.api))
     if not result.passed:
         raise typer.Exit(1)
 
 
-def _check_folder(folder: Path, options, json_out: bool, csv_path: str | None, out: _Out) -> None:
+def _check_folder(folder: Path, options, json_out: bool, csv_path: str | None, out: Report) -> None:
     from ..check.grade import grade_file
     from ..check.report import file_document, grade_row, write_csv
     from ..render.check import check_progress, folder_table

@@ -23,8 +23,11 @@ from .output import (
     ExportOption,
     OutputOptions,
     QuietOption,
+    Report,
     ThemeOption,
+    open_handout,
     output_options,
+    spinner,
 )
 from .show import show as _show
 
@@ -52,7 +55,7 @@ def _trace(spec: ScenarioSpec, *, backward: bool, compare_torch: bool, quiet: bo
     from ..tracing.pipeline import run_pipeline
     from .output import check_only_pattern
 
-    with _status(_("computing the network by hand…"), quiet):
+    with spinner(_("computing the network by hand…"), quiet):
         scenario = build_scenario(spec)
         check_only_pattern(only, scenario.layers)
         if cell is not None:
@@ -61,7 +64,7 @@ def _trace(spec: ScenarioSpec, *, backward: bool, compare_torch: bool, quiet: bo
             check_covered(cell, scenario.layers)
         trace = run_pipeline(scenario, backward=backward)
     if compare_torch:
-        with _status(_("asking PyTorch for the same tensors…"), quiet):
+        with spinner(_("asking PyTorch for the same tensors…"), quiet):
             from ..tracing.reference import attach_reference
 
             attach_reference(trace)
@@ -80,19 +83,8 @@ def _gradcheck(trace, quiet: bool) -> None:
     """Attach the finite-difference witness to the trace's gradient stages."""
     from ..tracing.gradcheck import attach_numeric
 
-    with _status(_("finite differences of the loss…"), quiet):
+    with spinner(_("finite differences of the loss…"), quiet):
         attach_numeric(trace)
-
-
-def _status(message: str, quiet: bool):
-    """A spinner on stderr while work runs, only when a person is watching a terminal."""
-    import contextlib
-
-    if quiet or not sys.stderr.isatty():
-        return contextlib.nullcontext()
-    from rich.console import Console
-
-    return Console(stderr=True).status(message)
 
 
 def _styled_console(color: str, theme: str):
@@ -222,7 +214,7 @@ def shapes(
     from ..scenario.spec import parse_padding
 
     console = _styled_console(color, theme)  # bad --color/--theme/--export before any work
-    handout = _handout(export, quiet, theme)
+    handout = open_handout(export, quiet, theme)
 
     for value, option in ((size, "--size"), (height, "--height"), (width, "--width")):
         if value is not None:  # judged as typed, so the message names the option given
@@ -240,28 +232,7 @@ def shapes(
         return
     from ..render.shapes import shapes_view
 
-    _emit(shapes_view(axes, pad), console, handout, quiet, "convtrace shapes")
-
-
-def _handout(export: str | None, quiet: bool, theme: str):
-    """The --export handout (checked before any work), or None; --quiet needs --export."""
-    if quiet and not export:
-        fail(_("--quiet writes only the --export file: give --export FILE too"))
-    if not export:
-        return None
-    from ..render.console import parse_theme
-    from ..render.export import Handout
-
-    return Handout(export, parse_theme(theme))
-
-
-def _emit(renderable, console, handout, quiet: bool, title: str) -> None:
-    """Print to the terminal (unless --quiet) and into the handout (if any), then save it."""
-    if not quiet:
-        console.print(renderable)
-    if handout is not None:
-        handout.print(renderable)
-        handout.save(title=title)
+    Report(console, handout, quiet, "convtrace shapes").emit(shapes_view(axes, pad))
 
 
 @app.command()
@@ -317,7 +288,7 @@ def explain(
     from ..explain.cell import explain_cell, explanation_document, parse_cell
 
     console = _styled_console(color, theme)  # a bad --color/--theme before any work
-    handout = _handout(export, quiet, theme)
+    handout = open_handout(export, quiet, theme)
     stage, index = parse_cell(cell)
     trace = _trace(spec, backward=True, compare_torch=compare_torch, quiet=json_out, cell=stage)
     explanation = explain_cell(trace, stage, index)
@@ -328,7 +299,8 @@ def explain(
         from ..render.explain import explanation_view
 
         view = explanation_view(explanation, precision)
-        _emit(view, console, handout, quiet or json_out, f"convtrace explain {explanation.cell}")
+        title = f"convtrace explain {explanation.cell}"
+        Report(console, handout, quiet or json_out, title).emit(view)
     if not explanation.agrees_with_trace or explanation.agrees_with_reference is False:
         raise typer.Exit(1)
 

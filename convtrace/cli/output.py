@@ -10,7 +10,7 @@ import typer
 
 from ..core.errors import ConvtraceError
 from ..i18n import _
-from .options import OUTPUT, extend_signature, option
+from .options import OUTPUT, extend_signature, fail, option
 
 
 @dataclass
@@ -154,3 +154,50 @@ def output_options(command: Callable) -> Callable:
         return {"out": OutputOptions(**values)}
 
     return extend_signature(command, OUTPUT_PARAMS + EXPORT_PARAMS, convert)
+
+
+def spinner(message: str, quiet: bool):
+    """A spinner on stderr while work runs, only when a person is watching a terminal."""
+    import contextlib
+    import sys
+
+    if quiet or not sys.stderr.isatty():
+        return contextlib.nullcontext()
+    from rich.console import Console
+
+    return Console(stderr=True).status(message)
+
+
+def open_handout(export: str | None, quiet: bool, theme: str):
+    """The --export handout (checked before any work), or None; --quiet needs --export."""
+    if quiet and not export:
+        fail(_("--quiet writes only the --export file: give --export FILE too"))
+    if not export:
+        return None
+    from ..render.console import parse_theme
+    from ..render.export import Handout
+
+    return Handout(export, parse_theme(theme))
+
+
+class Report:
+    """Where a command's view goes: the terminal (unless --quiet, or --json has the stdout)
+    and the --export handout, if any, saved under ``title``."""
+
+    def __init__(self, console, handout, quiet: bool, title: str):
+        self.console, self.handout, self.quiet, self.title = console, handout, quiet, title
+
+    def print(self, *objects) -> None:
+        if not self.quiet:
+            self.console.print(*objects)
+        if self.handout is not None:
+            self.handout.print(*objects)
+
+    def save(self) -> None:
+        if self.handout is not None:
+            self.handout.save(title=self.title)
+
+    def emit(self, *objects) -> None:
+        """Print, then save: a view that is the whole output."""
+        self.print(*objects)
+        self.save()
