@@ -210,7 +210,7 @@ def build_scenario(spec: ScenarioSpec) -> Scenario:
 
 
 def _build(spec: ScenarioSpec) -> Scenario:
-    from .validation import check_budget
+    from .validation import check_budget, dims
 
     pool = _choice(spec.pool, POOLS, "--pool")
     activation = _choice(spec.activation, ACTIVATIONS, "--activation")
@@ -269,24 +269,16 @@ def _build(spec: ScenarioSpec) -> Scenario:
         except ParameterError:  # the conv made the map that small: say so, with its options
             raise ParameterError(
                 _(
-                    "pool window {pool_size}×{pool_size2} does not fit the conv "
-                    "output {conv_hw}×{conv_hw2} (input {x_shape}×{x_shape2}, kernel "
-                    "{kernel}×{kernel2}, stride {stride}×{stride2}, dilation "
-                    "{dilation}×{dilation2}); use a smaller --stride, --kernel or "
-                    "--pool-size, or --pool none"
+                    "pool window {pool} does not fit the conv output {conv} (input {x}, "
+                    "kernel {kernel}, stride {stride}, dilation {dilation}); use a smaller "
+                    "--stride, --kernel or --pool-size, or --pool none"
                 ).format(
-                    pool_size=pool_size[0],
-                    pool_size2=pool_size[1],
-                    conv_hw=conv_hw[0],
-                    conv_hw2=conv_hw[1],
-                    x_shape=x_shape[2],
-                    x_shape2=x_shape[3],
-                    kernel=kernel[0],
-                    kernel2=kernel[1],
-                    stride=stride[0],
-                    stride2=stride[1],
-                    dilation=dilation[0],
-                    dilation2=dilation[1],
+                    pool=dims(pool_size),
+                    conv=dims(conv_hw),
+                    x=dims(x_shape[2:]),
+                    kernel=dims(kernel),
+                    stride=dims(stride),
+                    dilation=dims(dilation),
                 )
             ) from None
     out_features = spec.classes if loss == "ce" else 1

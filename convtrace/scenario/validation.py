@@ -86,7 +86,8 @@ def check_supplied(array, what: str, ndim: int, layout: str) -> np.ndarray:
     return array
 
 
-def _dims(shape) -> str:
+def dims(shape) -> str:
+    """``(2, 3, 4)`` -> ``2×3×4``."""
     return "×".join(str(int(d)) for d in shape)
 
 
@@ -139,7 +140,7 @@ def check_budget(
             ).format(
                 method=method,
                 positions=positions,
-                dims=_dims((n, filters, ho, wo)),
+                dims=dims((n, filters, ho, wo)),
                 LOOP_POSITION_LIMIT=LOOP_POSITION_LIMIT,
             )
         )
@@ -159,7 +160,7 @@ def check_tensors(tensors, max_elements: int, smaller: str) -> None:
                     "{smaller}), or raise the limit with --max-elements {count}"
                 ).format(
                     what=what,
-                    shape=_dims(shape),
+                    shape=dims(shape),
                     count=count,
                     max_elements=max_elements,
                     smaller=smaller,
