@@ -11,8 +11,10 @@ import numpy as np
 import pytest
 
 from convtrace.explain.cell import explain_cell
-from convtrace.live.app import KEYS, SPEEDS, CellView, HelpScreen, footer_text, screen_text
+from convtrace.live.app import SPEEDS, screen_text
+from convtrace.live.keys import KEYS, HelpScreen, footer_text
 from convtrace.live.source import animation_for
+from convtrace.live.widgets import CellView
 
 from .driver import drive
 

@@ -17,7 +17,8 @@ from rich.console import Console
 
 from convtrace import i18n
 from convtrace.explain.cell import explain_cell
-from convtrace.live.app import KEYS, LiveApp, footer_text, screen_text
+from convtrace.live.app import LiveApp, screen_text
+from convtrace.live.keys import KEYS, footer_text
 from convtrace.live.views import cursor_grid, explanation_text, stage_header
 from convtrace.render.console import THEME
 
