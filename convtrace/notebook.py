@@ -141,9 +141,8 @@ def _trace(**options) -> NotebookTrace:
     if "compare_torch" in options:  # the CLI's name for reference=
         run["reference"] = options.pop("compare_torch")
     from .render.console import parse_theme
-    from .scenario.spec import build_scenario
     from .scenario.toml_file import spec_from_values
-    from .tracing.pipeline import run_pipeline
+    from .tracing.run import compute_trace
 
     theme = parse_theme(run["theme"])
     if not 0 <= run["precision"] <= 12:
@@ -155,15 +154,7 @@ def _trace(**options) -> NotebookTrace:
     values = {k: _inline(k, v) for k, v in options.items()}
     # Like typed flags, the given keywords override a scenario file (even at their defaults).
     spec = spec_from_values(values, explicit=set(values))
-    result = run_pipeline(build_scenario(spec), backward=True)
-    if run["reference"]:
-        from .tracing.reference import attach_reference
-
-        attach_reference(result)
-    if run["gradcheck"]:
-        from .tracing.gradcheck import attach_numeric
-
-        attach_numeric(result)
+    result = compute_trace(spec, reference=run["reference"], gradcheck=run["gradcheck"])
     return NotebookTrace(
         result,
         precision=run["precision"],

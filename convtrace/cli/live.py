@@ -39,9 +39,10 @@ def live_command(
     """
     if not in_a_terminal():
         fail(_("convtrace live needs a terminal (stdin and stdout); in a pipe use convtrace run"))
-    from .main import _trace
+    from ..tracing.run import compute_trace
+    from .output import spinner
 
-    trace = _trace(spec, backward=True, compare_torch=True, quiet=False)
+    trace = compute_trace(spec, status=lambda message: spinner(message, quiet=False))
     from ..live.app import LiveApp
 
     LiveApp(trace, precision=precision).run()  # in the language guarded set (--lang / LANG)

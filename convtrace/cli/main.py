@@ -46,29 +46,28 @@ app = typer.Typer(
 
 
 def _trace(spec: ScenarioSpec, *, backward: bool, compare_torch: bool, quiet: bool,
-           only: str | None = None, cell: str | None = None):  # fmt: skip
-    """Build the scenario and run the pipeline (and torch's mirror when asked); ``quiet``: no
-    spinner (for JSON output); ``only``: an --only glob, refused before computing when no
-    stage of this network matches it; ``cell``: explain's stage, refused likewise when this
-    network has no sum for it."""
-    from ..scenario.spec import build_scenario
-    from ..tracing.pipeline import run_pipeline
+           only: str | None = None, cell: str | None = None, gradcheck: bool = False):  # fmt: skip
+    """The run (see tracing/run.py) with a spinner unless ``quiet`` (JSON output); ``only``: an
+    --only glob, refused before computing when no stage of this network matches it; ``cell``:
+    explain's stage, refused likewise when this network has no sum for it."""
+    from ..tracing.run import compute_trace
     from .output import check_only_pattern
 
-    with spinner(_("computing the network by hand…"), quiet):
-        scenario = build_scenario(spec)
-        check_only_pattern(only, scenario.layers)
+    def before_run(layers):
+        check_only_pattern(only, layers)
         if cell is not None:
             from ..explain.cell import check_covered
 
-            check_covered(cell, scenario.layers)
-        trace = run_pipeline(scenario, backward=backward)
-    if compare_torch:
-        with spinner(_("asking PyTorch for the same tensors…"), quiet):
-            from ..tracing.reference import attach_reference
+            check_covered(cell, layers)
 
-            attach_reference(trace)
-    return trace
+    return compute_trace(
+        spec,
+        backward=backward,
+        reference=compare_torch,
+        gradcheck=gradcheck,
+        before_run=before_run,
+        status=lambda message: spinner(message, quiet),
+    )
 
 
 GRADCHECK_OPTION = typer.Option(
@@ -77,14 +76,6 @@ GRADCHECK_OPTION = typer.Option(
     help="A fourth witness: central finite differences of the loss in float64 for the gradients "
     "of the input and every parameter (at most 200 cells a stage, sampled beyond).",
 )
-
-
-def _gradcheck(trace, quiet: bool) -> None:
-    """Attach the finite-difference witness to the trace's gradient stages."""
-    from ..tracing.gradcheck import attach_numeric
-
-    with spinner(_("finite differences of the loss…"), quiet):
-        attach_numeric(trace)
 
 
 def _styled_console(color: str, theme: str):
@@ -125,11 +116,8 @@ def run(
 
     Exit code 0 when every stage agrees with torch, 1 when any disagrees, 2 for bad input.
     """
-    trace = _trace(
-        spec, backward=True, compare_torch=out.compare_torch, quiet=out.json, only=out.only
-    )
-    if gradcheck:
-        _gradcheck(trace, quiet=out.json)
+    trace = _trace(spec, backward=True, compare_torch=out.compare_torch, quiet=out.json,
+                   only=out.only, gradcheck=gradcheck)  # fmt: skip
     if save_scenario is not None:
         from ..scenario.toml_file import save_scenario as write_scenario
 
@@ -174,11 +162,8 @@ def backward(
       convtrace backward --compare-torch
       convtrace backward --method loop --only 'grad.conv.*'
     """
-    trace = _trace(
-        spec, backward=True, compare_torch=out.compare_torch, quiet=out.json, only=out.only
-    )
-    if gradcheck:
-        _gradcheck(trace, quiet=out.json)
+    trace = _trace(spec, backward=True, compare_torch=out.compare_torch, quiet=out.json,
+                   only=out.only, gradcheck=gradcheck)  # fmt: skip
     forward_names = [s.name for s in trace if not s.is_gradient]
     _show(trace, out, summary_only=forward_names)
 
