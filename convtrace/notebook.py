@@ -48,11 +48,14 @@ def _scenario_options() -> dict:
 
 def _closest(name: str, known) -> str:
     """``No such option: seeed; did you mean seed (or size)?``, as the CLI words it."""
+    from .cli.options import no_such_option
+
     close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
     if not close:
-        return f"No such option: {name}; the options are {', '.join(known)}"
-    others = f" (or {', '.join(close[1:])})" if len(close) > 1 else ""
-    return f"No such option: {name}; did you mean {close[0]}{others}?"
+        return _("No such option: {option}; the options are {options}").format(
+            option=name, options=", ".join(known)
+        )
+    return no_such_option(name, close)
 
 
 def _check_value(name: str, value, default) -> None:

@@ -17,7 +17,7 @@ from ..scenario.spec import ScenarioSpec
 from .bench import bench_command
 from .check import check_command
 from .live import live_command
-from .options import fail, guarded, scenario_options
+from .options import fail, guarded, no_such_option, scenario_options
 from .output import (
     ColorOption,
     ExportOption,
@@ -307,10 +307,7 @@ def _usage_message(error, click_errors) -> str:
             possibilities,
             key=lambda p: -difflib.SequenceMatcher(None, error.option_name, p).ratio(),
         )
-        others = _(" (or {options})").format(options=", ".join(ranked[1:]))
-        return _("No such option: {option}; did you mean {best}{others}?").format(
-            option=error.option_name, best=ranked[0], others=others if len(ranked) > 1 else ""
-        )
+        return no_such_option(error.option_name, ranked)
     return " ".join(error.format_message().split())
 
 

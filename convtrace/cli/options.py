@@ -294,6 +294,15 @@ LANG_PARAM = option(
 )
 
 
+def no_such_option(name: str, close: list[str]) -> str:
+    """``No such option: --seeed; did you mean --seed (or --step, --size)?``: ``close`` holds
+    the nearest names, best first (the CLI's and the notebook's keywords alike)."""
+    others = _(" (or {options})").format(options=", ".join(close[1:])) if len(close) > 1 else ""
+    return _("No such option: {option}; did you mean {best}{others}?").format(
+        option=name, best=close[0], others=others
+    )
+
+
 def fail(message: str, code: int = 2):
     """One line on stderr, then exit with ``code``."""
     typer.echo(f"Error: {message}", err=True)
