@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from convtrace.core.errors import ConvtraceError
 from convtrace.explain.cell import explain_cell, explanation_document, parse_cell
 from convtrace.explain.sums import explainable
-from convtrace.scenario.spec import ScenarioSpec, build_scenario
+from convtrace.scenario.build import build_scenario
+from convtrace.scenario.spec import ScenarioSpec
 from convtrace.tracing.pipeline import run_pipeline
 from convtrace.tracing.reference import attach_reference
 

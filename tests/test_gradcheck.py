@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from convtrace.render.stages import verdict_text
-from convtrace.scenario.spec import ScenarioSpec, build_scenario
+from convtrace.scenario.build import build_scenario
+from convtrace.scenario.spec import ScenarioSpec
 from convtrace.tracing.gradcheck import attach_numeric, numeric_gradients
 from convtrace.tracing.pipeline import run_pipeline
 from convtrace.tracing.reference import attach_reference

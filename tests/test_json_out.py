@@ -13,7 +13,8 @@ from hypothesis.extra import numpy as hnp
 
 from convtrace.core.errors import ConvtraceError
 from convtrace.render.json_out import check_document_size, write_array, write_trace_document
-from convtrace.scenario.spec import ScenarioSpec, build_scenario
+from convtrace.scenario.build import build_scenario
+from convtrace.scenario.spec import ScenarioSpec
 from convtrace.tracing.pipeline import run_pipeline
 from convtrace.tracing.reference import attach_reference
 from convtrace.tracing.stage import Stage

@@ -21,7 +21,8 @@ from convtrace.core.errors import ConvtraceError
 from convtrace.core.layers import KINDS, Layer, Twin
 from convtrace.explain.cell import explain_cell
 from convtrace.explain.sums import SUM_AXES, SUMS, Term, explainable
-from convtrace.scenario.spec import ScenarioSpec, build_scenario
+from convtrace.scenario.build import build_scenario
+from convtrace.scenario.spec import ScenarioSpec
 from convtrace.tracing.pipeline import run_pipeline
 from convtrace.tracing.reference import attach_reference
 

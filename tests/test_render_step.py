@@ -19,7 +19,8 @@ from convtrace.render.stepper import (
     stage_makers,
     step_through,
 )
-from convtrace.scenario.spec import ScenarioSpec, build_scenario
+from convtrace.scenario.build import build_scenario
+from convtrace.scenario.spec import ScenarioSpec
 from convtrace.tracing.pipeline import run_pipeline
 from convtrace.tracing.reference import attach_reference
 from convtrace.tracing.stage import Stage

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from convtrace import ConvtraceError
-from convtrace.scenario.spec import ScenarioSpec, build_scenario, parse_padding
+from convtrace.scenario.build import build_scenario
+from convtrace.scenario.spec import ScenarioSpec, parse_padding
 
 
 def test_default_scenario_is_the_course_worked_example():

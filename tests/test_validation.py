@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from convtrace.core.errors import ConvtraceError, ParameterError, ShapeError
-from convtrace.scenario.spec import ScenarioSpec, build_scenario
+from convtrace.scenario.build import build_scenario
+from convtrace.scenario.spec import ScenarioSpec
 from convtrace.scenario.validation import (
     LOOP_POSITION_LIMIT,
     check_budget,

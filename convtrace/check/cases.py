@@ -115,7 +115,8 @@ def _pads(spec: CaseSpec, api: str):
 
 def _worked_example():
     """x, W, b and ∂L/∂H of the course's worked example (torch's generator, seed 42)."""
-    from ..scenario.spec import ScenarioSpec, build_scenario
+    from ..scenario.build import build_scenario
+    from ..scenario.spec import ScenarioSpec
     from ..tracing.pipeline import run_pipeline
 
     scenario = build_scenario(ScenarioSpec(dtype="float64", method="loop"))

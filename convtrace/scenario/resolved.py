@@ -1,5 +1,5 @@
 """Scenario: one run resolved: the input, the named network, every layer's parameters and the
-target, all consistent (built by ``convtrace.scenario.spec.build_scenario``)."""
+target, all consistent (built by ``convtrace.scenario.build.build_scenario``)."""
 
 from __future__ import annotations
 

@@ -29,7 +29,8 @@ from ..core.geometry import _is_int
 from ..i18n import _
 from . import files as io
 from .readers import describe_value
-from .spec import DEFAULT_MAX_ELEMENTS, Scenario, ScenarioSpec
+from .resolved import Scenario
+from .spec import DEFAULT_MAX_ELEMENTS, ScenarioSpec
 
 INT_KEYS = ("seed", "batch", "channels", "size", "height", "width", "filters", "classes",
             "max_elements")  # fmt: skip
@@ -197,7 +198,7 @@ def spec_from_values(values: dict, explicit: set[str] | None = None) -> Scenario
 def _refuse_flags_with_net(given: dict, from_file: dict, scenario) -> None:
     """--net describes every layer: the single-layer options it replaces are refused beside it,
     wherever either comes from (the command line or the scenario file)."""
-    from .spec import NET_REPLACES
+    from .build import NET_REPLACES
 
     if given.get("net") is None and from_file.get("net") is None:
         return

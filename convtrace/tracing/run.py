@@ -26,7 +26,7 @@ def compute_trace(
     """The Trace of ``spec`` (a ScenarioSpec). ``before_run(layers)``: refusals that must come
     before any computing (an --only pattern, explain's cell); ``status(message)``: a context
     manager around each step (the CLI's spinner)."""
-    from ..scenario.spec import build_scenario
+    from ..scenario.build import build_scenario
     from .pipeline import run_pipeline
 
     with status(_("computing the network by hand…")):

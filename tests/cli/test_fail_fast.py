@@ -6,7 +6,8 @@ import itertools
 
 import pytest
 
-from convtrace.scenario.spec import ScenarioSpec, build_scenario
+from convtrace.scenario.build import build_scenario
+from convtrace.scenario.spec import ScenarioSpec
 from convtrace.tracing import pipeline
 from convtrace.tracing.pipeline import run_pipeline, stage_names
 

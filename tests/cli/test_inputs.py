@@ -159,7 +159,8 @@ def test_absurd_size_and_batch(invoke, flag, value, fragment):
 
 
 def test_long_loop_runs_are_refused_with_a_way_forward(invoke):
-    from convtrace.scenario.spec import ScenarioSpec, build_scenario
+    from convtrace.scenario.build import build_scenario
+    from convtrace.scenario.spec import ScenarioSpec
 
     refused(invoke("run", "--size", 200, "--filters", 16), "use --method im2col")
     refused(invoke("run", "--size", 200, "--filters", 16, "--method", "loop"), "positions")

@@ -2,7 +2,8 @@
 
 import pytest
 
-from convtrace.scenario.spec import ScenarioSpec, build_scenario
+from convtrace.scenario.build import build_scenario
+from convtrace.scenario.spec import ScenarioSpec
 from convtrace.tracing.pipeline import run_pipeline
 from convtrace.tracing.reference import attach_reference
 

@@ -251,7 +251,8 @@ def test_no_color_keeps_the_marks_in_the_text(trace, monkeypatch):
 
 
 def test_a_net_network_opens_and_animates():
-    from convtrace.scenario.spec import ScenarioSpec, build_scenario
+    from convtrace.scenario.build import build_scenario
+    from convtrace.scenario.spec import ScenarioSpec
     from convtrace.tracing.pipeline import run_pipeline
 
     spec = ScenarioSpec(net="conv(2,3) relu maxpool(2) conv(3,2,padding=1) fc(2)", height=9,
