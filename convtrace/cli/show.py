@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from ..i18n import _, english, plural
+from ..i18n import _, english
 from .options import fail
 from .output import OutputOptions
 
@@ -69,8 +69,15 @@ def print_view(target, trace, stages, out: OutputOptions, summary_only, failing,
     """Heading, the summary lines of ``summary_only`` stages, every other stage's panel (when
     ``panels``), the closing table and the failures, printed to ``target`` (a Console or a
     Handout)."""
+    from rich.text import Text
+
     from ..render.heading import scenario_heading
-    from ..render.stages import closing_table, stage_summary_line, trace_renderables
+    from ..render.stages import (
+        closing_table,
+        disagreement_line,
+        stage_summary_line,
+        trace_renderables,
+    )
 
     rtol = trace.tolerance
     target.print(scenario_heading(trace.scenario), style="ct.title", justify="center")
@@ -91,13 +98,7 @@ def print_view(target, trace, stages, out: OutputOptions, summary_only, failing,
     else:
         target.print("[ct.dim]" + _("torch comparison skipped (--no-compare-torch)") + "[/]")
     if failing:
-        text = plural(
-            "✗ {n} stage disagrees: {names}",
-            "✗ {n} stages disagree: {names}",
-            len(failing),
-            names=", ".join(failing),
-        )
-        target.print(f"[ct.bad]{text}[/]")
+        target.print(Text(disagreement_line(failing), "ct.bad"))
 
 
 def _can_step() -> bool:

@@ -11,9 +11,9 @@ import itertools
 
 import numpy as np
 
-from ..i18n import _, plural
-from .stages import verdict_text
-from .tensors import format_number
+from ..i18n import _
+from .stages import agreement_line, disagreement_line, verdict_text
+from .tensors import format_number, slice_label
 
 ROWS, COLS, SLICES = 12, 12, 8
 
@@ -59,7 +59,6 @@ def _values(stage, precision: int) -> list[str]:
     if ours.ndim == 1:
         ours, theirs = ours[None, :], None if theirs is None else theirs[None, :]
         return _table(ours, theirs, precision)
-    axes = stage.axes or tuple(f"d{k}" for k in range(ours.ndim))
     lead = ours.shape[:-2]
     out = []
     for count, index in enumerate(itertools.product(*(range(n) for n in lead))):
@@ -67,8 +66,7 @@ def _values(stage, precision: int) -> list[str]:
             out.append(f"*… {int(np.prod(lead)) - SLICES} more slices not shown*")
             break
         if index:
-            label = ", ".join(f"{axis}={i}" for axis, i in zip(axes, index, strict=False))
-            out.append(f"\n*{label}*\n")
+            out.append(f"\n*{slice_label(index, ours.ndim, stage.axes)}*\n")
         out += _table(ours[index], None if theirs is None else theirs[index], precision)
     return out
 
@@ -87,19 +85,11 @@ def trace_markdown(trace, stages, precision: int = 4, heading: str = "") -> str:
         lines += _values(stage, precision) + [""]
         verdict = verdict_text(stage, rtol, reference_ran=trace.has_reference).plain
         lines += [f"**{verdict}**", ""]
-    failing = [s.name for s in stages if s.agrees(rtol) is False]
-    agree = sum(1 for s in stages if s.agrees(rtol))
-    if failing:
-        text = plural(
-            "✗ {n} stage disagrees: {names}", "✗ {n} stages disagree: {names}", len(failing),
-            names=", ".join(failing),
-        )  # fmt: skip
+    if trace.has_reference or any(s.alternatives for s in stages):
+        lines.append(f"**{agreement_line(stages, rtol).plain}**")
     else:
-        text = (
-            _("{mark} {agreeing} of {total} stages agree").format(
-                mark="✓", agreeing=agree, total=len(stages)
-            )
-            + f" · rtol {rtol:g}"
-        )
-    lines.append(f"**{text}**")
+        lines.append(f"*{_('torch comparison skipped (--no-compare-torch)')}*")
+    failing = [s.name for s in stages if s.agrees(rtol) is False]
+    if failing:
+        lines += ["", f"**{disagreement_line(failing)}**"]
     return "\n".join(lines) + "\n"

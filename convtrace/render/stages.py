@@ -18,7 +18,7 @@ from rich.rule import Rule
 from rich.table import Table
 from rich.text import Text
 
-from ..i18n import N_, _
+from ..i18n import N_, _, plural
 from ..tracing.stage import Stage, Trace, max_abs_diff, worst_index
 from .marks import highlights
 from .tensors import Flow, format_number, tensor_summary, tensor_view
@@ -376,9 +376,17 @@ def closing_table(stages: Sequence[Stage], rtol: float) -> Table:
             "—" if diff is None else format_delta(diff),
             _verdict_mark(stage, rtol),
         )
-    verdicts = [s.agrees(rtol) for s in stages]
-    compared = [v for v in verdicts if v is not None]
-    caption = Text(
+    caption = agreement_line(stages, rtol)
+    table.caption = caption
+    table.min_width = caption.cell_len + 2  # one caption line, even for a short table
+    return table
+
+
+def agreement_line(stages: Sequence[Stage], rtol: float) -> Text:
+    """``✓ 25 of 25 stages agree · rtol 1e-05`` (``· 2 not compared`` when some were not)."""
+    stages = list(stages)
+    compared = [v for v in (s.agrees(rtol) for s in stages) if v is not None]
+    line = Text(
         _("{mark} {agreeing} of {total} stages agree").format(
             mark="✓" if all(compared) else "✗", agreeing=sum(compared), total=len(compared)
         )
@@ -386,9 +394,17 @@ def closing_table(stages: Sequence[Stage], rtol: float) -> Table:
         "ct.ok" if all(compared) else "ct.bad",
     )
     if len(compared) < len(stages):
-        caption.append(
+        line.append(
             _(" · {count} not compared").format(count=len(stages) - len(compared)), "ct.dim"
         )
-    table.caption = caption
-    table.min_width = caption.cell_len + 2  # one caption line, even for a short table
-    return table
+    return line
+
+
+def disagreement_line(failing: Sequence[str]) -> str:
+    """``✗ 2 stages disagree: conv.out, pool.out``."""
+    return plural(
+        "✗ {n} stage disagrees: {names}",
+        "✗ {n} stages disagree: {names}",
+        len(failing),
+        names=", ".join(failing),
+    )

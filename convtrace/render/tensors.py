@@ -303,7 +303,7 @@ class Flow:
             yield grid
 
 
-def _slice_label(index: tuple[int, ...], ndim: int, axes: Sequence[str] | None = None) -> str:
+def slice_label(index: tuple[int, ...], ndim: int, axes: Sequence[str] | None = None) -> str:
     """``f=0, c=1``: the leading axes' names (the stage's own, else NCHW's) and indices."""
     names = tuple(axes[: len(index)]) if axes is not None and len(axes) == ndim else None
     names = names or AXIS_NAMES.get(ndim)
@@ -372,7 +372,7 @@ def tensor_view(
             Grid(
                 a[index],
                 highlight=None if mask is None else mask[index],
-                label=title_prefix + _slice_label(index, a.ndim, axes),
+                label=title_prefix + slice_label(index, a.ndim, axes),
                 **options,
             )
             for index in leading[: len(leading) - hidden]

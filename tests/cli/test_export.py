@@ -92,6 +92,17 @@ def test_markdown_shows_torch_beside_a_value_only_where_they_differ(invoke, tmp_
     assert result.exit_code == 1
     md = path.read_text(encoding="utf-8")
     assert "✗" in md and "(torch" in md
+    assert "**✗ 12 of 22 stages agree · rtol 1e-05**" in md  # the terminal's closing lines
+    assert re.search(r"\*\*✗ 10 stages disagree: conv.out, .*grad.input\*\*\n$", md)
+
+
+def test_markdown_without_torch_says_the_comparison_was_skipped(invoke, tmp_path):
+    path = tmp_path / "plain.md"
+    result = invoke("run", "--no-compare-torch", "--method", "im2col", "--export", path)
+    assert result.exit_code == 0
+    md = path.read_text(encoding="utf-8")
+    assert md.endswith("*torch comparison skipped (--no-compare-torch)*\n")
+    assert "stages agree" not in md
 
 
 def test_text_handout_is_plain_and_the_terminal_is_unchanged(invoke, tmp_path):
