@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.im2col import pad_input
+
 Pads = tuple[tuple[int, int], tuple[int, int]]
 
 
@@ -62,12 +64,6 @@ class Geometry:
                 padded_hw, self.kernel, self.stride, self.dilation, strict=True
             )
         )
-
-
-def pad(x: np.ndarray, pads: Pads) -> np.ndarray:
-    """x: (N, C, H, W) -> (N, C, H+pt+pb, W+pl+pr), zeros around, in float64."""
-    (pt, pb), (pl, pr) = pads
-    return np.pad(np.asarray(x, np.float64), ((0, 0), (0, 0), (pt, pb), (pl, pr)))
 
 
 class _Windows:
@@ -124,7 +120,7 @@ class ConvFrames(_Windows):
 
     def __init__(self, x, weight, bias, geometry: Geometry):
         self.geometry = geometry
-        self.padded = pad(x, geometry.pads)  # (N, C, H_pad, W_pad)
+        self.padded = pad_input(np.asarray(x, np.float64), geometry.pads)  # (N, C, H_pad, W_pad)
         self.weight = np.asarray(weight, np.float64)
         self.bias = np.asarray(bias, np.float64)
         ho, wo = geometry.out_hw(self.padded.shape[2:])
@@ -196,6 +192,18 @@ class PoolFrames(_Windows):
         self.map = np.asarray(a, np.float64)
         self.geometry, self.op = geometry, op
         self.shape = (*self.map.shape[:2], *geometry.out_hw(self.map.shape[2:]))
+        self._out = None
+
+    @property
+    def output(self) -> np.ndarray:
+        """Every output, (N, C, H_out, W_out): each window's max or mean, computed once."""
+        if self._out is None:
+            out = np.empty(self.shape)
+            for n, c, i, j in np.ndindex(*self.shape):
+                taps = self.geometry.taps(i, j)
+                out[n, c, i, j] = self._reduce(np.array([self.map[n, c, r, q] for r, q in taps]))[1]
+            self._out = out
+        return self._out
 
     def _reduce(self, values: np.ndarray) -> tuple[int | None, float]:
         if self.op == "max":
@@ -209,13 +217,7 @@ class PoolFrames(_Windows):
         values = np.array([self.map[n, c, r, q] for r, q in cells])
         chosen, value = self._reduce(values)
         filled = self._filled(k)
-        output = np.zeros(self.shape)
-        for kk in range(k + 1):  # small: one number per earlier window
-            nn, cc, ii, jj = self.index(kk)
-            taps = self.geometry.taps(ii, jj)
-            output[nn, cc, ii, jj] = self._reduce(
-                np.array([self.map[nn, cc, r, q] for r, q in taps])
-            )[1]
+        output = np.where(filled, self.output, 0.0)
         return PoolFrame(k, (n, c, i, j), cells, values, chosen, value, output, filled)
 
 

@@ -16,7 +16,8 @@ from rich.text import Text
 
 from ..i18n import N_, _, plural
 from ..render.stages import verdict_text
-from ..render.tensors import Flow, Grid, format_number
+from ..render.tensors import Flow, Grid, format_number, heat_scale
+from ..render.tensors import slice_label as tensor_slice_label
 from ..tracing.stage import Stage
 
 #: The cursor's slice is drawn whole up to this many rows / columns, else a window around it.
@@ -67,13 +68,8 @@ def moved(shape, index, d_row: int = 0, d_col: int = 0, d_slice: int = 0) -> tup
 
 
 def slice_label(stage: Stage, lead: tuple[int, ...]) -> str:
-    """``n=0, f=1`` with the stage's axis names (index numbers without them)."""
-    axes = stage.axes or ()
-    if not lead:
-        return ""
-    if len(axes) == len(stage.shape):
-        return ", ".join(f"{a}={i}" for a, i in zip(axes, lead, strict=False))
-    return "[" + ", ".join(map(str, lead)) + "]"
+    """``n=0, f=1``: the slice's leading indices, labelled as ``run`` labels them."""
+    return tensor_slice_label(lead, len(stage.shape), stage.axes) if lead else ""
 
 
 def _window(size: int, at: int, limit: int) -> range:
@@ -130,13 +126,6 @@ def cell_grid(
     return out
 
 
-def _scale(a: np.ndarray) -> float | None:
-    if not np.issubdtype(a.dtype, np.floating):
-        return None
-    finite = np.abs(a[np.isfinite(a)])
-    return float(finite.max()) if finite.size else 0.0
-
-
 def _window_cols(m: np.ndarray, rows: range, at: int, width: int, limit: int) -> range:
     """The widest run of columns around ``at`` whose ``cell_grid`` fits ``width``."""
     texts = [num(v) for v in np.asarray(m[rows.start : rows.stop]).ravel()]
@@ -164,7 +153,7 @@ def cursor_grid(
             label=label,
             max_rows=limit,
             max_cols=limit,
-            scale=_scale(m),
+            scale=heat_scale(m),
         )
         if grid.width(limit) <= width:
             return grid

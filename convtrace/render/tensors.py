@@ -312,7 +312,7 @@ def slice_label(index: tuple[int, ...], ndim: int, axes: Sequence[str] | None = 
     return "[" + ", ".join(map(str, index)) + "]"
 
 
-def _scale(a: np.ndarray) -> float | None:
+def heat_scale(a: np.ndarray) -> float | None:
     """Largest finite magnitude for the heat scale (None: integer tensors are not heat-coloured)."""
     if not np.issubdtype(a.dtype, np.floating):
         return None
@@ -352,7 +352,7 @@ def tensor_view(
         return Text.assemble(label, (format_number(a, precision), "ct.big"))
     if a.size == 0:
         return Text(tensor_summary(a), style="ct.dim")
-    scale = _scale(a)
+    scale = heat_scale(a)
     options = dict(
         precision=precision, max_rows=max_rows, max_cols=max_cols, scale=scale, thumbnail=True
     )
