@@ -15,6 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..i18n import N_, _, plural
+from ..render.explain_parts import product
 from ..render.stages import verdict_text
 from ..render.tensors import Flow, Grid, format_number, heat_scale
 from ..render.tensors import slice_label as tensor_slice_label
@@ -295,10 +296,7 @@ def explanation_text(e, precision: int = 4) -> Group:
     terms.add_column(justify="right", style="ct.dim")
     terms.add_column(overflow="fold")
     for k, t in enumerate(e.terms[:PANEL_TERMS]):
-        factors = "·".join(
-            num(f, precision) if f >= 0 or not i else f"({num(f, precision)})"
-            for i, f in enumerate(t.factors)
-        )
+        factors = product(t.factors, precision)
         style = "ct.pos" if t.product > 0 else "ct.neg" if t.product < 0 else "ct.zero"
         line = Text(t.where, style="ct.name")
         line.append(f"\n{factors} = ")
