@@ -16,9 +16,9 @@ import numpy as np
 import pytest
 from rich.cells import cell_len
 
+from convtrace.render.closing import closing_table
 from convtrace.render.console import make_console
 from convtrace.render.stages import (
-    closing_table,
     highlights,
     stage_panel,
     stage_summary_line,

@@ -71,13 +71,9 @@ def print_view(target, trace, stages, out: OutputOptions, summary_only, failing,
     Handout)."""
     from rich.text import Text
 
+    from ..render.closing import closing_table, disagreement_line
     from ..render.heading import scenario_heading
-    from ..render.stages import (
-        closing_table,
-        disagreement_line,
-        stage_summary_line,
-        trace_renderables,
-    )
+    from ..render.stages import stage_summary_line, trace_renderables
 
     rtol = trace.tolerance
     target.print(scenario_heading(trace.scenario), style="ct.title", justify="center")

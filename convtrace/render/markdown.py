@@ -12,7 +12,8 @@ import itertools
 import numpy as np
 
 from ..i18n import _
-from .stages import agreement_line, disagreement_line, verdict_text
+from .closing import agreement_line, disagreement_line
+from .stages import verdict_text
 from .tensors import format_number, slice_label
 
 ROWS, COLS, SLICES = 12, 12, 8

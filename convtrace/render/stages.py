@@ -7,7 +7,7 @@ Max pooling's chosen cells are marked ``[6]`` in the pooling input and its windo
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 import numpy as np
 from rich import box
@@ -15,10 +15,9 @@ from rich.console import Group, RenderableType
 from rich.constrain import Constrain
 from rich.panel import Panel
 from rich.rule import Rule
-from rich.table import Table
 from rich.text import Text
 
-from ..i18n import N_, _, plural
+from ..i18n import N_, _
 from ..tracing.stage import Stage, Trace, max_abs_diff, worst_index
 from .marks import highlights
 from .tensors import Flow, format_number, tensor_summary, tensor_view
@@ -113,7 +112,7 @@ def numeric_clause(stage: Stage) -> str:
     return text + (skipped if kinks else "")
 
 
-def _shape_text(shape: tuple[int, ...]) -> str:
+def shape_text(shape: tuple[int, ...]) -> str:
     return _("scalar") if not shape else str(tuple(shape))
 
 
@@ -121,7 +120,7 @@ def _title(stage: Stage) -> Text:
     return Text.assemble(
         (stage.name, "ct.name"),
         "  ",
-        (_shape_text(stage.shape), "ct.shape"),
+        (shape_text(stage.shape), "ct.shape"),
         "  ",
         (_(stage.title), "ct.title"),
     )
@@ -317,20 +316,11 @@ def trace_renderables(
     return out
 
 
-def _verdict_mark(stage: Stage, rtol: float) -> Text:
+def verdict_mark(stage: Stage, rtol: float) -> Text:
     agrees = stage.agrees(rtol)
     if agrees is None:
         return Text("—", "ct.dim")
     return Text("✓", "ct.ok") if agrees else Text("✗", "ct.bad")
-
-
-#: The letter each forward stage's tensor has in the formulas, for one-line summaries.
-SYMBOLS = {
-    "input": "x", "conv.weight": "W", "conv.bias": "b", "conv.padded": "x_pad",
-    "conv.cols": "X_col", "conv.weight_rows": "W_row", "conv.out": "H", "act.out": "A",
-    "pool.cols": "windows", "pool.argmax": "argmax", "pool.out": "P", "flatten.out": "f",
-    "fc.out": "z", "fc.weight": "W_fc", "fc.bias": "b_fc", "loss": "L",
-}  # fmt: skip
 
 
 def _values_brief(values: np.ndarray, precision: int, room: int, symbol: str = "x") -> str:
@@ -353,58 +343,8 @@ def stage_summary_line(stage: Stage, rtol: float, precision: int = 4) -> Text:
     """One line: name, shape, a few values (or their range), ✓/✗/—. Fits in 80 columns."""
     line = Text(no_wrap=True, overflow="ellipsis")
     line.append(f"{stage.name:<18} ", "ct.name")
-    line.append(f"{_shape_text(stage.shape):<15} ", "ct.shape")
-    symbol = stage.symbol or SYMBOLS.get(stage.name, stage.name)
+    line.append(f"{shape_text(stage.shape):<15} ", "ct.shape")
+    symbol = stage.symbol or stage.name
     line.append(f"{_values_brief(stage.values, precision, 42, symbol):<42} ")
-    line.append_text(_verdict_mark(stage, rtol))
+    line.append_text(verdict_mark(stage, rtol))
     return line
-
-
-def closing_table(stages: Sequence[Stage], rtol: float) -> Table:
-    """Stage, shape, max |Δ| and ✓/✗ (— when not compared), with a count in the caption."""
-    stages = list(stages)
-    table = Table(box=box.SIMPLE_HEAD, caption_justify="left", header_style="bold")
-    table.add_column(_("stage"), style="ct.name", no_wrap=True)
-    table.add_column(_("shape"), style="ct.shape", no_wrap=True)
-    table.add_column("max |Δ|", justify="right")
-    table.add_column("", justify="center")
-    for stage in stages:
-        diff = stage.max_abs_diff
-        table.add_row(
-            stage.name,
-            _shape_text(stage.shape),
-            "—" if diff is None else format_delta(diff),
-            _verdict_mark(stage, rtol),
-        )
-    caption = agreement_line(stages, rtol)
-    table.caption = caption
-    table.min_width = caption.cell_len + 2  # one caption line, even for a short table
-    return table
-
-
-def agreement_line(stages: Sequence[Stage], rtol: float) -> Text:
-    """``✓ 25 of 25 stages agree · rtol 1e-05`` (``· 2 not compared`` when some were not)."""
-    stages = list(stages)
-    compared = [v for v in (s.agrees(rtol) for s in stages) if v is not None]
-    line = Text(
-        _("{mark} {agreeing} of {total} stages agree").format(
-            mark="✓" if all(compared) else "✗", agreeing=sum(compared), total=len(compared)
-        )
-        + f" · rtol {rtol:g}",
-        "ct.ok" if all(compared) else "ct.bad",
-    )
-    if len(compared) < len(stages):
-        line.append(
-            _(" · {count} not compared").format(count=len(stages) - len(compared)), "ct.dim"
-        )
-    return line
-
-
-def disagreement_line(failing: Sequence[str]) -> str:
-    """``✗ 2 stages disagree: conv.out, pool.out``."""
-    return plural(
-        "✗ {n} stage disagrees: {names}",
-        "✗ {n} stages disagree: {names}",
-        len(failing),
-        names=", ".join(failing),
-    )
