@@ -21,3 +21,14 @@ def drive(trace, keys=(), size=(100, 30), check=None, lang=None):
         return app
 
     return asyncio.run(main())
+
+
+def matches_snapshot(text: str, path) -> None:
+    """``text`` equals the stored snapshot at ``path`` (CONVTRACE_UPDATE_SNAPSHOTS=1 rewrites
+    it first: review the diff)."""
+    import os
+
+    if os.environ.get("CONVTRACE_UPDATE_SNAPSHOTS"):
+        path.write_text(text, encoding="utf-8")
+    assert path.exists(), "no snapshot yet: run with CONVTRACE_UPDATE_SNAPSHOTS=1"
+    assert text == path.read_text(encoding="utf-8")

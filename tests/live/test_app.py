@@ -2,7 +2,6 @@
 and a text snapshot of the first screen at 100×30 (regenerate with CONVTRACE_UPDATE_SNAPSHOTS=1).
 """
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -16,7 +15,7 @@ from convtrace.live.keys import KEYS, HelpScreen, footer_text
 from convtrace.live.source import animation_for
 from convtrace.live.widgets import CellView
 
-from .driver import drive
+from .driver import drive, matches_snapshot
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "first_screen_100x30.txt"
 CONV_OUT = ["j"] * 5  # input, conv.weight, conv.bias, conv.cols, conv.weight_rows, conv.out
@@ -35,10 +34,7 @@ def test_opens_on_input_with_the_list_focused(trace):
 def test_first_screen_snapshot_at_100x30(trace):
     async def check(app, pilot):
         text = screen_text(app) + "\n"
-        if os.environ.get("CONVTRACE_UPDATE_SNAPSHOTS"):
-            SNAPSHOT.write_text(text, encoding="utf-8")
-        assert SNAPSHOT.exists(), "no snapshot yet: run with CONVTRACE_UPDATE_SNAPSHOTS=1"
-        assert text == SNAPSHOT.read_text(encoding="utf-8")
+        matches_snapshot(text, SNAPSHOT)
         assert len(text.splitlines()) == 30 and max(map(len, text.splitlines())) <= 100
 
     drive(trace, check=check)

@@ -6,7 +6,6 @@ ran in is the one current before it afterwards. The Spanish first screen is a sn
 """
 
 import io
-import os
 import re
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from convtrace.live.views import cursor_grid, explanation_text, stage_header
 from convtrace.render.console import THEME
 
 from .driver import drive as _drive
+from .driver import matches_snapshot
 
 SNAPSHOT = Path(__file__).parent / "snapshots" / "first_screen_100x30_es.txt"
 CONV_OUT = ["j"] * 5  # input, conv.weight, conv.bias, conv.cols, conv.weight_rows, conv.out
@@ -86,10 +86,7 @@ def test_first_screen_is_spanish_and_fits(trace, size):
 def test_first_screen_snapshot_in_spanish(trace):
     async def check(app, pilot):
         text = screen_text(app) + "\n"
-        if os.environ.get("CONVTRACE_UPDATE_SNAPSHOTS"):
-            SNAPSHOT.write_text(text, encoding="utf-8")
-        assert SNAPSHOT.exists(), "no snapshot yet: run with CONVTRACE_UPDATE_SNAPSHOTS=1"
-        assert text == SNAPSHOT.read_text(encoding="utf-8")
+        matches_snapshot(text, SNAPSHOT)
 
     drive(trace, check=check)
 
