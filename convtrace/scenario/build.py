@@ -153,7 +153,7 @@ def _build(spec: ScenarioSpec) -> Scenario:
         for value in values:
             check_limit(value, option)
     if spec.bug is not None:
-        from ..check.catalog import get_bug
+        from ..core.layers.bugs import get_bug
 
         get_bug(spec.bug)  # an unknown id is bad input, listing the ids
         if pair(spec.dilation, "--dilation") != (1, 1):

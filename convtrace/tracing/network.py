@@ -24,7 +24,7 @@ def build_network(scenario) -> list:
         if "method" in inspect.signature(cls.__init__).parameters:
             options["method"] = scenario.method
         if scenario.bug and spec.kind == "conv":
-            from ..check.catalog import BuggyConv
+            from ..core.layers.bugs import BuggyConv
 
             options.pop("method", None)
             options.pop("dilation", None)  # --bug refuses a dilated conv
