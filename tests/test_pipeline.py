@@ -124,18 +124,25 @@ def test_a_wrong_layer_is_caught(monkeypatch):
     assert "pool.out" in [s.name for s in trace.failures()]
 
 
-def _ramp_trace():
-    """A decimal ramp: many pooling windows hold maxima equal in exact arithmetic, which float32
-    rounding in two different summation orders can split either way."""
-    ramp = (np.arange(49, dtype=np.float32) / 10).reshape(1, 1, 7, 7)
-    return attach_reference(run_pipeline(build_scenario(ScenarioSpec(input=ramp))))
+def _ramp_trace(seed: int = 42, step: int = 10):
+    """A decimal ramp (x = k / step): many pooling windows hold maxima equal in exact arithmetic,
+    which float32 rounding in two different summation orders can split either way."""
+    ramp = (np.arange(49, dtype=np.float32) / step).reshape(1, 1, 7, 7)
+    return attach_reference(run_pipeline(build_scenario(ScenarioSpec(input=ramp, seed=seed))))
 
 
 def test_max_pool_near_ties_are_settled_not_reported():
-    trace = _ramp_trace()
-    assert trace.failures() == []
-    ties = trace["pool.argmax"].meta.get("near_ties", 0)
-    assert ties > 0 and "equal up to rounding" in trace["pool.argmax"].formula
+    # Which windows split depends on the seeded weights and on torch's summation order, so
+    # several seeds are tried: none may report a failure, and some must have settled a tie.
+    settled = 0
+    for seed in range(8):
+        trace = _ramp_trace(seed, step=3)
+        assert trace.failures() == [], seed
+        ties = trace["pool.argmax"].meta.get("near_ties", 0)
+        if ties:
+            assert "equal up to rounding" in trace["pool.argmax"].formula
+        settled += ties
+    assert settled > 0
 
 
 def test_a_wrong_max_pool_choice_is_still_caught(monkeypatch):
