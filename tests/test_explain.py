@@ -61,6 +61,8 @@ def trace_of(name):
 def expected_term_count(trace, stage, index):
     """How many terms the geometry implies, counted by brute force over every combination."""
     layer, (family, role) = explainable(trace.layers)[stage]
+    if (family, role) == ("loss", "grad"):
+        return 1  # one cell of the loss's derivative is one term
     if family == "loss":
         z = trace[f"{trace.layers[-1].name}.out"]
         return z.shape[0] if trace.scenario.loss == "ce" else int(np.prod(z.shape))

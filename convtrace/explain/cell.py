@@ -76,13 +76,21 @@ def cell_name(stage: str, index) -> str:
     return f"{stage}[{','.join(str(i) for i in index)}]" if index else stage
 
 
-def parse_cell(text: str) -> tuple[str, tuple[int, ...]]:
+def parse_cell(text: str, layers=None) -> tuple[str, tuple[int, ...]]:
     """``"conv.out[0,1,2,2]"`` -> ``("conv.out", (0, 1, 2, 2))``; ``"loss"`` -> ``("loss", ())``.
 
     Only the form is checked here; whether this network has that stage is :func:`check_covered`.
+    ``layers`` (a --net network's, LayerSpecs or layers): a refusal lists its stages, not the
+    classroom network's.
     """
     named = _NAME.match(text or "")
     if named and not _FORMS.match(named.group(1).lower()):
+        if layers is not None:
+            raise ConvtraceError(
+                _("explain has no sum for {named!r}; in this network it explains: {layers}").format(
+                    named=named.group(1), layers=covered(layers)
+                )
+            )
         raise ConvtraceError(
             _(
                 "explain has no sum for {named!r}; it explains one cell of: "

@@ -113,7 +113,7 @@ def _backward(trace: Trace, layers: list, loss, s: Scenario) -> None:
     last = layers[-1]
     dout = loss.backward()
     name = f"grad.{last.name}.out"
-    trace.add(Stage(name, f"∂L/∂{last.symbol}", dout, LOSS_GRADIENTS[s.loss],
+    trace.add(Stage(name, f"∂L/∂{last.symbol}", dout, LOSS_GRADIENTS[s.loss].format(z=last.symbol),
                     axes=trace[f"{last.name}.out"].axes))  # fmt: skip
     for i in range(len(layers) - 1, -1, -1):
         layer = layers[i]

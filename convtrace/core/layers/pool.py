@@ -133,7 +133,11 @@ class _Pool2D(Layer):
 
     @property
     def input_grad_formula(self) -> str:
-        return Msg("col2im of the window gradients (overlaps add)")
+        return Msg(
+            "∂L/∂{x} = col2im of the window gradients ∂L/∂{P} (overlaps add)",
+            x=self.in_symbol,
+            P=self.symbol,
+        )
 
     def decisions(self) -> np.ndarray | None:
         return getattr(self, "argmax", None)
