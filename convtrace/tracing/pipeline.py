@@ -106,6 +106,10 @@ def run_pipeline(scenario: Scenario, backward: bool = True, layers: list | None 
     )
     if backward:
         _backward(trace, layers, loss, s)
+        saturated = trace["loss"].meta["saturated"]
+        for stage in trace:  # said in every gradient's verdict, not only under the loss
+            if stage.is_gradient and saturated:
+                stage.meta["saturated"] = saturated
     return trace
 
 

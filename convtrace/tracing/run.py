@@ -34,6 +34,8 @@ def compute_trace(
         if before_run is not None:
             before_run(scenario.layers)
         trace = run_pipeline(scenario, backward=backward)
+        if backward:
+            _refuse_a_bug_no_gradient_reaches(trace)
     if reference:
         with status(_("asking PyTorch for the same tensors…")):
             from .reference import attach_reference
@@ -45,3 +47,30 @@ def compute_trace(
 
             attach_numeric(trace)
     return trace
+
+
+def _refuse_a_bug_no_gradient_reaches(trace) -> None:
+    """A --bug of the backward pass cannot show when every gradient reaching its conv is 0
+    (a loss saturated in the run's dtype, or a ReLU that lets nothing through): refused, with
+    what would show it, rather than a ✓ that checked nothing."""
+    import numpy as np
+
+    s = trace.scenario
+    if not s.bug:
+        return
+    from ..core.errors import ParameterError
+    from ..core.layers.bugs import reveals
+
+    conv = trace.layers[0]
+    plan = s.layers[0]
+    if np.any(trace[f"grad.{conv.name}.out"].values):
+        return
+    if reveals(s.bug, plan.options, np.shape(s.x), forward_only=True):
+        return
+    raise ParameterError(
+        _(
+            "--bug {id} changes only the backward pass, and every gradient reaching {conv} is "
+            "0 in {dtype} (a saturated loss or a ReLU that passes nothing): try --dtype "
+            "float64, another --target or --seed"
+        ).format(id=s.bug, conv=conv.name, dtype=s.dtype)
+    )

@@ -224,9 +224,8 @@ class PoolTwin(Twin):
         if layer.op == "max":
             p, indices = F.max_pool2d(a, size, stride, return_indices=True)
             chosen = _window_local_argmax(indices, a.shape[3], size, stride)
-            p, chosen, ties = _settle_near_ties(
-                p, chosen, self.values["cols"], getattr(layer, "argmax", None), self.ctx.rtol
-            )
+            ours = getattr(layer, "argmax", None) if self.ctx.settle else None  # not under --bug
+            p, chosen, ties = _settle_near_ties(p, chosen, self.values["cols"], ours, self.ctx.rtol)
             self.values["argmax"] = self.argmax = chosen
             self.notes.append(("argmax", "near_ties", ties, "window(s) hold two maxima equal up "
                                "to rounding: torch follows our choice"))  # fmt: skip
