@@ -42,10 +42,10 @@ class Explanation:
     """One cell explained.
 
     value: Σ products (+ bias), recomputed here in float64. trace_value: the pipeline's value.
-    reference: torch's value (None without a reference). tolerance: the absolute difference
-    still counted as agreement, ``rtol · max(1, Σ|products| + |bias|)`` (the size of the
-    rounding a float sum of these terms can make). details: what the views need (grids as
-    arrays, window coordinates, counts).
+    reference: torch's value, computed from the same inputs (None without a reference).
+    tolerance: the absolute difference still counted as agreement, ``rtol · (Σ|products| +
+    |bias|)`` (the rounding a float sum of these terms can make: the run's agreement rule).
+    details: what the views need (grids as arrays, window coordinates, counts).
     """
 
     cell: str
@@ -191,8 +191,13 @@ def explain_cell(trace, stage_name: str, index) -> Explanation:
     stage, layer, key = _check_cell(trace, stage_name, index)
     kind, formula, terms, bias, details = SUMS[key](trace, layer, index)
     value = math.fsum([t.product for t in terms] + [bias or 0.0])
-    scale = max(1.0, math.fsum(abs(t.product) for t in terms) + abs(bias or 0.0))
-    ref = None if stage.reference is None else float(np.asarray(stage.reference)[index])
+    # the agreement rule (tracing/agreement.py): rtol·Σ|terms|, and the dtype's smallest
+    # normal number below which floats carry fewer bits; a sum whose terms are made of
+    # cancelling parts (the loss: max(z,0) − z·y) says their size in details["term_sum"]
+    scale = details.get("term_sum", math.fsum(abs(t.product) for t in terms) + abs(bias or 0.0))
+    floor = float(np.finfo(trace.dtype).tiny)
+    torch_value = stage.torch  # torch on the same inputs as these terms
+    ref = None if torch_value is None else float(np.asarray(torch_value)[index])
     return Explanation(
         cell=cell_name(stage_name, index),
         stage=stage_name,
@@ -204,7 +209,7 @@ def explain_cell(trace, stage_name: str, index) -> Explanation:
         reference=ref,
         terms=terms,
         bias=bias,
-        tolerance=trace.tolerance * scale,
+        tolerance=trace.tolerance * scale + floor,
         details=details,
     )
 
