@@ -151,10 +151,30 @@ def attach_local(trace: Trace) -> Trace:
 
 
 def mark_carried(trace: Trace) -> None:
-    """``carried`` on every stage after the first one that disagrees on its own inputs."""
+    """``carried`` on every stage after the first one that disagrees on its own inputs; for
+    those, ``drift``: how far torch's own end-to-end float32 run drifts from the same run in
+    float64 (the rounding it carries), which the end-to-end comparison allows twice over."""
     upstream = False
     for stage in trace:
         stage.carried = upstream
         pairs = stage.own_comparisons()
         if any(not within(stage.values, other, stage.terms, trace.tolerance) for _, other in pairs):
             upstream = True
+    if upstream and trace.dtype != "float64":
+        wide = _wide_reference(trace)
+        for stage in trace:
+            theirs = wide.get(stage.name)
+            if stage.carried and stage.reference is not None and theirs is not None:
+                if np.shape(theirs) == np.shape(stage.reference):
+                    stage.drift = np.abs(np.asarray(stage.reference, np.float64) - theirs)
+
+
+def _wide_reference(trace: Trace) -> dict[str, np.ndarray]:
+    """torch's end-to-end values for the same run in float64."""
+    from .reference import compute_reference
+
+    s = trace.scenario
+    params = {k: np.asarray(v, np.float64) for k, v in s.params.items()}
+    wide = replace(s, x=np.asarray(s.x, np.float64), params=params, dtype="float64")
+    values, _notes = compute_reference(Trace(scenario=wide, dtype="float64", layers=trace.layers))
+    return values
