@@ -6,7 +6,7 @@ add up to the trace's value" is a real check. Which stages have a sum depends on
 every layer family registers its sums in :mod:`convtrace.explain.kinds` (see
 :mod:`convtrace.explain.sums` for the roles). For the classroom network these are::
 
-    conv.out[n,f,i,j]  pool.out[n,c,i,j]  fc.out[n,o]  loss
+    conv.out[n,f,i,j]  pool.out[n,c,i,j]  fc.out[n,o]  loss  grad.fc.out[n,o]
     grad.fc.weight[o,k]  grad.fc.bias[o]  grad.flatten.out[n,k]
     grad.conv.weight[f,c,u,v]  grad.conv.bias[f]  grad.input[n,c,r,q]
 
@@ -32,8 +32,8 @@ _HOW = N_("write a cell as stage[i,j,...], e.g. conv.out[0,1,2,2] or grad.conv.b
 _FORMS = re.compile(r"^(loss|[a-z]+\d*\.out|grad\.[a-z]+\d*\.(out|weight|bias)|grad\.input)$")
 _NAME = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(\[.*)?$")
 _CLASSIC = (
-    "conv.out[n,f,i,j], pool.out[n,c,i,j], fc.out[n,o], loss, grad.conv.weight[f,c,u,v], "
-    "grad.conv.bias[f], grad.input[n,c,r,q]"
+    "conv.out[n,f,i,j], pool.out[n,c,i,j], fc.out[n,o], loss, grad.fc.out[n,o], "
+    "grad.conv.weight[f,c,u,v], grad.conv.bias[f], grad.input[n,c,r,q]"
 )
 
 
