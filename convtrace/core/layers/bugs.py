@@ -224,6 +224,47 @@ def reveals(bug_id: str, options: dict, in_shape, forward_only: bool = False) ->
     return any(differ(a, b) for a, b in pairs)
 
 
+def shows_in_run(bug_id: str, options: dict, x, weight, bias, dout=None) -> bool:
+    """Whether the bug changes the conv's output or (given ``dout``) its gradients for these
+    very numbers: a geometry that can reveal it may still hide it (a weight of 0, a gradient
+    that is all 0 where the loss saturates, one max-pool cell per window for overlapping
+    writes)."""
+    from .conv import Conv
+
+    if get_bug(bug_id).variants[0].reinitialise:
+        return True
+    options = {k: v for k, v in options.items() if k not in ("method", "dilation")}
+    x, weight, bias = (np.asarray(a, np.float64) for a in (x, weight, bias))
+    dout = None if dout is None else np.asarray(dout, np.float64)
+    right, wrong = (
+        _conv_run(Conv(**options, method="loop"), x, weight, bias, dout),
+        _conv_run(BuggyConv(bug_id, **options), x, weight, bias, dout),
+    )
+    # Σ|terms| of every right value: a change below 0.1% of it is rounding, not the mistake
+    size = _conv_run(Conv(**options, method="loop"), np.abs(x), np.abs(weight), np.abs(bias),
+                     None if dout is None else np.abs(dout))  # fmt: skip
+    return any(_visibly_different(*arrays) for arrays in zip(right, wrong, size, strict=True))
+
+
+def _conv_run(layer, x, weight, bias, dout) -> list[np.ndarray]:
+    """[output, and with ``dout``: dx, dW, db] of ``layer`` on these numbers."""
+    layer.set_params(weight=weight, bias=bias)
+    out = [layer.forward(x)]
+    if dout is not None:
+        out.append(layer.backward(dout))
+        out += [layer.grads["weight"], layer.grads["bias"]]
+    return out
+
+
+def _visibly_different(right: np.ndarray, wrong: np.ndarray, size: np.ndarray) -> bool:
+    """Another shape, or a change of more than 0.1% of the largest Σ|terms|: what a verdict
+    can tell from rounding, whatever the dtype."""
+    if right.shape != wrong.shape:
+        return True
+    scale = float(size.max()) if size.size else 0.0
+    return bool(np.any(np.abs(wrong - right) > 1e-3 * scale))
+
+
 def hidden_bug_message(bug_id: str, net: bool) -> str:
     """``--bug stride-ignored needs --stride 2 or more: try --stride 2 --size 7``."""
     needs = get_bug(bug_id).needs
