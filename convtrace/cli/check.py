@@ -52,7 +52,7 @@ def check_command(
             "--api",
             rich_help_panel=PANEL,
             help="course (the class above) or cs231n (conv_forward_naive / "
-            "conv_backward_naive functions).",
+            "conv_backward_naive; max-pool, affine and ReLU pairs are graded when present).",
         ),
     ] = Api.course,
     function: Annotated[
@@ -134,6 +134,11 @@ def check_command(
     handout = open_handout(export, quiet, "default")  # a bad --export before any work
     out = Report(make_console(), handout, quiet, "convtrace check")
     if list_bugs:
+        if json_out:
+            from ..check.report import catalog_document
+
+            typer.echo(json.dumps({"catalog": catalog_document()}))
+            return
         from ..render.check import catalog_view
 
         out.emit(catalog_view())
@@ -143,6 +148,8 @@ def check_command(
     target = Path(path)
     if not target.exists():
         fail(_("{path} does not exist").format(path=path))
+    if target.is_file() and target.suffix != ".py":
+        fail(_("{path} is not a Python file (.py): not run").format(path=path))
     functions = ("conv_forward_naive", "conv_backward_naive")
     if function is not None:
         names = [n.strip() for n in function.split(",")]
@@ -202,11 +209,14 @@ def _check_file(target: Path, options, json_out: bool, csv_path: str | None, out
 
 
 def _check_folder(folder: Path, options, json_out: bool, csv_path: str | None, out: Report) -> None:
+    import dataclasses
+
     from ..check.grade import grade_file
     from ..check.report import file_document, grade_row, write_csv
     from ..render.check import check_progress, folder_table
     from ..render.console import make_console
 
+    no_shrink = dataclasses.replace(options, shrink=False)  # the table shows no smallest case
     files = sorted(p for p in folder.glob("*.py") if p.is_file())
     if not files:
         fail(_("{folder} holds no .py file").format(folder=folder))
@@ -227,7 +237,7 @@ def _check_folder(folder: Path, options, json_out: bool, csv_path: str | None, o
                 if advance:
                     advance(_("grading {name}").format(name=file.name))
 
-            result = grade_file(file, cases, references, options, on_case=on_case)
+            result = grade_file(file, cases, references, no_shrink, on_case=on_case)
             if advance and done < len(cases):
                 advance(file.name, len(cases) - done)
             rows.append(grade_row(result, str(folder)))
