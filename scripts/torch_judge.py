@@ -39,7 +39,7 @@ CONV = [
     (2, 2, 5, 6, 2, 3, 2, 1, 2),
     (3, 1, 7, 5, 1, 3, 3, 2, 0),
 ]
-assert all((h + 2 * p - hh) % s == 0 == (w + 2 * p - ww) % s for _, _, h, w, _, hh, ww, s, p in CONV)
+assert all((h + 2 * p - hh) % s == (w + 2 * p - ww) % s == 0 for *_, h, w, _, hh, ww, s, p in CONV)
 CONV_OUTSIDE = [(1, 2, 6, 6, 2, 3, 3, 2, 0)]  # stride 2 does not divide 6 - 3
 # (N, C, H, W, ph, pw, stride): inside the contract ((H - ph) % stride == 0)
 POOL = [(2, 2, 4, 4, 2, 2, 2), (1, 2, 5, 7, 3, 3, 2), (2, 1, 4, 5, 2, 3, 1), (1, 1, 6, 4, 2, 2, 2)]

@@ -45,7 +45,8 @@ CLASSES = {
 
 
 def _judge():
-    spec = importlib.util.spec_from_file_location("torch_judge", ROOT / "scripts" / "torch_judge.py")
+    path = ROOT / "scripts" / "torch_judge.py"
+    spec = importlib.util.spec_from_file_location("torch_judge", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
