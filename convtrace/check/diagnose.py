@@ -58,6 +58,14 @@ REMOVED_NUMPY = {
 
 
 # --------------------------------------------------------------------------- exceptions
+#: a size computed with / (Python 2's integer division) and no // anywhere in the file
+TRUE_DIVISION = re.compile(r"\)\s*/\s*\(?\s*(stride|str|S|s)\b|/\s*stride\b")
+
+
+def _python2_division(source: str) -> bool:
+    return bool(TRUE_DIVISION.search(source)) and "//" not in source
+
+
 def _error_id(kind: str, message: str, source: str = "") -> tuple[str, str] | None:
     """(catalog id, the evidence) for an exception the catalog knows, else None."""
     numpy_name = re.search(r"module 'numpy' has no attribute '(\w+)'", message)
@@ -98,6 +106,8 @@ def _error_id(kind: str, message: str, source: str = "") -> tuple[str, str] | No
         r"|float.* as an index|'float' object",
         message,
     ):
+        return "python2-code", Msg("a size computed with / is a float in Python 3: use //")
+    if "from dtype('float64') to dtype('int64')" in message and _python2_division(source):
         return "python2-code", Msg("a size computed with / is a float in Python 3: use //")
     if kind == "NotImplementedError":
         return "not-implemented", Msg("it raises NotImplementedError")
@@ -179,7 +189,7 @@ def _all_zeros(rs: list[CaseResult]) -> str | None:
     return None
 
 
-def _kind_findings(kind: str, rs: list[CaseResult]) -> list[Finding]:
+def _kind_findings(kind: str, rs: list[CaseResult], source: str = "") -> list[Finding]:
     failing_rs = [r for r in rs if not r.passed]
     failing = {r.case.name for r in failing_rs}
     if not failing:
@@ -196,7 +206,7 @@ def _kind_findings(kind: str, rs: list[CaseResult]) -> list[Finding]:
         add("not-implemented", Msg("{what} is None", what=_what(first)))
         return found
     for r in errors:
-        named = _error_id(str(r.fields.get("kind", "")), str(r.fields.get("message", "")))
+        named = _error_id(str(r.fields.get("kind", "")), str(r.fields.get("message", "")), source)
         if named:
             add(named[0], named[1], {e.case.name for e in errors})
             return found
@@ -235,7 +245,8 @@ def _kind_findings(kind: str, rs: list[CaseResult]) -> list[Finding]:
         add("height-width-swapped", Msg("every case with H ≠ W or a non-square window fails, "
                                         "every square one passes"))  # fmt: skip
         return found
-    if kind == "pool" and _split(rs, failing, lambda r: r.case.spec.stride < max(r.case.spec.khw)):
+    overlapping = _split(rs, failing, lambda r: r.case.spec.stride < max(r.case.spec.khw))
+    if kind == "pool" and overlapping and not errors:  # wrong numbers, not a crash
         add("maxpool-overwrite", Msg("every case with overlapping windows fails, every other "
                                      "passes"))  # fmt: skip
         return found
@@ -279,7 +290,7 @@ def diagnose_file(result: FileResult) -> None:
     findings: list[Finding] = []
     for kind, rs in kinds.items():
         counted = [r for r in rs if r.counted]
-        evidence = _kind_findings(kind, counted)
+        evidence = _kind_findings(kind, counted, result.source)
         taken = {name for f in evidence for name in f.cases}
         findings += evidence + _variant_findings(counted, taken)
         failing_kinds = {r.fields.get("kind") for r in counted if r.status == "error"}

@@ -281,6 +281,10 @@ def grade_file(path, cases, references, options: CheckOptions, on_case=None) -> 
             from .shrink import shrink
 
             result.smallest = shrink(lambda case: run_in(box, case), result)
+            if result.smallest is not None:  # it fails as the first failure does: same naming
+                first = result.first_failure()
+                result.smallest.diagnosis = list(first.diagnosis)
+                result.smallest.unexplained = list(first.unexplained)
     return result
 
 
