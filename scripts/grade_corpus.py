@@ -3,11 +3,11 @@
     python scripts/grade_corpus.py FOLDER [--labels LABELS.csv] [--jobs 2]
 
 The folder stays outside the repository (public code is never committed). For every ``.py``
-file: ``scripts/torch_judge.py`` (torch only, in its own process with a time limit) gives
-the independent verdict; ``convtrace check FILE --api cs231n --json`` gives the grader's
-verdict and the ids it names. With ``--labels`` (a CSV with columns ``file`` and ``ids``:
-the mistakes a person saw reading the code, space-separated ids, empty for none), each
-named id is also checked against the label.
+file: ``scripts/torch_judge.py`` (torch only, each file in a child process with a time limit)
+gives the independent verdict; ``convtrace check FOLDER --api cs231n --json`` (one command, as a
+teacher runs it) gives the grader's verdict and the ids it names. With ``--labels`` (a CSV
+with columns ``file`` and ``ids``: the mistakes a person saw reading the code, space-separated
+ids, empty for none), each named id is also checked against the label.
 
 Printed: one row per file (judge, convtrace, ids named, label, agreement), then the figures:
 false passes, false failures, right id (every failing file whose named ids are exactly its
@@ -22,37 +22,40 @@ import json
 import subprocess
 import sys
 import time
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 JUDGE = HERE / "torch_judge.py"
 
 
-def judge(path: Path) -> dict:
-    """The torch judge's verdicts per function pair (``fail`` for all when it times out)."""
-    try:
-        done = subprocess.run(
-            [sys.executable, str(JUDGE), str(path)],
-            capture_output=True, text=True, timeout=120, cwd=path.parent,
-        )  # fmt: skip
-        return json.loads(done.stdout.strip().splitlines()[-1])
-    except (subprocess.TimeoutExpired, IndexError, json.JSONDecodeError):
-        return {"conv": {"verdict": "fail", "why": "judge: no answer"}}
+def judge(files: list[Path], jobs: int) -> dict[str, dict]:
+    """The torch judge's verdicts per file, ``jobs`` judge processes side by side."""
+    chunks = [files[i::jobs] for i in range(jobs)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(JUDGE), *map(str, chunk)], stdout=subprocess.PIPE, text=True
+        )
+        for chunk in chunks
+        if chunk
+    ]
+    verdicts: dict[str, dict] = {}
+    for proc in procs:
+        out, _ = proc.communicate(timeout=3600)
+        for line in out.splitlines():
+            verdicts.update({Path(k).name: v for k, v in json.loads(line).items()})
+    return verdicts
 
 
-def check(path: Path) -> tuple[dict, float]:
-    """convtrace's JSON document for the file, and the wall time of the whole command."""
+def check(folder: Path) -> tuple[dict[str, dict], float]:
+    """convtrace's JSON document per file, and the wall time of the whole command."""
     start = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, "-m", "convtrace", "check", str(path), "--api", "cs231n", "--json"],
-        capture_output=True, text=True, timeout=600,
+        [sys.executable, "-m", "convtrace", "check", str(folder), "--api", "cs231n", "--json"],
+        capture_output=True, text=True, timeout=3600,
     )  # fmt: skip
     elapsed = time.perf_counter() - start
-    try:
-        return json.loads(done.stdout), elapsed
-    except json.JSONDecodeError:
-        return {"passed": False, "diagnosis": [], "error": done.stderr.strip()[-200:]}, elapsed
+    documents = json.loads(done.stdout)["files"]
+    return {Path(d["file"]).name: d for d in documents}, elapsed
 
 
 def read_labels(path: str | None) -> dict[str, list[str]]:
@@ -71,18 +74,16 @@ def main() -> int:
     files = sorted(p for p in Path(args.folder).glob("*.py") if p.is_file())
     labels = read_labels(args.labels)
 
-    def one(path: Path):
-        return path, judge(path), *check(path)
-
-    with ThreadPoolExecutor(args.jobs) as pool:
-        rows = list(pool.map(one, files))
+    start = time.perf_counter()
+    verdicts_by_file = judge(files, args.jobs)
+    judged = time.perf_counter() - start
+    documents, elapsed = check(Path(args.folder))
+    rows = [(p, verdicts_by_file.get(p.name, {}), documents.get(p.name, {})) for p in files]
     counts = {"files": 0, "false_pass": 0, "false_fail": 0, "failing": 0, "right_id": 0,
               "wrong_id": 0, "no_pattern": 0}  # fmt: skip
-    times = []
     print(f"{'file':44} {'judge':6} {'check':6} {'ids named':34} {'label':34} agree")
-    for path, verdicts, doc, elapsed in rows:
+    for path, verdicts, doc in rows:
         counts["files"] += 1
-        times.append(elapsed)
         judged_pass = all(v.get("verdict") != "fail" for v in verdicts.values())
         passed = bool(doc.get("passed"))
         named = list(doc.get("diagnosis") or [])
@@ -120,9 +121,9 @@ def main() -> int:
             f"({100 * counts['right_id'] / failing:.0f}%); wrong ids {counts['wrong_id']}; "
             f"no known pattern {counts['no_pattern']}"
         )
-    if times:
-        print(f"convtrace check per file (whole command, torch import included): "
-              f"mean {sum(times) / len(times):.2f} s, max {max(times):.2f} s")  # fmt: skip
+    print(f"convtrace check on the folder: {elapsed:.1f} s wall for {len(files)} files "
+          f"({elapsed / max(1, len(files)):.2f} s a file, torch import included); "
+          f"the judge: {judged:.1f} s")  # fmt: skip
     return 0 if counts["false_pass"] == counts["false_fail"] == counts["wrong_id"] == 0 else 1
 
 

@@ -1,8 +1,8 @@
 """An independent judge of CS231n ``layers.py`` files: torch only, no convtrace.
 
-    python scripts/torch_judge.py FILE.py            # one JSON line: a verdict per function pair
+    python scripts/torch_judge.py FILE.py [FILE.py ...]   # a JSON line per file: {file: verdicts}
 
-It loads the file (in this process: run it in a child with a timeout, as grade_corpus.py does),
+Each file runs in a forked child of this process (torch is imported once) with a time limit,
 runs conv / max-pool / affine / ReLU forward and backward on its own shapes and seeds (not the
 grader's), and compares with torch's autograd in float64. A pair is ``pass`` when every case
 inside the assignment's contract agrees within 1e-6 · max(1, max|torch|); ``fail`` otherwise;
@@ -176,7 +176,31 @@ def judge_file(path: str) -> dict:
     return verdicts
 
 
+def _child(path: str, send) -> None:
+    sys.stdout = sys.stderr = open(os.devnull, "w")  # the file's prints
+    send.send(judge_file(path))
+
+
+def judge_in_child(path: str, timeout: float = 60.0) -> dict:
+    """``judge_file`` in a forked child: a crash or a loop fails the file, not the judge."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_child, args=(path, send))
+    child.start()
+    ready = receive.poll(timeout)
+    result = receive.recv() if ready else None
+    child.join(1)
+    if child.is_alive():
+        child.kill()
+    if result is None:
+        return {k: {"verdict": "fail", "why": "judge: no answer in time"} for k in PAIRS}
+    return result
+
+
 if __name__ == "__main__":
-    sys.stdout, real = open(os.devnull, "w"), sys.stdout  # the file's prints
-    result = judge_file(sys.argv[1])
-    real.write(json.dumps(result) + "\n")
+    import torch  # noqa: F401 - once, before the children fork
+
+    for name in sys.argv[1:]:
+        print(json.dumps({name: judge_in_child(name)}), flush=True)
