@@ -99,3 +99,33 @@ def test_buggy_layer_has_conv2ds_api():
     assert first.shape == x.shape and second.shape == w.shape  # the bug: (dX, dW)
     last = BuggyConv2D("channels-last-output", 2, 3, weight=w, bias=b)
     assert last.forward(x).shape == (2, 3, 3, 2) and last.layout_note
+
+
+def test_the_references_are_autograds():
+    """torch_reference calls torch's backward kernels directly (conv, max pool, ReLU): the same
+    numbers as autograd (through F.pad and F.conv2d for conv), on every case of both APIs."""
+    import torch
+    import torch.nn.functional as F
+
+    for api in ("course", "cs231n"):
+        for case in build_battery(api):
+            x = torch.tensor(case.x, requires_grad=True)
+            ref = torch_reference(case)
+            if case.spec.kind in ("pool", "relu"):
+                if case.spec.kind == "pool":
+                    out = F.max_pool2d(x, case.spec.khw, case.spec.stride)
+                else:
+                    out = torch.relu(x)
+                out.backward(torch.tensor(case.dout))
+                assert np.array_equal(ref["out"], out.detach().numpy())
+                assert np.array_equal(ref["dX"], x.grad.numpy())
+                continue
+            if case.spec.kind != "conv":
+                continue
+            w = torch.tensor(case.w, requires_grad=True)
+            b = torch.tensor(case.b, requires_grad=True)
+            (pt, pb), (pl, pr) = case.pads
+            out = F.conv2d(F.pad(x, (pl, pr, pt, pb)), w, b, stride=case.stride)
+            out.backward(torch.tensor(case.dout))
+            for key, value in (("out", out), ("dF", w.grad), ("dX", x.grad), ("db", b.grad)):
+                assert np.allclose(ref[key], value.detach().numpy(), rtol=1e-12, atol=1e-12), key

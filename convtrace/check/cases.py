@@ -240,6 +240,26 @@ def build_battery(api: str = "course") -> list[Case]:
     return [build_case(spec, api) for spec in specs]
 
 
+class References:
+    """torch's values for each case of ``cases``, computed on first use and kept: a file without
+    the affine functions never pays for their reference (autograd's first call)."""
+
+    def __init__(self, cases: list[Case]):
+        self.cases = cases
+        self._values: list = [None] * len(cases)
+
+    def __len__(self) -> int:
+        return len(self.cases)
+
+    def __getitem__(self, index: int) -> dict[str, np.ndarray]:
+        if self._values[index] is None:
+            self._values[index] = torch_reference(self.cases[index])
+        return self._values[index]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+
 def torch_reference(case: Case, with_bias: bool = True) -> dict[str, np.ndarray]:
     """torch's O, dF, dX, db for the case: conv2d on the explicitly padded input (the "same"
     rule may pad asymmetrically), autograd with upstream gradient ``dout``."""
@@ -248,13 +268,18 @@ def torch_reference(case: Case, with_bias: bool = True) -> dict[str, np.ndarray]
 
     x = torch.tensor(case.x, dtype=torch.float64, requires_grad=True)
     kind = case.spec.kind
-    if kind in ("pool", "relu"):
+    if kind in ("pool", "relu"):  # torch's own backward kernels, called directly (as conv)
+        xd, dout = x.detach(), torch.tensor(case.dout, dtype=torch.float64)
         if kind == "pool":
-            out = F.max_pool2d(x, case.spec.khw, case.spec.stride)
+            k, stride = list(case.spec.khw), [case.spec.stride] * 2
+            out, where = torch.ops.aten.max_pool2d_with_indices(xd, k, stride)
+            dx = torch.ops.aten.max_pool2d_with_indices_backward(
+                dout, xd, k, stride, [0, 0], [1, 1], False, where
+            )
         else:
-            out = torch.relu(x)
-        out.backward(torch.tensor(case.dout))
-        return {"out": out.detach().numpy(), "dX": x.grad.numpy()}
+            out = torch.relu(xd)
+            dx = torch.ops.aten.threshold_backward(dout, xd, 0)
+        return {"out": out.numpy(), "dX": dx.numpy()}
     if kind == "affine":
         w = torch.tensor(case.w, requires_grad=True)
         b = torch.tensor(case.b, requires_grad=True)
@@ -262,14 +287,22 @@ def torch_reference(case: Case, with_bias: bool = True) -> dict[str, np.ndarray]
         out.backward(torch.tensor(case.dout))
         return {"out": out.detach().numpy(), "dF": w.grad.numpy(), "dX": x.grad.numpy(),
                 "db": b.grad.numpy()}  # fmt: skip
-    w = torch.tensor(case.w, dtype=torch.float64, requires_grad=True)
-    b = torch.tensor(case.b if with_bias else np.zeros_like(case.b), requires_grad=True)
+    # torch's own convolution backward kernel, called directly: the same numbers as autograd
+    # (tests/test_check_catalog.py compares them), without autograd's ~0.5 s first-call cost
+    w = torch.tensor(case.w, dtype=torch.float64)
+    b = torch.tensor(case.b if with_bias else np.zeros_like(case.b), dtype=torch.float64)
     (pt, pb), (pl, pr) = case.pads
-    out = F.conv2d(F.pad(x, (pl, pr, pt, pb)), w, b, stride=case.stride)
-    out.backward(torch.tensor(case.dout))
+    xp = F.pad(x.detach(), (pl, pr, pt, pb))
+    out = F.conv2d(xp, w, b, stride=case.stride)
+    dout = torch.tensor(case.dout, dtype=torch.float64)
+    dxp, dw, db = torch.ops.aten.convolution_backward(
+        dout, xp, w, [w.shape[0]], list(case.stride), [0, 0], [1, 1], False, [0, 0], 1,
+        [True, True, True],
+    )  # fmt: skip
+    h, wd = case.x.shape[2:]
     return {
-        "out": out.detach().numpy(),
-        "dF": w.grad.numpy(),
-        "dX": x.grad.numpy(),
-        "db": b.grad.numpy(),
+        "out": out.numpy(),
+        "dF": dw.numpy(),
+        "dX": dxp[:, :, pt : pt + h, pl : pl + wd].numpy(),  # the adjoint of the padding
+        "db": db.numpy(),
     }

@@ -179,11 +179,15 @@ def check_command(
 
 def _battery(api: str, quiet: bool):
     """The cases and torch's values for them (torch is imported here, once)."""
-    from ..check.cases import build_battery, torch_reference
+    from ..check.cases import References, build_battery
 
     with spinner(_("asking PyTorch for the expected values…"), quiet):
         cases = build_battery(api)
-        return cases, [torch_reference(case) for case in cases]
+        references = References(cases)
+        for index, case in enumerate(cases):  # the rest when a file has those functions
+            if case.spec.kind == "conv":
+                references[index]
+        return cases, references
 
 
 def _check_file(target: Path, options, json_out: bool, csv_path: str | None, out: Report) -> None:
