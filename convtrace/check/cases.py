@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..core.geometry import conv_output_shape, resolve_padding
-from ..i18n import Msg
+from ..i18n import N_, Msg
 
 #: |got − torch| ≤ RTOL · max(1, max |torch|), per tensor (float64 inputs).
 RTOL = 1e-6
@@ -120,7 +120,12 @@ RELU_BATTERY: tuple[CaseSpec, ...] = (
 )
 
 #: The sections of the report, in order: what each kind of case grades.
-SECTIONS = {"conv": "convolution", "pool": "max pooling", "affine": "affine", "relu": "ReLU"}
+SECTIONS = {
+    "conv": N_("convolution"),
+    "pool": N_("max pooling"),
+    "affine": N_("affine"),
+    "relu": N_("ReLU"),
+}
 
 
 @dataclass

@@ -36,6 +36,7 @@ class Finding:
     evidence: str
     cases: set[str] = field(default_factory=set)
     note: bool = False
+    kind: str = ""  # the section: conv, pool, affine, relu ("" for the whole file)
 
 
 REMOVED_NUMPY = {
@@ -139,12 +140,18 @@ def _wrong(r: CaseResult) -> list[str]:
 
 
 def _tensors(rs: list[CaseResult]) -> str:
+    """The wrong tensors ("dX, dF"), and what stopped the cases that returned nothing (the
+    exception's kind: "IndexError", "returned None", "timeout")."""
     found = []
     for r in rs:
-        for k in _wrong(r) if r.status == "ok" else ["error"]:
-            if k not in found:
-                found.append(k)
-    return ", ".join("error" if k == "error" else LABELS[k] for k in found)
+        if r.status == "ok":
+            names = [LABELS[k] for k in _wrong(r)]
+        elif r.returned_none:
+            names = ["None"]
+        else:
+            names = [str(r.fields.get("kind") or r.status)]
+        found += [name for name in names if name not in found]
+    return ", ".join(found)
 
 
 def _last_window_terms(r: CaseResult) -> dict[str, list[np.ndarray]]:
@@ -292,7 +299,9 @@ def diagnose_file(result: FileResult) -> None:
         counted = [r for r in rs if r.counted]
         evidence = _kind_findings(kind, counted, result.source)
         taken = {name for f in evidence for name in f.cases}
-        findings += evidence + _variant_findings(counted, taken)
+        for finding in evidence + _variant_findings(counted, taken):
+            finding.kind = kind
+            findings.append(finding)
         failing_kinds = {r.fields.get("kind") for r in counted if r.status == "error"}
         refused = [
             r

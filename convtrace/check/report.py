@@ -60,6 +60,7 @@ def file_document(result: FileResult) -> dict:
         "findings": [
             {
                 "id": f.id,
+                "kind": f.kind,
                 "tensor": f.tensor,
                 "evidence": str(f.evidence),
                 "cases": sorted(f.cases),

@@ -128,7 +128,10 @@ def _cell_sum(r: CaseResult, component: str, index, precision: int) -> Renderabl
 
 
 def findings_view(result: FileResult) -> RenderableType | None:
-    """Each named mistake: its id, the tensor and the evidence, what the code does, the fix."""
+    """Each named mistake: its id, the section, the tensor and the evidence, what the code
+    does, the fix."""
+    from ..check.cases import SECTIONS
+
     parts: list[RenderableType] = []
     for f in result.findings:
         bug = BUGS[f.id]
@@ -136,6 +139,8 @@ def findings_view(result: FileResult) -> RenderableType | None:
             (_("note ") if f.note else _("diagnosis "), "ct.label"),
             (f.id, "ct.dim" if f.note else "ct.bad"),
         )
+        if f.kind:
+            head.append(f"  ({_(SECTIONS[f.kind])})", "ct.label")
         if f.tensor and f.tensor != "file":
             head.append("  " + _("wrong: {tensors}").format(tensors=f.tensor), "ct.label")
         parts.append(head)

@@ -53,7 +53,7 @@ def test_dw_overwrite_class_gets_the_fix_for_dw(invoke):
     result = invoke("check", WILD / "dw_overwrite_class.py")
     assert result.exit_code == 1
     out = flat(result.stdout)
-    assert "diagnosis dw-overwrite wrong: dF" in out
+    assert "diagnosis dw-overwrite (convolution) wrong: dF" in out
     assert "fix: Accumulate: dW[f] += dout[n, f, i, j] * window" in out
     assert "no known pattern" not in out and "kernel-flipped" not in out
 
@@ -70,7 +70,7 @@ def test_dx_only_flip_is_not_called_a_forward_flip(invoke):
 def test_evidence_smallest_case_and_spanish(invoke):
     path = WILD / "unpad_negative_slice.py"
     english = flat(invoke("check", path, "--api", "cs231n").stdout)
-    assert "diagnosis unpad-negative-slice wrong: dX" in english
+    assert "diagnosis unpad-negative-slice (convolution) wrong: dX" in english
     assert "every case with pad = 0 fails, every padded one passes" in english
     assert "smallest failing case" in english and "smallest: 1×1×1×1" in english
     assert "the expected first cell, as its sum" in english
