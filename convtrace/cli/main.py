@@ -199,7 +199,7 @@ def shapes(
     from ..scenario.spec import parse_padding
 
     console = _styled_console(color, theme)  # bad --color/--theme/--export before any work
-    handout = open_handout(export, quiet, theme)
+    handout = open_handout(export, quiet, theme, json_out)
 
     for value, option in ((size, "--size"), (height, "--height"), (width, "--width")):
         if value is not None:  # judged as typed, so the message names the option given
@@ -214,10 +214,10 @@ def shapes(
     if json_out:
         with english():
             typer.echo(json.dumps(geometry_document(axes, pad)))
-        return
-    from ..render.shapes import shapes_view
+    if handout is not None or not json_out:  # --json --export: the JSON and the handout
+        from ..render.shapes import shapes_view
 
-    Report(console, handout, quiet, "convtrace shapes").emit(shapes_view(axes, pad))
+        Report(console, handout, quiet or json_out, "convtrace shapes").emit(shapes_view(axes, pad))
 
 
 @app.command()
@@ -273,7 +273,7 @@ def explain(
     from ..explain.cell import explain_cell, explanation_document, parse_cell
 
     console = _styled_console(color, theme)  # a bad --color/--theme before any work
-    handout = open_handout(export, quiet, theme)
+    handout = open_handout(export, quiet, theme, json_out)
     stage, index = parse_cell(cell)
     trace = _trace(spec, backward=True, compare_torch=compare_torch, quiet=json_out, cell=stage)
     explanation = explain_cell(trace, stage, index)
