@@ -59,8 +59,8 @@ def resolve_language(lang: str | None = None, environ=None) -> str:
     chosen = str(lang).strip().lower().replace("-", "_").split(".")[0].split("_")[0]
     if chosen not in LANGUAGES:
         raise ValueError(
-            _("--lang {value!r} is not one of {choices}").format(
-                value=lang, choices=" | ".join(LANGUAGES)
+            _("{option} must be one of {allowed}; got {value!r}").format(
+                option="--lang", value=lang, allowed=", ".join(LANGUAGES)
             )
         )
     return chosen

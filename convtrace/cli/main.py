@@ -16,6 +16,7 @@ from ..i18n import _, english, language, resolve_language
 from ..scenario.spec import ScenarioSpec
 from .bench import bench_command
 from .check import check_command
+from .help import HelpCommand, HelpGroup
 from .live import live_command
 from .options import fail, guarded, no_such_option, scenario_options
 from .output import (
@@ -33,6 +34,7 @@ from .show import show as _show
 
 app = typer.Typer(
     name="convtrace",
+    cls=HelpGroup,
     help=(
         "Watch a tiny CNN compute, one tensor at a time: conv → pool → flatten → fc → loss, "
         "forward and backward, by hand (loops and im2col) next to PyTorch's autograd.\n\n"
@@ -85,7 +87,7 @@ def _styled_console(color: str, theme: str):
     return make_console(color=parse_color(color), theme=parse_theme(theme))
 
 
-@app.command()
+@app.command(cls=HelpCommand)
 @guarded
 @output_options
 @scenario_options
@@ -128,7 +130,7 @@ def run(
     _show(trace, out)
 
 
-@app.command()
+@app.command(cls=HelpCommand)
 @guarded
 @output_options
 @scenario_options
@@ -148,7 +150,7 @@ def forward(spec: ScenarioSpec, out: OutputOptions) -> None:
     )
 
 
-@app.command()
+@app.command(cls=HelpCommand)
 @guarded
 @output_options
 @scenario_options
@@ -168,7 +170,7 @@ def backward(
     _show(trace, out, summary_only=forward_names)
 
 
-@app.command()
+@app.command(cls=HelpCommand)
 @guarded
 def shapes(
     size: Annotated[int | None, typer.Option(help="Square input: H = W = SIZE.")] = None,
@@ -176,9 +178,16 @@ def shapes(
     width: Annotated[int | None, typer.Option(help="Input width W.")] = None,
     kernel: Annotated[int, typer.Option("--kernel", "-k", help="Kernel size (square).")] = 3,
     stride: Annotated[int, typer.Option("--stride", "-s", help="Stride.")] = 1,
-    padding: Annotated[str, typer.Option("--padding", "-p", help="valid | same | N | H,W.")] = (
-        "valid"
-    ),
+    padding: Annotated[
+        str,
+        typer.Option(
+            "--padding",
+            "-p",
+            metavar="valid|same|N|H,W",
+            help="'same' keeps ceil(size / stride); N pads every side by N, H,W the top/bottom "
+            "by H and left/right by W.",
+        ),
+    ] = "valid",
     dilation: Annotated[int, typer.Option("--dilation", "-d", help="Dilation.")] = 1,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead.")] = False,
     color: ColorOption = "auto",
@@ -220,7 +229,7 @@ def shapes(
         Report(console, handout, quiet or json_out, "convtrace shapes").emit(shapes_view(axes, pad))
 
 
-@app.command()
+@app.command(cls=HelpCommand)
 @guarded
 @scenario_options
 def explain(
@@ -292,13 +301,28 @@ def explain(
 
 # `convtrace bench` lives in bench_cli.py; importing it loads only typer (the timing code and
 # torch load when the command runs).
-app.command("bench")(guarded(bench_command))
-app.command("check")(guarded(check_command))
-app.command("live")(live_command)
+app.command("bench", cls=HelpCommand)(guarded(bench_command))
+app.command("check", cls=HelpCommand)(guarded(check_command))
+app.command("live", cls=HelpCommand)(live_command)
 
 
-def _usage_message(error, click_errors) -> str:
-    """Click's message on one line; an unknown option names its closest match first."""
+COMMANDS = ("run", "forward", "backward", "shapes", "explain", "bench", "check", "live")
+
+
+def _usage_message(error, click_errors, args: list[str] = ()) -> str:
+    """Click's message on one line, in our voice where we know better (see usage.py); an
+    unknown option names its closest match first."""
+    from .usage import bad_parameter, missing_parameter, needs_value
+
+    param = getattr(error, "param", None)
+    if isinstance(error, click_errors.MissingParameter):
+        if (message := missing_parameter(param)) is not None:
+            return message
+    elif isinstance(error, click_errors.BadParameter) and param is not None:
+        if (message := bad_parameter(param, list(args))) is not None:
+            return message
+    if isinstance(error, click_errors.BadOptionUsage) and "requires an argument" in str(error):
+        return needs_value(error.option_name)
     possibilities = getattr(error, "possibilities", None)
     if isinstance(error, click_errors.NoSuchOption) and possibilities:
         import difflib
@@ -347,7 +371,9 @@ def _main(args: list[str], click_errors) -> int:
         code = 0  # building this error already printed the help
     except click_errors.UsageError as error:
         command = error.ctx.command_path if error.ctx is not None else "convtrace"
-        message = _usage_message(error, click_errors)
+        if command == "convtrace" and args and args[0] in COMMANDS:
+            command = f"convtrace {args[0]}"  # click failed before entering the command
+        message = _usage_message(error, click_errors, args)
         hint = _("(see {command} --help)").format(command=command)
         typer.echo(f"Error: {message} {hint}", err=True)
         code = 2

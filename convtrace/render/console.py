@@ -103,8 +103,8 @@ def _choice(value: str, choices, option: str) -> str:
     chosen = str(value).strip().lower()
     if chosen not in choices:
         raise ConvtraceError(
-            _("{option} {value!r} is not one of {choices}").format(
-                option=option, value=value, choices=" | ".join(choices)
+            _("{option} must be one of {allowed}; got {value!r}").format(
+                option=option, value=value, allowed=", ".join(choices)
             )
         )
     return chosen

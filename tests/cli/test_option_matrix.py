@@ -99,7 +99,7 @@ REFUSED = [
     (["--export", ""], "--export ''"),
     (["--export", "   "], "--export '   '"),
     (["--quiet"], "--quiet"),
-    (["--lang", ""], "--lang ''"),
+    (["--lang", ""], "--lang must be one of en, es; got ''"),
 ]
 
 
