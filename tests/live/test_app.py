@@ -241,7 +241,9 @@ def test_no_color_keeps_the_marks_in_the_text(trace, monkeypatch):
         assert app.no_color
         assert "[7]" in screen_text(app)
         svg = app.export_screenshot()
-        assert "#005fd7" not in svg.lower()  # no heat colour survives NO_COLOR
+        from convtrace.render.console import BLUE
+
+        assert BLUE not in svg.lower()  # no heat colour survives NO_COLOR
 
     drive(trace, check=check)
 

@@ -246,7 +246,7 @@ def test_lang_none_takes_the_current_language(trace):
     with i18n.language("es"):
         assert LiveApp(trace).lang == "es"
     assert LiveApp(trace).lang == "en"
-    with pytest.raises(ValueError, match="not one of"):
+    with pytest.raises(ValueError, match="must be one of"):
         LiveApp(trace, lang="fr")
 
 
