@@ -79,8 +79,9 @@ OUTPUT_PARAMS = [
         False,
         "--step",
         panel=OUTPUT,
-        help="Projector mode: one stage per screen, fitted to the terminal's height; "
-        "Enter/→/space next, ←/b back, q quits (when stdin and stdout are terminals).",
+        help="Projector mode: one stage per screen, fitted to the terminal; Enter/→/space "
+        "next, ←/b back, g/G first/last, a number or :name then Enter jumps, q quits (when "
+        "stdin and stdout are terminals).",
     ),
     option(
         "side_by_side",
