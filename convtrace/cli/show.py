@@ -109,6 +109,7 @@ def _step(trace, stages, out: OutputOptions, console, summaries=()) -> bool:
     """--step on a terminal: one stage per screen (see render/stepper.py), in stage order (for
     ``backward``, the forward summaries are the first screen); whether the user went past the
     last stage (True) or quit (False)."""
+    from rich.align import Align
     from rich.console import Group
     from rich.text import Text
 
@@ -137,7 +138,7 @@ def _step(trace, stages, out: OutputOptions, console, summaries=()) -> bool:
     if summaries:
         names.insert(0, _("forward summary"))
         sections.insert(0, N_("Forward"))
-    heading = Text(scenario_heading(trace.scenario), style="ct.title", justify="center")
+    heading = Align.center(Text(scenario_heading(trace.scenario), style="ct.title"))
 
     def size():
         width, height = terminal_size()
