@@ -142,10 +142,18 @@ class LiveApp(App):
         a stage that has no sum (data, a parameter, im2col's columns): the grid takes its
         width."""
         width = self.size.width
-        self.query_one("#stages").styles.width = 24 if width >= 90 else 22
+        self.query_one("#stages").styles.width = self.list_width
         box = self.query_one("#explainbox")
         box.styles.width = 40 if width >= 100 else 28
         box.display = self.side_panel
+
+    @property
+    def list_width(self) -> int:
+        """The stage list: its longest name whole (mark, borders and scroll bar around it),
+        between 22 and 28 columns (24 at least on a 90-column screen)."""
+        longest = max(len(s.name) for s in self.trace)
+        least = 24 if (self.size.width or 100) >= 90 else 22
+        return min(max(longest + 7, least), 28)
 
     @property
     def side_panel(self) -> bool:
@@ -158,7 +166,7 @@ class LiveApp(App):
     def grid_width(self) -> int:
         """Columns for the grids: the screen minus the list, the side panel and the margins."""
         width = self.size.width or 100
-        stages = 24 if width >= 90 else 22
+        stages = self.list_width
         side = 40 if width >= 100 else 28 if self.side_panel else 0
         side = side if self.side_panel else 0
         return max(20, width - stages - side - 4)
@@ -329,7 +337,7 @@ class LiveApp(App):
             line.append("   " + _("esc: back to the grid"), style="ct.dim")
             return line
         line = cursor_line(self.stage, self.cursor, self.precision)
-        room = (self.size.width or 100) - (24 if (self.size.width or 100) >= 90 else 22) - 2
+        room = (self.size.width or 100) - self.list_width - 2
         if self.message:  # beside the cursor when both fit, else on a line of its own
             fits = line.cell_len + 3 + len(self.message) <= room
             line.append(("   " if fits else "\n") if line.plain else "")

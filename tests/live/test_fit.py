@@ -22,12 +22,16 @@ SEED = {"en": "seed 42", "es": "semilla 42"}
 
 @pytest.fixture(scope="module")
 def relu_trace():
-    return compute_trace(ScenarioSpec(activation="relu"))
+    trace = compute_trace(ScenarioSpec(activation="relu"))
+    STAGE_NAMES.update(trace.names)
+    return trace
 
 
 @pytest.fixture(scope="module")
 def lenet():
-    return compute_trace(spec_from_values({"scenario": "examples/lenet.toml"}, {"scenario"}))
+    trace = compute_trace(spec_from_values({"scenario": "examples/lenet.toml"}, {"scenario"}))
+    STAGE_NAMES.update(trace.names)
+    return trace
 
 
 def nothing_cut(text: str, width: int, height: int, lang: str) -> list[str]:
@@ -36,7 +40,12 @@ def nothing_cut(text: str, width: int, height: int, lang: str) -> list[str]:
     assert SEED[lang] in text  # the heading is whole (wrapped, never cut)
     for line in lines[-3:]:  # status and footer: shortened or wrapped, never "…"-cut
         assert not line.rstrip().endswith("…"), line
+    names = [m.group(1) for line in lines if (m := re.match(r"│[✓✗·] (\S+)", line))]
+    assert names and all(name in STAGE_NAMES for name in names), names  # whole names
     return lines
+
+
+STAGE_NAMES: set[str] = set()
 
 
 @pytest.mark.parametrize("lang", LANGS)
