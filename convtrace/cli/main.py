@@ -47,6 +47,29 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _root(
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            metavar="es|en",
+            rich_help_panel="Output",
+            show_default=False,
+            help="Language of the help and of what the command prints: es or en (also "
+            "accepted after the command).",
+        ),
+    ] = None,
+) -> None:
+    """``convtrace --lang es …``: the language is set before any command runs (main() reads
+    --lang wherever it is typed); here a value we lack is refused."""
+    if lang is not None:
+        try:
+            resolve_language(lang)
+        except ValueError as error:
+            fail(str(error))
+
+
 def _trace(spec: ScenarioSpec, *, backward: bool, compare_torch: bool, quiet: bool,
            only: str | None = None, cell: str | None = None, gradcheck: bool = False):  # fmt: skip
     """The run (see tracing/run.py) with a spinner unless ``quiet`` (JSON output); ``only``: an
@@ -321,6 +344,8 @@ def _usage_message(error, click_errors, args: list[str] = ()) -> str:
     elif isinstance(error, click_errors.BadParameter) and param is not None:
         if (message := bad_parameter(param, list(args))) is not None:
             return message
+    if isinstance(error, click_errors.NoSuchOption) and not getattr(error, "possibilities", None):
+        return _("No such option: {option}").format(option=error.option_name)
     if isinstance(error, click_errors.BadOptionUsage) and "requires an argument" in str(error):
         return needs_value(error.option_name)
     possibilities = getattr(error, "possibilities", None)

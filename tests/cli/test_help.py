@@ -145,3 +145,13 @@ def test_usage_errors_are_spanish_under_lang_es(invoke, monkeypatch):
     monkeypatch.setenv("LANG", "es_ES.UTF-8")
     result = invoke("bench", "--preset", "huge")
     assert result.stderr.startswith("Error: --preset debe ser uno de small, medium, large")
+
+
+def test_lang_before_the_command_gives_spanish_help_and_errors(invoke):
+    result = invoke("--lang", "es", "--help")
+    assert result.exit_code == 0 and result.stdout.startswith("Uso: convtrace")
+    assert "Órdenes" in result.stdout
+    result = invoke("--lang", "es", "run", "--zzz")
+    assert result.exit_code == 2 and result.stderr.startswith("Error: No existe la opción --zzz")
+    result = invoke("--lang", "fr", "run")
+    assert result.exit_code == 2 and "--lang must be one of en, es; got 'fr'" in result.stderr
