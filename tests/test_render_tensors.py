@@ -362,3 +362,12 @@ def test_a_large_grid_centres_on_where_the_values_are_and_says_which_rows_and_co
     # a grid whose values reach the edges keeps head and tail, and says nothing more
     full = render(Grid(np.arange(1, 785.0).reshape(28, 28), max_rows=12, max_cols=12), width=100)
     assert "of 28×28" not in full and "27" in full
+
+
+def test_centring_survives_values_near_float64s_limit():
+    from convtrace.render.tensors import Grid
+
+    a = np.zeros((28, 28))
+    a[10:14, 10:14] = 1e307  # their sum overflows: the centre must not
+    text = render(Grid(a, max_rows=12, max_cols=12), width=100)
+    assert "of 28×28" in text and "1e+307" in text

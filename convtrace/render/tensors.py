@@ -143,6 +143,8 @@ def value_region(matrix: np.ndarray) -> tuple[tuple[int, int, int], ...] | None:
     if rows.size == 0:
         return None
     weight = np.where(np.isfinite(m), np.abs(m), 0.0)
+    top = weight.max()
+    weight = weight / top if top > 0 else weight  # near float64's limit the sums would overflow
     total = weight.sum()
 
     def axis(found, sums):
