@@ -18,7 +18,7 @@ from .bench import bench_command
 from .check import check_command
 from .help import HelpCommand, HelpGroup
 from .live import live_command
-from .options import fail, guarded, no_such_option, scenario_options
+from .options import fail, guarded, scenario_options
 from .output import (
     ColorOption,
     ExportOption,
@@ -31,6 +31,7 @@ from .output import (
     spinner,
 )
 from .show import show as _show
+from .usage import COMMANDS, usage_message
 
 app = typer.Typer(
     name="convtrace",
@@ -329,37 +330,6 @@ app.command("check", cls=HelpCommand)(guarded(check_command))
 app.command("live", cls=HelpCommand)(live_command)
 
 
-COMMANDS = ("run", "forward", "backward", "shapes", "explain", "bench", "check", "live")
-
-
-def _usage_message(error, click_errors, args: list[str] = ()) -> str:
-    """Click's message on one line, in our voice where we know better (see usage.py); an
-    unknown option names its closest match first."""
-    from .usage import bad_parameter, missing_parameter, needs_value
-
-    param = getattr(error, "param", None)
-    if isinstance(error, click_errors.MissingParameter):
-        if (message := missing_parameter(param)) is not None:
-            return message
-    elif isinstance(error, click_errors.BadParameter) and param is not None:
-        if (message := bad_parameter(param, list(args))) is not None:
-            return message
-    if isinstance(error, click_errors.NoSuchOption) and not getattr(error, "possibilities", None):
-        return _("No such option: {option}").format(option=error.option_name)
-    if isinstance(error, click_errors.BadOptionUsage) and "requires an argument" in str(error):
-        return needs_value(error.option_name)
-    possibilities = getattr(error, "possibilities", None)
-    if isinstance(error, click_errors.NoSuchOption) and possibilities:
-        import difflib
-
-        ranked = sorted(
-            possibilities,
-            key=lambda p: -difflib.SequenceMatcher(None, error.option_name, p).ratio(),
-        )
-        return no_such_option(error.option_name, ranked)
-    return " ".join(error.format_message().split())
-
-
 def main(argv: list[str] | None = None) -> None:
     """Console-script entry point; ``argv`` defaults to ``sys.argv[1:]``.
 
@@ -398,7 +368,7 @@ def _main(args: list[str], click_errors) -> int:
         command = error.ctx.command_path if error.ctx is not None else "convtrace"
         if command == "convtrace" and args and args[0] in COMMANDS:
             command = f"convtrace {args[0]}"  # click failed before entering the command
-        message = _usage_message(error, click_errors, args)
+        message = usage_message(error, click_errors, args)
         hint = _("(see {command} --help)").format(command=command)
         typer.echo(f"Error: {message} {hint}", err=True)
         code = 2

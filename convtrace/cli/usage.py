@@ -12,6 +12,7 @@ from __future__ import annotations
 import enum
 
 from ..i18n import _
+from .options import no_such_option
 
 
 def typed_value(param, args: list[str]) -> str | None:
@@ -81,3 +82,32 @@ def missing_parameter(param) -> str | None:
 
 def needs_value(option: str) -> str:
     return _("{option} needs a value").format(option=option)
+
+
+COMMANDS = ("run", "forward", "backward", "shapes", "explain", "bench", "check", "live")
+
+
+def usage_message(error, click_errors, args: list[str] = ()) -> str:
+    """Click's message on one line, in our voice where we know better (see usage.py); an
+    unknown option names its closest match first."""
+    param = getattr(error, "param", None)
+    if isinstance(error, click_errors.MissingParameter):
+        if (message := missing_parameter(param)) is not None:
+            return message
+    elif isinstance(error, click_errors.BadParameter) and param is not None:
+        if (message := bad_parameter(param, list(args))) is not None:
+            return message
+    if isinstance(error, click_errors.NoSuchOption) and not getattr(error, "possibilities", None):
+        return _("No such option: {option}").format(option=error.option_name)
+    if isinstance(error, click_errors.BadOptionUsage) and "requires an argument" in str(error):
+        return needs_value(error.option_name)
+    possibilities = getattr(error, "possibilities", None)
+    if isinstance(error, click_errors.NoSuchOption) and possibilities:
+        import difflib
+
+        ranked = sorted(
+            possibilities,
+            key=lambda p: -difflib.SequenceMatcher(None, error.option_name, p).ratio(),
+        )
+        return no_such_option(error.option_name, ranked)
+    return " ".join(error.format_message().split())
