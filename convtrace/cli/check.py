@@ -131,7 +131,7 @@ def check_command(
     """
     from ..render.console import make_console
 
-    handout = open_handout(export, quiet, "default")  # a bad --export before any work
+    handout = open_handout(export, quiet, "default", json_out)  # a bad --export before any work
     out = Report(make_console(), handout, quiet, "convtrace check")
     if list_bugs:
         if json_out:
@@ -141,7 +141,14 @@ def check_command(
             return
         from ..render.check import catalog_view
 
-        out.emit(catalog_view())
+        if json_out:  # the catalog as data (English, like every JSON document)
+            from ..check.catalog import CATALOG
+
+            bugs = [{"id": b.id, "sentence": b.sentence, "fix": b.fix} for b in CATALOG]
+            typer.echo(json.dumps({"bugs": bugs}))
+            out.quiet = True
+        if out.handout is not None or not json_out:
+            out.emit(catalog_view())
         return
     if path is None:
         fail(_("give the student's FILE.py or a FOLDER of them (or --list-bugs)"))

@@ -119,6 +119,7 @@ def test_the_buggy_examples_get_their_diagnosis(invoke, name, bug):
     assert doc["diagnosis"] == [bug]
 
 
+@pytest.mark.slow  # seconds: left out of the quick subset (pytest -m "not slow")
 def test_cs231n_api(invoke, tmp_path):
     path = STUDENTS / "cs231n_layers.py"
     result, doc = check_json(invoke, path, "--api", "cs231n")
@@ -178,6 +179,7 @@ HOSTILE = """
 """
 
 
+@pytest.mark.slow  # seconds: left out of the quick subset (pytest -m "not slow")
 def test_hostile_code_fails_its_case_and_grading_goes_on(invoke, tmp_path, monkeypatch):
     sandboxes = tmp_path / "tmp"
     sandboxes.mkdir()
@@ -216,6 +218,7 @@ def planted_line(path: Path, text: str) -> int:
     return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if text in line)
 
 
+@pytest.mark.slow  # seconds: left out of the quick subset (pytest -m "not slow")
 def test_a_folder_is_graded_file_by_file_with_a_grade_book(invoke, tmp_path):
     folder = tmp_path / "submissions"
     folder.mkdir()
