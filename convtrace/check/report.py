@@ -122,8 +122,9 @@ def write_csv(rows: list[dict], path: str) -> None:
 
 
 def catalog_document() -> list[dict]:
-    """``convtrace check --list-bugs --json``: id, sentence and fix (English: JSON is the same
-    in every language), and whether ``run --bug`` can plant it."""
+    """The entries of ``convtrace check --list-bugs --json`` ({"bugs": [...]}): id, sentence
+    and fix (English: JSON is the same in every language), and whether ``run --bug`` can plant
+    it."""
     from .catalog import PLANTED_IDS
 
     return [

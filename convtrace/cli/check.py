@@ -134,18 +134,12 @@ def check_command(
     handout = open_handout(export, quiet, "default", json_out)  # a bad --export before any work
     out = Report(make_console(), handout, quiet, "convtrace check")
     if list_bugs:
-        if json_out:
-            from ..check.report import catalog_document
-
-            typer.echo(json.dumps({"catalog": catalog_document()}))
-            return
         from ..render.check import catalog_view
 
         if json_out:  # the catalog as data (English, like every JSON document)
-            from ..check.catalog import CATALOG
+            from ..check.report import catalog_document
 
-            bugs = [{"id": b.id, "sentence": b.sentence, "fix": b.fix} for b in CATALOG]
-            typer.echo(json.dumps({"bugs": bugs}))
+            typer.echo(json.dumps({"bugs": catalog_document()}))
             out.quiet = True
         if out.handout is not None or not json_out:
             out.emit(catalog_view())

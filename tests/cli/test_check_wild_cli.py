@@ -18,7 +18,7 @@ def flat(text: str) -> str:
 def test_list_bugs_json_is_the_catalog(invoke):
     result = invoke("check", "--list-bugs", "--json")
     assert result.exit_code == 0
-    catalog = json.loads(result.stdout)["catalog"]
+    catalog = json.loads(result.stdout)["bugs"]
     assert [entry["id"] for entry in catalog] == list(BUGS)
     assert {e["id"] for e in catalog if e["plantable"]} == set(PLANTED_IDS)
     assert all(e["sentence"] and e["fix"] for e in catalog)
