@@ -215,11 +215,11 @@ def render_help(command, ctx, width: int | None = None):
         parts.append(Text(_("Commands"), "bold underline"))
         for name in names:
             sub = command.get_command(ctx, name)
-            summary = _((sub.help or "").strip().split("\n\n")[0].replace("\n", " "))
+            summary = _translated_doc(sub.help or "").strip().split("\n\n")[0].replace("\n", " ")
             lead = Text(" " * INDENT + name, "bold")
             lead.append(" " * max(2, 12 - len(name)))
             indent = len(lead)
-            for i, line in enumerate(Text(summary).wrap(console, width - indent)):
+            for i, line in enumerate(Text.from_markup(summary).wrap(console, width - indent)):
                 row = (lead.copy() if i == 0 else Text(" " * indent)) + line
                 row.rstrip()
                 parts.append(row)

@@ -107,6 +107,16 @@ def test_spanish_help_is_spanish(invoke, monkeypatch):
 
 
 @pytest.mark.parametrize("lang", ["en", "es"])
+def test_the_command_list_is_translated_and_shows_no_markup(invoke, monkeypatch, lang):
+    text = help_of(invoke, monkeypatch, [], 100, lang)
+    assert "[bold]" not in text and "[/bold]" not in text
+    live = text[text.index("  live") :]
+    spanish = "Una vista a pantalla completa"
+    assert (spanish in live) == (lang == "es"), live
+    assert ("A full-screen view" in live) == (lang == "en"), live
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
 def test_run_help_at_80_columns_matches_its_snapshot(invoke, monkeypatch, lang):
     text = help_of(invoke, monkeypatch, ["run"], 80, lang)
     path = SNAPSHOTS / f"help_run_w80_{lang}.txt"
