@@ -64,7 +64,7 @@ def excess(ours, other, terms=None, rtol: float = RTOL["float32"], slack=0.0) ->
     if not diff.size:
         return 0.0
     allowed = rtol * scale(ours, other, terms) + slack + _floor(ours, other)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         ratio = np.where(diff == 0, 0.0, diff / allowed)
     return float(np.nanmax(np.where(np.isnan(ratio), np.inf, ratio)))
 
