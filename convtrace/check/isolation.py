@@ -77,11 +77,16 @@ def bwrap_binary() -> str | None:
     return shutil.which("bwrap")
 
 
-@functools.lru_cache(maxsize=1)
 def detect() -> Isolation:
-    """The best isolation this machine gives, probed once per process."""
+    """The best isolation this machine gives (probed once per process), or limits only
+    when ``CONVTRACE_ISOLATION=limits`` asks for it."""
     if os.environ.get("CONVTRACE_ISOLATION", "").strip().lower() == "limits":
         return Isolation("limits", reason="CONVTRACE_ISOLATION=limits")
+    return _probe()
+
+
+@functools.lru_cache(maxsize=1)
+def _probe() -> Isolation:
     if not sys.platform.startswith("linux"):
         return Isolation("limits", reason=sys.platform)
     bwrap = bwrap_binary()
