@@ -442,3 +442,15 @@ def test_torch_can_be_allowed(tmp_path):
     assert done.returncode == 0, done.stdout + done.stderr
     done = subprocess.run(command[:-2], capture_output=True, text=True, env=env, timeout=600)
     assert done.returncode == 2 and "forbids" in done.stderr
+
+
+def test_limits_only_still_kills_what_a_student_detached(tmp_path):
+    path = tmp_path / "detach.py"
+    path.write_text(hostile(attacks(tmp_path, tmp_path, 1)["forge_later.py"]))
+    done = run_limits([path, "--timeout", "5"], tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    survivors = _survivors()
+    for pid in survivors:
+        os.kill(pid, 9)
+    assert survivors == []
+    assert not (tmp_path / "grades.csv").exists()
