@@ -24,7 +24,7 @@ import os
 import shutil
 import subprocess
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..i18n import N_, Msg
@@ -41,6 +41,7 @@ ENV = {
     "LANG": "C.UTF-8",
 }
 LIMITS_ONLY = N_("limits only — run untrusted code in a container")
+LIMITS_LANDLOCK = N_("limits and Landlock only — run untrusted code in a container")
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,7 @@ class Isolation:
     bwrap: str | None = None
     as_root: bool = False
     reason: str = ""
-    extra: tuple[str, ...] = field(default=())
+    landlock: int = 0  # the Landlock ABI the child restricts itself with (0: none)
 
     @property
     def namespaced(self) -> bool:
@@ -60,8 +61,22 @@ class Isolation:
 
     def describe(self) -> Msg:
         if self.namespaced:
-            return Msg("namespaces ({names})", names=", ".join(self.namespaces))
+            names = ", ".join(self.namespaces)
+            if self.landlock:
+                return Msg("namespaces ({names}) + Landlock", names=names)
+            return Msg("namespaces ({names})", names=names)
+        if self.landlock:
+            return Msg(LIMITS_LANDLOCK)
         return Msg(LIMITS_ONLY)
+
+    def read_paths(self, submission_dir: str, grader_dir: str) -> list[str]:
+        """What the child may still read once Landlock is on (paths as it sees them)."""
+        if not self.landlock:
+            return []
+        paths = ["/usr", "/bin", "/sbin", "/lib", "/lib64", "/lib32", "/libx32"]
+        paths += [f"/etc/{name}" for name in ("ld.so.cache", "ld.so.conf", "ld.so.conf.d")]
+        paths += _python_paths() + [submission_dir, grader_dir]
+        return paths + ["/proc/self", "/dev/null", "/dev/zero", "/dev/urandom"]
 
 
 def bwrap_binary() -> str | None:
@@ -79,10 +94,17 @@ def bwrap_binary() -> str | None:
 
 def detect() -> Isolation:
     """The best isolation this machine gives (probed once per process), or limits only
-    when ``CONVTRACE_ISOLATION=limits`` asks for it."""
-    if os.environ.get("CONVTRACE_ISOLATION", "").strip().lower() == "limits":
-        return Isolation("limits", reason="CONVTRACE_ISOLATION=limits")
-    return _probe()
+    when ``CONVTRACE_ISOLATION=limits`` asks for it; Landlock on top where the kernel has it
+    (``CONVTRACE_LANDLOCK=0`` leaves it out)."""
+    wanted = os.environ.get("CONVTRACE_ISOLATION", "").strip().lower()
+    found = Isolation("limits", reason="CONVTRACE_ISOLATION=limits")
+    if wanted != "limits":
+        found = _probe()
+    if os.environ.get("CONVTRACE_LANDLOCK", "").strip() != "0":
+        from .landlock import abi
+
+        found = replace(found, landlock=abi())
+    return found
 
 
 @functools.lru_cache(maxsize=1)
@@ -123,21 +145,24 @@ def _system_binds() -> list[str]:
     return args
 
 
-def _python_binds() -> list[str]:
-    """The interpreter's prefixes (a venv and the Python it was made from), read-only."""
-    args: list[str] = []
-    seen: set[str] = set()
+def _python_paths() -> list[str]:
+    """The interpreter's prefixes (a venv and the Python it was made from) and convtrace's
+    own package folder (a student may build on its layers, as its own tests do)."""
+    paths: list[str] = []
     for prefix in {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix}:
-        for path in {prefix, os.path.realpath(prefix)}:
-            if path in seen or path == "/usr" or path.startswith("/usr/"):
-                continue
-            seen.add(path)
-            args += ["--ro-bind", os.path.realpath(path), path]
-    # convtrace itself (a student may build on its layers, as its own tests do); wherever it
-    # is installed, only its package folder
+        for path in (prefix, os.path.realpath(prefix)):
+            if path not in paths and path != "/usr" and not path.startswith("/usr/"):
+                paths.append(path)
     package = str(Path(__file__).resolve().parents[1])
-    if not package.startswith(tuple(seen)):
-        args += ["--ro-bind", package, package]
+    if not package.startswith(tuple(p + "/" for p in paths)):
+        paths.append(package)
+    return paths
+
+
+def _python_binds() -> list[str]:
+    args: list[str] = []
+    for path in _python_paths():
+        args += ["--ro-bind", os.path.realpath(path), path]
     return args
 
 
@@ -203,6 +228,8 @@ def command(
     binds = _system_binds() + _python_binds() + ["--ro-bind", str(submission_dir), SUBMISSION_DIR]
     if grader_file is not None:
         binds += ["--ro-bind", str(grader_file), f"{GRADER_DIR}/{grader_file.name}"]
+        helper = grader_file.with_name("landlock.py")  # the worker's second layer
+        binds += ["--ro-bind", str(helper), f"{GRADER_DIR}/{helper.name}"]
     args += _parents(binds) + binds
     args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", WORK_DIR]
     if not allow_torch:

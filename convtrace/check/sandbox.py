@@ -171,7 +171,8 @@ class Sandbox:
         self._cmd, self._res = cmd_w, res_r
         os.set_blocking(self.proc.stdout.fileno(), False)
         os.set_blocking(self._res, False)
-        setup = {**self.setup, "path": path}
+        read = self.isolation.read_paths(os.path.dirname(path), os.path.dirname(script))
+        setup = {**self.setup, "path": path, "landlock": read}
         return self._exchange(setup, {}, self.timeout + 5)[0]  # + the import of numpy
 
     def close(self) -> None:

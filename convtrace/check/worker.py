@@ -360,12 +360,25 @@ def load(setup: dict):
     return cls
 
 
+def _sibling(name: str):
+    """A module beside this file (``python -I`` does not put this folder on sys.path)."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"_convtrace_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def main(cmd_fd: int, result_fd: int) -> None:
     frame = read_frame(cmd_fd)
     if frame is None:
         return
     setup, _ = frame
     apply_limits(setup["memory"], setup["cpu_seconds"], processes=setup.get("processes"))
+    if setup.get("landlock"):
+        _sibling("landlock").restrict(setup["landlock"])
     writer = BoundedWriter()
     sys.stdout = sys.stderr = writer
     sys.stdin = None

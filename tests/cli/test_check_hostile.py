@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from convtrace.check import isolation
+from convtrace.check import isolation, landlock
 
 STUDENTS = Path(__file__).resolve().parents[2] / "examples" / "students"
 CORRECT = (STUDENTS / "correct.py").read_text()
@@ -416,9 +416,8 @@ def test_limits_only_says_so_and_keeps_limits_hard(tmp_path):
     correct = tmp_path / "ok.py"
     correct.write_text(CORRECT)
     done = run_limits([correct, "--json"], tmp_path)
-    assert json.loads(done.stdout)["isolation"] == (
-        "limits only — run untrusted code in a container"
-    )
+    said = json.loads(done.stdout)["isolation"]
+    assert said.startswith("limits") and said.endswith("— run untrusted code in a container")
     done = run_limits([correct, "--require-isolation"], tmp_path)
     assert done.returncode == 2 and "--require-isolation" in done.stderr
 
@@ -454,3 +453,40 @@ def test_limits_only_still_kills_what_a_student_detached(tmp_path):
         os.kill(pid, 9)
     assert survivors == []
     assert not (tmp_path / "grades.csv").exists()
+
+
+@pytest.mark.skipif(landlock.abi() < 6, reason="Landlock ABI 6 (signal scoping) is not here")
+def test_without_namespaces_landlock_keeps_files_network_and_the_grader_safe(tmp_path):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(5)
+    listener.settimeout(0.1)
+    home, folder = tmp_path / "home", tmp_path / "class"
+    home.mkdir()
+    folder.mkdir()
+    (home / "secret.txt").write_text(SECRET)
+    (folder / "aaa_classmate.py").write_text(CORRECT)
+    chosen = attacks(home, folder, listener.getsockname()[1])
+    for name in ("rewrite_files.py", "phone_home.py"):
+        (folder / name).write_text(hostile(chosen[name]))
+    (folder / "read_secret.py").write_text(
+        hostile(f"raise RuntimeError(open({str(home / 'secret.txt')!r}).read())")
+    )
+    (folder / "signal_grader.py").write_text(  # the grader only: never kill(-1) unconfined
+        hostile(
+            "import signal\ntry:\n    os.kill(os.getppid(), signal.SIGKILL)\n"
+            "except OSError:\n    pass"
+        )
+    )
+    grades = home / "grades.csv"
+    done = run_limits([folder, "--json", "--csv", grades, "--jobs", "1"], tmp_path)
+    found = {Path(f["file"]).name: f for f in json.loads(done.stdout)["files"]}
+    assert done.returncode == 1 and len(grades.read_text().splitlines()) == 1 + len(found)
+    assert (home / "secret.txt").read_text() == SECRET
+    assert (folder / "aaa_classmate.py").read_text() == CORRECT
+    assert "PermissionError" in found["read_secret.py"]["error"] and SECRET not in done.stdout
+    assert "no network" in found["phone_home.py"]["error"]
+    assert found["signal_grader.py"]["passed"] and found["aaa_classmate.py"]["passed"]
+    with pytest.raises((TimeoutError, OSError)):
+        listener.accept()
+    listener.close()
