@@ -263,7 +263,7 @@ def _battery(api: str, quiet: bool):
 
 
 def _check_file(target: Path, options, json_out: bool, csv_path: str | None, out: Report) -> None:
-    from ..check.escape import visible
+    from ..check.escape import markup, visible
     from ..check.grade import grade_file
     from ..check.report import file_document, grade_row, strict_json, write_csv
 
@@ -271,7 +271,8 @@ def _check_file(target: Path, options, json_out: bool, csv_path: str | None, out
     if refused:
         fail(_("{target}: {error}").format(target=visible(target), error=_(refused)))
     cases, references = _battery(options.api, json_out)
-    with spinner(_("grading {name}…").format(name=visible(target.name)), json_out):
+    # the spinner and the progress bar read Rich markup: a file named "[/].py" is escaped
+    with spinner(_("grading {name}…").format(name=markup(target.name)), json_out):
         result = grade_file(target, cases, references, options)
     if result.error:
         fail(_("{target}: {error}").format(target=visible(target), error=_(result.error)))
@@ -297,7 +298,7 @@ def _check_folder(
     line saying it was not graded."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from ..check.escape import visible
+    from ..check.escape import markup, visible
     from ..check.grade import FileResult, grade_file
     from ..check.report import file_document, grade_row, strict_json, write_csv
     from ..i18n import Msg
@@ -317,10 +318,10 @@ def _check_folder(
             refused = _refused(file)
             if refused:
                 if advance:
-                    advance(visible(file.name), len(cases))
+                    advance(markup(file.name), len(cases))
                 return FileResult(str(file), error=refused)
             done = 0
-            label = _("grading {name}").format(name=visible(file.name))
+            label = _("grading {name}").format(name=markup(file.name))
 
             def on_case(case_result):
                 nonlocal done

@@ -490,3 +490,27 @@ def test_without_namespaces_landlock_keeps_files_network_and_the_grader_safe(tmp
     with pytest.raises((TimeoutError, OSError)):
         listener.accept()
     listener.close()
+
+
+def test_a_symlink_given_as_the_file_is_refused(tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text(SECRET)
+    (tmp_path / "link.py").symlink_to(secret)
+    done = run_limits([tmp_path / "link.py"], tmp_path)
+    assert done.returncode == 2 and "a symbolic link, not a file: not graded" in done.stderr
+    assert SECRET not in done.stdout + done.stderr
+
+
+def test_a_file_name_with_markup_and_escapes_is_shown_as_text(tmp_path):
+    from convtrace.render.check import folder_table
+
+    row = {"file": "[/]\x1b[2J[link=https://e.example]x.py", "passed": False, "score": 0.0,
+           "first_failure": None, "diagnosis": [], "error": None, "note": None}  # fmt: skip
+    from convtrace.render.console import make_console
+
+    console = make_console(width=100)
+    console.record = True
+    console.print(folder_table([row]))
+    text = console.export_text()
+    assert "[/]\\x1b[2J[link=https://e.example]x.py" in text.replace("\n", "")
+    assert "<a href" not in console.export_html()
