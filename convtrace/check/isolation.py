@@ -101,7 +101,7 @@ def detect() -> Isolation:
     if wanted != "limits":
         found = _probe()
     if os.environ.get("CONVTRACE_LANDLOCK", "").strip() != "0":
-        from .landlock import abi
+        from .confine import abi
 
         found = replace(found, landlock=abi())
     return found
@@ -228,7 +228,7 @@ def command(
     binds = _system_binds() + _python_binds() + ["--ro-bind", str(submission_dir), SUBMISSION_DIR]
     if grader_file is not None:
         binds += ["--ro-bind", str(grader_file), f"{GRADER_DIR}/{grader_file.name}"]
-        helper = grader_file.with_name("landlock.py")  # the worker's second layer
+        helper = grader_file.with_name("confine.py")  # the worker's second layer
         binds += ["--ro-bind", str(helper), f"{GRADER_DIR}/{helper.name}"]
     args += _parents(binds) + binds
     args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", WORK_DIR]

@@ -13,8 +13,9 @@ of the parent's catalog (``transport.MESSAGES``) and its fields, never text to f
 student's code shares this process and can write on the result pipe too, so the parent checks
 every reply (``transport``) as it would an adversary's.
 
-The limits are hard (soft = hard: the student's code cannot raise them again), torch (the
-reference) cannot be imported unless the teacher allowed it, and neither this file's folder
+The limits are hard (soft = hard: the student's code cannot raise them again) and Landlock
+is applied where the parent asks (``confine``, beside this file), torch (the reference)
+cannot be imported unless the teacher allowed it, and neither this file's folder
 nor the submission's is on ``sys.path`` (a submission named ``traceback.py`` is not imported
 in place of the standard library's).
 """
@@ -22,6 +23,7 @@ in place of the standard library's).
 from __future__ import annotations
 
 # imported before the student's file can shadow them (its folder is not on sys.path either)
+import functools
 import inspect  # noqa: F401
 import io
 import json
@@ -83,41 +85,7 @@ def write_frame(fd: int, header: dict, arrays: dict | None = None) -> None:
 
 
 # --------------------------------------------------------------------------- limits, prints
-def apply_limits(memory_bytes: int, cpu_seconds: int, open_files: int = 64, processes=None) -> None:
-    """Hard limits (soft = hard): an unprivileged process can lower them, never raise them."""
-    import resource
-    import signal
-
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    limits = [
-        (resource.RLIMIT_AS, memory_bytes),
-        (resource.RLIMIT_FSIZE, 0),
-        (resource.RLIMIT_CORE, 0),
-        (resource.RLIMIT_CPU, cpu_seconds),
-        (resource.RLIMIT_NOFILE, open_files),
-    ]
-    if processes:  # only where the kernel counts them per sandbox (a user namespace)
-        limits.append((resource.RLIMIT_NPROC, processes))
-    for which, value in limits:
-        _, hard = resource.getrlimit(which)
-        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
-        resource.setrlimit(which, (value, value))
-
-
 FORBIDDEN = ("torch",)
-
-
-class ForbiddenImports:
-    """A meta-path finder that refuses the reference (``import torch``): a first line of
-    defence, with a clear message; in namespaces the package is not even mounted."""
-
-    def __init__(self, names):
-        self.names = tuple(names)
-
-    def find_spec(self, fullname, path=None, target=None):
-        if fullname.split(".")[0] in self.names:
-            raise ModuleNotFoundError(f"No module named {fullname!r}", name=fullname)
-        return None
 
 
 class BoundedWriter(io.TextIOBase):
@@ -326,7 +294,7 @@ def load(setup: dict):
     here = {os.path.dirname(os.path.abspath(__file__)), os.path.dirname(setup["path"]), ""}
     sys.path[:] = [p for p in sys.path if p not in here and os.path.abspath(p) not in here]
     if not setup.get("allow_torch"):
-        sys.meta_path.insert(0, ForbiddenImports(FORBIDDEN))
+        sys.meta_path.insert(0, _sibling("confine").ForbiddenImports(FORBIDDEN))
         for name in list(sys.modules):
             if name.split(".")[0] in FORBIDDEN:
                 del sys.modules[name]
@@ -360,6 +328,7 @@ def load(setup: dict):
     return cls
 
 
+@functools.cache
 def _sibling(name: str):
     """A module beside this file (``python -I`` does not put this folder on sys.path)."""
     import importlib.util
@@ -376,9 +345,10 @@ def main(cmd_fd: int, result_fd: int) -> None:
     if frame is None:
         return
     setup, _ = frame
-    apply_limits(setup["memory"], setup["cpu_seconds"], processes=setup.get("processes"))
+    confine = _sibling("confine")  # hard limits, then Landlock: before the student's code
+    confine.apply_limits(setup["memory"], setup["cpu_seconds"], processes=setup.get("processes"))
     if setup.get("landlock"):
-        _sibling("landlock").restrict(setup["landlock"])
+        confine.restrict(setup["landlock"])
     writer = BoundedWriter()
     sys.stdout = sys.stderr = writer
     sys.stdin = None

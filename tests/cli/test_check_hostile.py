@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from convtrace.check import isolation, landlock
+from convtrace.check import confine, isolation
 
 STUDENTS = Path(__file__).resolve().parents[2] / "examples" / "students"
 CORRECT = (STUDENTS / "correct.py").read_text()
@@ -460,7 +460,7 @@ def test_limits_only_still_kills_what_a_student_detached(tmp_path):
     assert not (tmp_path / "grades.csv").exists()
 
 
-@pytest.mark.skipif(landlock.abi() < 6, reason="Landlock ABI 6 (signal scoping) is not here")
+@pytest.mark.skipif(confine.abi() < 6, reason="Landlock ABI 6 (signal scoping) is not here")
 def test_without_namespaces_landlock_keeps_files_network_and_the_grader_safe(tmp_path):
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))

@@ -1,8 +1,11 @@
-"""Landlock (Linux ≥ 5.13), the child's second layer: no writes, reads only where allowed.
+"""What the child does to itself before the student's file is loaded.
 
 Loaded by the worker from its own folder (standard library only, no convtrace), and by the
-parent to learn the ABI. ``restrict(read_paths)`` makes the calling process, and everything it
-starts, unable to:
+parent to learn the Landlock ABI.
+
+``apply_limits``: hard resource limits (soft = hard). ``ForbiddenImports``: ``import torch``
+refused with a clear error. ``restrict(read_paths)``, Landlock (Linux ≥ 5.13), makes the
+calling process, and everything it starts, unable to:
 
 - write (but to ``/dev/null``), truncate, create, remove, rename or link any file;
 - read or execute anything outside ``read_paths`` (the system, Python, the submission;
@@ -86,3 +89,37 @@ def restrict(read_paths) -> int:
     finally:
         os.close(ruleset)
     return version
+
+
+def apply_limits(memory_bytes: int, cpu_seconds: int, open_files: int = 64, processes=None) -> None:
+    """Hard limits (soft = hard): an unprivileged process can lower them, never raise them."""
+    import resource
+    import signal
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    limits = [
+        (resource.RLIMIT_AS, memory_bytes),
+        (resource.RLIMIT_FSIZE, 0),
+        (resource.RLIMIT_CORE, 0),
+        (resource.RLIMIT_CPU, cpu_seconds),
+        (resource.RLIMIT_NOFILE, open_files),
+    ]
+    if processes:  # only where the kernel counts them per sandbox (a user namespace)
+        limits.append((resource.RLIMIT_NPROC, processes))
+    for which, value in limits:
+        _, hard = resource.getrlimit(which)
+        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        resource.setrlimit(which, (value, value))
+
+
+class ForbiddenImports:
+    """A meta-path finder that refuses the reference (``import torch``): a first line of
+    defence, with a clear message; in namespaces the package is not even mounted."""
+
+    def __init__(self, names):
+        self.names = tuple(names)
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname.split(".")[0] in self.names:
+            raise ModuleNotFoundError(f"No module named {fullname!r}", name=fullname)
+        return None
