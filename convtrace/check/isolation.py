@@ -200,8 +200,10 @@ def command(
     submission_dir: Path,
     grader_file: Path | None,
     allow_torch: bool,
+    info_fd: int | None = None,
 ) -> list[str]:
-    """The command line that runs ``argv`` (paths as seen inside) in ``isolation``."""
+    """The command line that runs ``argv`` (paths as seen inside) in ``isolation``;
+    ``info_fd``: where bwrap writes the PID namespace's first process (``child-pid``)."""
     if not isolation.namespaced:
         if os.geteuid() == 0 and shutil.which("setpriv"):
             # root keeps its uid (the files it reads) but no capability: hard limits stay hard
@@ -221,6 +223,8 @@ def command(
         "--hostname",
         "sandbox",
     ]
+    if info_fd is not None:
+        args += ["--info-fd", str(info_fd)]
     if not isolation.as_root:
         args += ["--unshare-user", "--disable-userns", "--cap-drop", "ALL"]
     for key, value in ENV.items():

@@ -18,6 +18,7 @@ killed with its sandbox.
 
 from __future__ import annotations
 
+import json
 import os
 import select
 import shutil
@@ -58,6 +59,17 @@ def copy_submission(path: str | Path, folder: Path) -> Path:
     os.chmod(folder, 0o755)
     os.chmod(copy, 0o644)
     return copy
+
+
+def _alive_elsewhere(pid: int) -> bool:
+    """``pid`` runs (not a zombie) in a PID namespace other than ours (a sandbox's)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            state = handle.read().rsplit(b")", 1)[1].split()[0]
+        theirs = os.readlink(f"/proc/{pid}/ns/pid")
+    except (OSError, IndexError):
+        return False
+    return state != b"Z" and theirs != os.readlink("/proc/self/ns/pid")
 
 
 def _become_subreaper() -> None:
@@ -130,6 +142,8 @@ class Sandbox:
         self.output = bytearray()
         self.output_total = 0
         self._dir: str | None = None
+        self._info: int | None = None
+        self.namespace_gone: bool | None = None  # checked at close (namespaces only)
 
     # ---------------------------------------------------------------- lifecycle
     def start(self) -> dict:
@@ -150,13 +164,14 @@ class Sandbox:
             _become_subreaper()
         cmd_r, cmd_w = os.pipe()
         res_r, res_w = os.pipe()
+        self._info, info_w = os.pipe() if namespaced else (None, None)
         argv = [sys.executable, "-I", "-B", script, str(cmd_r), str(res_w)]
-        command = iso.command(self.isolation, argv, copy.parent, WORKER, self.allow_torch)
+        command = iso.command(self.isolation, argv, copy.parent, WORKER, self.allow_torch, info_w)
         try:
             with _LOCK:
                 self.proc = subprocess.Popen(
                     command,
-                    pass_fds=(cmd_r, res_w),
+                    pass_fds=tuple(fd for fd in (cmd_r, res_w, info_w) if fd is not None),
                     stdin=subprocess.DEVNULL,
                     stdout=subprocess.PIPE,
                     stderr=subprocess.STDOUT,
@@ -166,8 +181,9 @@ class Sandbox:
                 )
                 _LIVE.add(self.proc.pid)
         finally:
-            os.close(cmd_r)
-            os.close(res_w)
+            for fd in (cmd_r, res_w, info_w):
+                if fd is not None:
+                    os.close(fd)
         self._cmd, self._res = cmd_w, res_r
         os.set_blocking(self.proc.stdout.fileno(), False)
         os.set_blocking(self._res, False)
@@ -185,6 +201,7 @@ class Sandbox:
                 pass
             self.proc.wait()
             self.proc.stdout.close()
+            self.namespace_gone = self._check_namespace_gone()
             for fd in (self._cmd, self._res):
                 try:
                     os.close(fd)
@@ -197,6 +214,35 @@ class Sandbox:
         if self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
+
+    def _check_namespace_gone(self) -> bool | None:
+        """In namespaces: the PID namespace's first process (bwrap's info) is gone, so is
+        every process in it; one still there after 2 s is killed. None without namespaces."""
+        if getattr(self, "_info", None) is None:
+            return None
+        try:
+            info = b""
+            while chunk := os.read(self._info, 4096):  # bwrap is dead: EOF comes
+                info += chunk
+                if len(info) > 65536:
+                    break
+        finally:
+            os.close(self._info)
+            self._info = None
+        try:
+            pid = int(json.loads(info.split(b"\n}")[0] + b"}")["child-pid"])
+        except (ValueError, KeyError, TypeError):
+            return False
+        deadline = time.monotonic() + 2
+        while _alive_elsewhere(pid):
+            if time.monotonic() > deadline:
+                try:
+                    os.kill(pid, signal.SIGKILL)
+                except OSError:
+                    pass
+                return False
+            time.sleep(0.005)
+        return True
 
     def __enter__(self):
         return self

@@ -141,12 +141,10 @@ def attacks(home: Path, folder: Path, port: int) -> dict[str, str]:
         """,
         # a fork bomb: capped, and every process dies with the sandbox
         "fork_bomb.py": f"""
-            import time
             for _ in range(300):
                 try:
-                    if os.fork() == 0:
-                        time.sleep(60)  # {MARKER}
-                        os._exit(0)
+                    if os.fork() == 0:  # a sleeper whose command line names it
+                        os.execv("/bin/sh", ["sh", "-c", "sleep 60; : {MARKER}"])
                 except OSError:
                     break
         """,
@@ -519,3 +517,18 @@ def test_a_file_name_with_markup_and_escapes_is_shown_as_text(tmp_path):
     text = console.export_text()
     assert "[/]\\x1b[2J[link=https://e.example]x.py" in text.replace("\n", "")
     assert "<a href" not in console.export_html()
+
+
+@needs_namespaces
+def test_closing_a_sandbox_checks_its_pid_namespace_is_gone(tmp_path):
+    from convtrace.check.sandbox import Sandbox
+
+    path = tmp_path / "detach.py"
+    path.write_text(hostile(attacks(tmp_path, tmp_path, 1)["fork_bomb.py"]))
+    setup = {"path": str(path), "api": "course", "class": "Conv2D", "functions": [],
+             "pool_functions": [], "weight_attr": None, "bias_attr": None}  # fmt: skip
+    box = Sandbox(setup, 5, 2 << 30, 1)
+    assert box.start()["status"] == "loaded"
+    assert _survivors()  # the sleepers run while the sandbox does
+    box.close()
+    assert box.namespace_gone is True and _survivors() == []
