@@ -406,7 +406,8 @@ def test_nan_keeps_the_json_strict(graded):
 
 # ------------------------------------------------------------------ without namespaces
 def run_limits(args, tmp_path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "CONVTRACE_ISOLATION": "limits", "COLUMNS": "100", "NO_COLOR": "1"}
+    env = {**os.environ, "CONVTRACE_ISOLATION": "limits", "COLUMNS": "100", "NO_COLOR": "1",
+           "CONVTRACE_TEST_TOKEN": TOKEN}  # fmt: skip
     command = [sys.executable, "-m", "convtrace", "check", *map(str, args)]
     return subprocess.run(command, capture_output=True, text=True, env=env, cwd=tmp_path)
 
@@ -470,7 +471,7 @@ def test_without_namespaces_landlock_keeps_files_network_and_the_grader_safe(tmp
     (home / "secret.txt").write_text(SECRET)
     (folder / "aaa_classmate.py").write_text(CORRECT)
     chosen = attacks(home, folder, listener.getsockname()[1])
-    for name in ("rewrite_files.py", "phone_home.py"):
+    for name in ("rewrite_files.py", "phone_home.py", "read_grader.py"):
         (folder / name).write_text(hostile(chosen[name]))
     (folder / "read_secret.py").write_text(
         hostile(f"raise RuntimeError(open({str(home / 'secret.txt')!r}).read())")
@@ -489,6 +490,7 @@ def test_without_namespaces_landlock_keeps_files_network_and_the_grader_safe(tmp
     assert (folder / "aaa_classmate.py").read_text() == CORRECT
     assert "PermissionError" in found["read_secret.py"]["error"] and SECRET not in done.stdout
     assert "no network" in found["phone_home.py"]["error"]
+    assert TOKEN not in done.stdout and "PermissionError" in found["read_grader.py"]["error"]
     assert found["signal_grader.py"]["passed"] and found["aaa_classmate.py"]["passed"]
     with pytest.raises((TimeoutError, OSError)):
         listener.accept()
