@@ -34,6 +34,7 @@ MAX_ELEMENTS = 2_000_000  # per array; the worker refuses bigger ones itself (sa
 MAX_FIELD = 160
 ARRAYS = {"out", "dF", "dX", "db", "weights_after"}
 STATUSES = {"loaded", "ok", "error", "setup", "load"}
+KINDS = {"conv", "pool", "affine", "relu"}  # what a cs231n file may define
 
 #: id -> (template, its fields). The child sends the id and the fields' values, never text
 #: to format; these are the only templates a reply can be shown with.
@@ -77,6 +78,7 @@ MESSAGES: dict[str, tuple[str, tuple[str, ...]]] = {
         ("names",),
     ),
     "no_function": (N_("has no function {name}"), ("name",)),
+    "returned_none": (N_("returned None ({what} is None)"), ("what",)),
     "no_class_defines": (
         N_("has no class {name} (it defines: {classes}); name it with --class"),
         ("name", "classes"),
@@ -116,13 +118,21 @@ def message(reply: dict) -> Msg:
     fields = reply.get("fields")
     if entry is None or not isinstance(fields, dict):
         raise TransportError("message id")
-    template, names = entry
+    return Msg(entry[0], **message_fields(reply))
+
+
+def message_fields(reply: dict) -> dict:
+    """The message's fields, each checked (an int, or a string made ``visible``)."""
+    entry, fields = MESSAGES.get(reply.get("id")), reply.get("fields")
+    if entry is None or not isinstance(fields, dict):
+        raise TransportError("message id")
+    names = entry[1]
     if set(fields) - set(names) or not set(names) - {"line"} <= set(fields):
         raise TransportError("message fields")
     values = {name: _field(fields[name]) for name in names if name in fields}
     if "line" not in values:
         values["line"] = ""
-    return Msg(template, **values)
+    return values
 
 
 def _check_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, budget: int) -> int:
@@ -195,6 +205,12 @@ def check_header(header) -> dict:
     clean: dict = {"status": header["status"]}
     if "id" in header:
         clean["message"] = message(header)
+        clean["fields"] = message_fields(header)  # diagnose reads the error's kind and text
+    clean["returned_none"] = header.get("returned_none") is True
+    present = header.get("present", [])
+    if not isinstance(present, list) or not all(isinstance(k, str) for k in present):
+        raise TransportError("present")
+    clean["present"] = [k for k in present if k in KINDS]
     printed = header.get("printed", 0)
     if isinstance(printed, bool) or not isinstance(printed, int) or not 0 <= printed < 2**62:
         raise TransportError("printed")

@@ -7,6 +7,7 @@ Importing this module loads only typer; the grader, numpy and torch load when it
 
 from __future__ import annotations
 
+import json
 import sys
 from enum import Enum
 from pathlib import Path
@@ -51,7 +52,7 @@ def check_command(
             "--api",
             rich_help_panel=PANEL,
             help="course (the class above) or cs231n (conv_forward_naive / "
-            "conv_backward_naive functions).",
+            "conv_backward_naive; max-pool, affine and ReLU pairs are graded when present).",
         ),
     ] = Api.course,
     function: Annotated[
@@ -158,12 +159,18 @@ def check_command(
     """
     from ..render.console import make_console
 
-    handout = open_handout(export, quiet, "default")  # a bad --export before any work
+    handout = open_handout(export, quiet, "default", json_out)  # a bad --export before any work
     out = Report(make_console(), handout, quiet, "convtrace check")
     if list_bugs:
         from ..render.check import catalog_view
 
-        out.emit(catalog_view())
+        if json_out:  # the catalog as data (English, like every JSON document)
+            from ..check.report import catalog_document
+
+            typer.echo(json.dumps({"bugs": catalog_document()}))
+            out.quiet = True
+        if out.handout is not None or not json_out:
+            out.emit(catalog_view())
         return
     if path is None:
         fail(_("give the student's FILE.py or a FOLDER of them (or --list-bugs)"))
@@ -172,6 +179,8 @@ def check_command(
     target = Path(path)
     if not target.exists() and not target.is_symlink():
         fail(_("{path} does not exist").format(path=visible(path)))
+    if target.is_file() and target.suffix != ".py":
+        fail(_("{path} is not a Python file (.py): not run").format(path=visible(path)))
     for name in allow or []:
         if name != "torch":
             fail(_("--allow {name}: only torch can be allowed").format(name=visible(name)))
@@ -255,11 +264,15 @@ def _refused(path: Path):
 
 def _battery(api: str, quiet: bool):
     """The cases and torch's values for them (torch is imported here, once)."""
-    from ..check.cases import build_battery, torch_reference
+    from ..check.cases import References, build_battery
 
     with spinner(_("asking PyTorch for the expected values…"), quiet):
         cases = build_battery(api)
-        return cases, [torch_reference(case) for case in cases]
+        references = References(cases)
+        for index, case in enumerate(cases):  # the rest when a file has those functions
+            if case.spec.kind == "conv":
+                references[index]
+        return cases, references
 
 
 def _check_file(target: Path, options, json_out: bool, csv_path: str | None, out: Report) -> None:
@@ -296,6 +309,7 @@ def _check_folder(
     """Every ``*.py`` of the folder, ``jobs`` at a time (threads, each driving one child);
     the table and grade book in file order. A symlink, device or folder named x.py gets a
     line saying it was not graded."""
+    import dataclasses
     from concurrent.futures import ThreadPoolExecutor
 
     from ..check.escape import markup, visible
@@ -305,6 +319,7 @@ def _check_folder(
     from ..render.check import check_progress, folder_table, isolation_line
     from ..render.console import make_console
 
+    no_shrink = dataclasses.replace(options, shrink=False)  # the table shows no smallest case
     files = sorted(p for p in folder.iterdir() if p.name.endswith(".py"))
     if not files:
         fail(_("{folder} holds no .py file").format(folder=visible(folder)))
@@ -330,7 +345,7 @@ def _check_folder(
                     advance(label)
 
             try:
-                result = grade_file(file, cases, references, options, on_case=on_case)
+                result = grade_file(file, cases, references, no_shrink, on_case=on_case)
             except Exception as error:  # noqa: BLE001 - one file never costs the class its grades
                 result = FileResult(str(file), error=Msg("could not be graded ({kind})",
                                                           kind=type(error).__name__))  # fmt: skip

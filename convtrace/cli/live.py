@@ -28,8 +28,8 @@ def live_command(
     cell's sum term by term, and window-by-window animations of conv.out, pool.out and
     grad.input. Same scenario options as [bold]run[/bold].
 
-    [bold]Keys[/bold]: ↑↓/jk stage · Enter open · arrows cell · [ ] slice · t torch ·
-    space play · . , step · + - speed · Esc back · ? keys · q quit
+    [bold]Keys[/bold]: ↑↓/jk stage · Enter open · arrows/jk cell · [ ] slice · t torch ·
+    space play · . , step · + - speed · PgUp/PgDn the sum · Esc back · ? keys · q quit
 
     [bold]Examples[/bold]
 
