@@ -225,6 +225,20 @@ def test_a_planted_bug_shows_in_random_networks(spec, bug):
     assert ticked == [], (spec.net, bug, ticked)
 
 
+def test_a_bug_carried_into_a_saturated_float64_loss_is_not_ticked():
+    """Found by the random-network property: the bug moves fc2.out by 58, the saturated CE loss
+    by 3.6e-8, under float64's rtol·Σ|terms| (1e-9 · ~100) but a million units of rounding."""
+    net = "conv(1,2) maxpool(2) conv(1,2) maxpool(2) fc(4) fc(2)"
+    common = ["--net", net, "--seed", "1", "--channels", "2", "--size", "9", "--loss", "ce"]
+    common += ["--classes", "3", "--method", "im2col", "--dtype", "float64"]
+    code, doc, output = _doc(*common, "--bug", "weights-reinitialised")
+    assert code == 1, output[-1500:]
+    loss = next(s for s in doc["stages"] if s["name"] == "loss")
+    assert loss["agrees"] is False and loss["end_to_end_max_abs_diff"] > 1e-8
+    clean_code, clean, _output = _doc(*common)
+    assert clean_code == 0 and all(s["agrees"] is not False for s in clean["stages"])
+
+
 @pytest.mark.parametrize("bug", ["stride-ignored", "padding-not-removed", "same-padding-symmetric"])
 def test_net_hints_reveal_the_bug(bug):
     layer = BUGS[bug].needs.net

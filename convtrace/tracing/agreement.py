@@ -29,6 +29,21 @@ from ..i18n import _
 RTOL = {"float32": 1e-5, "float64": 1e-9}
 
 
+#: Units of rounding an end-to-end comparison after an upstream disagreement may differ by.
+CARRIED_ULPS = 1000
+
+
+def carried_rtol(rtol: float, values) -> float:
+    """rtol for torch's end-to-end values once an earlier stage disagreed: the error a planted
+    bug carries downstream must show, so the allowance is what rounding can carry (float32's
+    1e-5 is 84 units of rounding and stays; float64's 1e-9 is 4.5 million and would let a bug's
+    change of 3.6e-8 in a saturated loss of |terms| ~100 pass), never more than ``rtol``."""
+    dtype = np.asarray(values).dtype
+    if not np.issubdtype(dtype, np.floating):
+        return rtol
+    return min(rtol, CARRIED_ULPS * float(np.finfo(dtype).eps))
+
+
 def rule_text(rtol: float) -> str:
     """The rule as the closing line and the README print it: ``|Δ| ≤ 1e-05·Σ|terms|``."""
     return _("|Δ| ≤ {rtol}·Σ|terms|").format(rtol=f"{rtol:g}")

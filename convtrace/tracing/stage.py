@@ -14,7 +14,7 @@ import numpy as np
 
 from ..core.errors import NumericError
 from ..i18n import N_, _
-from .agreement import RTOL, within
+from .agreement import RTOL, carried_rtol, within
 
 #: The second torch line of a verdict: torch's own run from the input, every stage feeding the
 #: next (counted only after an upstream stage disagreed).
@@ -112,9 +112,12 @@ class Stage:
 
     def within(self, other: np.ndarray, rtol: float) -> bool:
         """One comparison under the rule: |ours − other| ≤ rtol·Σ|terms| in every cell (torch's
-        end-to-end values may also differ by twice the rounding they carry, ``drift``)."""
-        drift = self.drift if other is self.reference and self.drift is not None else 0.0
-        return within(self.values, other, self.terms, rtol, slack=2 * drift)
+        end-to-end values may also differ by twice the rounding they carry, ``drift``, and are
+        held to at most a thousand units of rounding: see ``carried_rtol``)."""
+        if other is not self.reference or self.local is None:
+            return within(self.values, other, self.terms, rtol)
+        drift = self.drift if self.drift is not None else 0.0
+        return within(self.values, other, self.terms, carried_rtol(rtol, self.values), 2 * drift)
 
     def numeric_agrees(self) -> bool | None:
         """The numeric witness's verdict (None: none, or no cell could be checked)."""
