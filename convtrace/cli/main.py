@@ -29,7 +29,9 @@ from .output import (
     output_options,
     spinner,
 )
+from .sgd_options import LrOption, MomentumOption, WeightDecayOption, make_sgd
 from .show import show as _show
+from .train import train_command
 
 app = typer.Typer(
     name="convtrace",
@@ -46,15 +48,22 @@ app = typer.Typer(
 
 
 def _trace(spec: ScenarioSpec, *, backward: bool, compare_torch: bool, quiet: bool,
-           only: str | None = None, cell: str | None = None, gradcheck: bool = False):  # fmt: skip
+           only: str | None = None, cell: str | None = None, gradcheck: bool = False,
+           sgd=None):  # fmt: skip
     """The run (see tracing/run.py) with a spinner unless ``quiet`` (JSON output); ``only``: an
     --only glob, refused before computing when no stage of this network matches it; ``cell``:
-    explain's stage, refused likewise when this network has no sum for it."""
+    explain's stage, refused likewise when this network has no sum for it; ``sgd``: one SGD
+    step after the backward pass (--lr)."""
     from ..tracing.run import compute_trace
     from .output import check_only_pattern
 
     def before_run(layers):
-        check_only_pattern(only, layers)
+        extra = ()
+        if sgd is not None:
+            from ..tracing.update import update_stage_names
+
+            extra = update_stage_names(layers, sgd.momentum)
+        check_only_pattern(only, layers, extra)
         if cell is not None:
             from ..explain.cell import check_covered
 
@@ -67,6 +76,7 @@ def _trace(spec: ScenarioSpec, *, backward: bool, compare_torch: bool, quiet: bo
         gradcheck=gradcheck,
         before_run=before_run,
         status=lambda message: spinner(message, quiet),
+        sgd=sgd,
     )
 
 
@@ -103,6 +113,9 @@ def run(
         ),
     ] = None,
     gradcheck: Annotated[bool, GRADCHECK_OPTION] = False,
+    lr: LrOption = None,
+    momentum: MomentumOption = 0.0,
+    weight_decay: WeightDecayOption = 0.0,
 ) -> None:
     """Forward, loss and backward: every stage, ours next to PyTorch's.
 
@@ -113,11 +126,13 @@ def run(
       convtrace run --only 'grad.*' --precision 6
       convtrace run --json > trace.json
       convtrace run --scenario examples/digit.toml  your own numbers (see examples/)
+      convtrace run --seed 42 --lr 0.1             then one SGD step (update.* stages)
 
     Exit code 0 when every stage agrees with torch, 1 when any disagrees, 2 for bad input.
     """
+    sgd = make_sgd(lr, momentum, weight_decay)
     trace = _trace(spec, backward=True, compare_torch=out.compare_torch, quiet=out.json,
-                   only=out.only, gradcheck=gradcheck)  # fmt: skip
+                   only=out.only, gradcheck=gradcheck, sgd=sgd)  # fmt: skip
     if save_scenario is not None:
         from ..scenario.toml_file import save_scenario as write_scenario
 
@@ -153,7 +168,12 @@ def forward(spec: ScenarioSpec, out: OutputOptions) -> None:
 @output_options
 @scenario_options
 def backward(
-    spec: ScenarioSpec, out: OutputOptions, gradcheck: Annotated[bool, GRADCHECK_OPTION] = False
+    spec: ScenarioSpec,
+    out: OutputOptions,
+    gradcheck: Annotated[bool, GRADCHECK_OPTION] = False,
+    lr: LrOption = None,
+    momentum: MomentumOption = 0.0,
+    weight_decay: WeightDecayOption = 0.0,
 ) -> None:
     """A one-line summary of the forward pass, then every backward stage in full.
 
@@ -161,10 +181,14 @@ def backward(
 
       convtrace backward --compare-torch
       convtrace backward --method loop --only 'grad.conv.*'
+      convtrace backward --lr 0.05 --momentum 0.9      then one SGD step
     """
+    from ..tracing.update import is_update_stage
+
+    sgd = make_sgd(lr, momentum, weight_decay)
     trace = _trace(spec, backward=True, compare_torch=out.compare_torch, quiet=out.json,
-                   only=out.only, gradcheck=gradcheck)  # fmt: skip
-    forward_names = [s.name for s in trace if not s.is_gradient]
+                   only=out.only, gradcheck=gradcheck, sgd=sgd)  # fmt: skip
+    forward_names = [s.name for s in trace if not s.is_gradient and not is_update_stage(s.name)]
     _show(trace, out, summary_only=forward_names)
 
 
@@ -294,6 +318,7 @@ def explain(
 # torch load when the command runs).
 app.command("bench")(guarded(bench_command))
 app.command("check")(guarded(check_command))
+app.command("train")(guarded(scenario_options(train_command)))
 app.command("live")(live_command)
 
 
