@@ -276,6 +276,9 @@ def explain(
     theme: ThemeOption = "default",
     export: ExportOption = None,
     quiet: QuietOption = False,
+    lr: LrOption = None,
+    momentum: MomentumOption = 0.0,
+    weight_decay: WeightDecayOption = 0.0,
 ) -> None:
     """Where one number comes from: its short sum, term by term, with the run's actual values.
 
@@ -291,6 +294,7 @@ def explain(
       convtrace explain 'fc.out[0,0]'                       z = Σ f·W_fc + b, term by term
       convtrace explain loss --loss ce --classes 3
       convtrace explain 'conv2.out[0,3,1,1]' --net "conv(4,3) relu conv(8,3) fc(10)"
+      convtrace explain 'update.conv.weight[0,0,1,1]' --lr 0.1   one SGD step, W − η·∂L/∂W
 
     Exit code 0 when the sum agrees with the trace and torch, 1 when not, 2 for bad input.
     """
@@ -299,7 +303,9 @@ def explain(
     console = _styled_console(color, theme)  # a bad --color/--theme before any work
     handout = open_handout(export, quiet, theme)
     stage, index = parse_cell(cell)
-    trace = _trace(spec, backward=True, compare_torch=compare_torch, quiet=json_out, cell=stage)
+    sgd = make_sgd(lr, momentum, weight_decay)
+    trace = _trace(spec, backward=True, compare_torch=compare_torch, quiet=json_out, cell=stage,
+                   sgd=sgd)  # fmt: skip
     explanation = explain_cell(trace, stage, index)
     if json_out:
         with english():

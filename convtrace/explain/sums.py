@@ -14,7 +14,9 @@ Roles, and the stage each one explains for a layer called ``L`` (the layer after
     bias    grad.L.bias      ∂L/∂bias, from ∂L/∂(L.out)
     input   grad.L.out       ∂L/∂(M's input), explained by M (grad.input by the first layer)
 
-``loss`` is the one stage no layer owns: its sum is registered as ("loss", "value").
+``loss`` is the one stage no layer owns: its sum is registered as ("loss", "value"). One SGD
+step (``--lr``) is ("update", "weight") / ("update", "bias"): ``update.L.weight`` for any layer
+with parameters.
 The terms are recomputed from the layers' parameters and the trace's input stages, never read
 from the answer, so "the terms add up to the trace's value" is a real check.
 """
@@ -100,6 +102,11 @@ def explainable(layers) -> dict[str, tuple[object, tuple[str, str]]]:
         if (family, "input") in SUMS:
             name = f"grad.{layers[k - 1].name}.out" if k else "grad.input"
             out[name] = (layer, (family, "input"))
+    for layer in layers:
+        grads = getattr(layer, "cls", type(layer)).GRAD_SUFFIXES
+        for part in ("weight", "bias"):
+            if part in grads and ("update", part) in SUMS:
+                out[f"update.{layer.name}.{part}"] = (layer, ("update", part))
     return out
 
 
