@@ -49,10 +49,11 @@ def torch_loss(kind: str, z, target, ctx: TwinContext):
 class TorchModel:
     """torch's copy of the network, trained by torch: ``params`` ({``conv.weight``: leaf
     tensor}) start from ``start`` and are stepped by ``torch.optim.SGD`` with the same
-    settings as ours."""
+    settings as ours (``buffers``: its momentum buffers from earlier steps, if any)."""
 
     def __init__(self, layers, start: dict, dtype: str, *, lr: float, momentum: float = 0.0,
-                 weight_decay: float = 0.0, rtol: float = 1e-5, settle: bool = True):  # fmt: skip
+                 weight_decay: float = 0.0, rtol: float = 1e-5, settle: bool = True,
+                 buffers: dict | None = None):  # fmt: skip
         import torch
 
         self.layers, self.dtype = layers, torch_dtype(dtype)
@@ -64,6 +65,10 @@ class TorchModel:
         self.optimizer = torch.optim.SGD(
             list(self.params.values()), lr=lr, momentum=momentum, weight_decay=weight_decay
         )
+        for name, buf in (buffers or {}).items():  # momentum carried on from earlier steps
+            if name in self.params:
+                tensor = torch.tensor(np.asarray(buf), dtype=self.dtype)
+                self.optimizer.state[self.params[name]]["momentum_buffer"] = tensor
 
     def context(self) -> TwinContext:
         current = {name: p.detach().numpy() for name, p in self.params.items()}

@@ -16,7 +16,7 @@ import numpy as np
 from ..core.optim import SGD
 from ..i18n import Msg
 from .network import build_network
-from .pipeline import LOSSES
+from .pipeline import LOSSES, run_pipeline
 from .stage import Stage, Trace
 
 UPDATE_PREFIXES = ("update.", "momentum.")
@@ -67,13 +67,32 @@ def loss_change(before: float, after: float) -> str:
     return f"loss {before:.4g} → {after:.4g}"
 
 
+def next_step(trace: Trace, sgd: SGD) -> Trace:
+    """The trace after taking the step ``trace`` shows (its ``update.*`` values become the
+    parameters): the same batch, forward, backward, torch's values, and the next step's stages
+    (momentum carried on, ours in ``sgd``, torch's from the ``momentum.*`` stages' reference)."""
+    s = trace.scenario
+    new = {name.removeprefix("update."): st.values for st in trace
+           if (name := st.name).startswith("update.") and name != "update.loss"}  # fmt: skip
+    buffers = {st.name.removeprefix("momentum."): st.reference for st in trace
+               if st.name.startswith("momentum.") and st.reference is not None}  # fmt: skip
+    after = run_pipeline(replace(s, params={**s.params, **new}))
+    if trace.has_reference:
+        from .reference import attach_reference
+
+        attach_reference(after)
+    return attach_update(after, sgd, torch_buffers=buffers)
+
+
 @np.errstate(over="ignore", invalid="ignore", divide="ignore")
-def attach_update(trace: Trace, sgd: SGD, *, reference: bool | None = None) -> Trace:
+def attach_update(trace: Trace, sgd: SGD, *, reference: bool | None = None,
+                  torch_buffers: dict | None = None) -> Trace:  # fmt: skip
     """Add one SGD step's stages to a trace that ran backward (see the module's docstring).
 
     The trace's layers keep their parameters and caches (explain still reads them); the step
     is taken on copies, and the loss after it by fresh layers. ``reference``: also take
-    torch's step (default: when the trace has torch's values).
+    torch's step (default: when the trace has torch's values); ``torch_buffers``: torch's
+    momentum buffers from the step before (none: this is the first step).
     """
     s = trace.scenario
     reference = trace.has_reference if reference is None else reference
@@ -86,9 +105,10 @@ def attach_update(trace: Trace, sgd: SGD, *, reference: bool | None = None) -> T
                 buffers[name] = sgd.buffers[name]
     after_layers = build_network(replace(s, params={**s.params, **new}))
     after = forward_loss(after_layers, s.x, s.target, s.loss)
+    earlier = torch_buffers or {}
     torch_new, torch_buffers, torch_after = {}, {}, None
     if reference:
-        torch_new, torch_buffers, torch_after = _torch_step(trace, sgd, after_layers)
+        torch_new, torch_buffers, torch_after = _torch_step(trace, sgd, after_layers, earlier)
     for layer in trace.layers:
         for part in layer.params:
             name = f"{layer.name}.{part}"
@@ -141,7 +161,7 @@ def _add_param_stages(trace, sgd, name, new, buffers, torch_new, torch_buffers) 
     )
 
 
-def _torch_step(trace: Trace, sgd: SGD, after_layers):
+def _torch_step(trace: Trace, sgd: SGD, after_layers, buffers: dict):
     """torch.optim.SGD's step from the run's parameters: (new values, momentum buffers, loss
     after the step), each from torch's own numbers."""
     from .torch_loop import TorchModel
@@ -151,7 +171,7 @@ def _torch_step(trace: Trace, sgd: SGD, after_layers):
              for layer in trace.layers for part, value in layer.params.items()}  # fmt: skip
     model = TorchModel(trace.layers, start, s.dtype, lr=sgd.lr, momentum=sgd.momentum,
                        weight_decay=sgd.weight_decay, rtol=trace.tolerance,
-                       settle=not s.bug)  # fmt: skip
+                       settle=not s.bug, buffers=buffers)  # fmt: skip
     model.step(s.x, s.target, s.loss)
     # the loss after: torch's new parameters, through twins that follow the after-step layers
     after = model.loss(s.x, s.target, s.loss, layers=after_layers)
