@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from ..core.errors import ParameterError
-from ..i18n import _, english
+from ..i18n import _
 from ..scenario.spec import ScenarioSpec
 from .output import ColorOption, ExportOption, QuietOption, Report, ThemeOption, open_handout
 from .sgd_options import SGD_PANEL, MomentumOption, WeightDecayOption
@@ -163,23 +163,10 @@ def _progress(steps: int, quiet: bool):
 
 
 def _json(run) -> None:
-    """The document, English in every language (see the command's help)."""
-    import io
+    """The document (see render/train_view.train_document), English in every language."""
+    from ..render.train_view import train_document
 
-    from ..render.json_out import check_document_size, write_trace_document
-
-    stages = [s for s in run.final if s.name.startswith("final.")]
-    check_document_size(stages, run.scenario.max_elements)
-    stream = io.StringIO()
-    with english():
-        write_trace_document(run.final, stages, stream)
-    doc = json.loads(stream.getvalue())
-    steps = [{"step": s.step, "loss": s.loss, "reference_loss": s.reference_loss}
-             for s in run.steps]  # fmt: skip
-    out = {"scenario": doc["scenario"], "tolerance": doc["tolerance"], "steps": steps,
-           "max_abs_loss_diff": run.max_loss_diff, "interrupted": run.interrupted,
-           "stages": doc["stages"]}  # fmt: skip
-    typer.echo(json.dumps(out))
+    typer.echo(json.dumps(train_document(run)))
 
 
 def _view(run, report: Report, precision: int, handout) -> None:

@@ -112,3 +112,26 @@ def train_markdown(run, heading: str, precision: int = 4) -> str:
             lines.append(f"- `{stage.name}` {stage.shape}: max |Δ| "
                          f"{format_delta(stage.max_abs_diff)} {mark}")  # fmt: skip
     return "\n".join(lines) + "\n"
+
+
+def train_document(run) -> dict:
+    """The ``convtrace train --json`` document: {"scenario", "tolerance", "steps": [{"step",
+    "loss", "reference_loss"}], "max_abs_loss_diff", "interrupted", "stages": [the final
+    parameters, as ``run --json`` writes stages]}; English in every language."""
+    import io
+    import json
+
+    from ..i18n import english
+    from .json_out import check_document_size, write_trace_document
+
+    stages = [s for s in run.final if s.name.startswith("final.")]
+    check_document_size(stages, run.scenario.max_elements)
+    stream = io.StringIO()
+    with english():
+        write_trace_document(run.final, stages, stream)
+    doc = json.loads(stream.getvalue())
+    steps = [{"step": s.step, "loss": s.loss, "reference_loss": s.reference_loss}
+             for s in run.steps]  # fmt: skip
+    return {"scenario": doc["scenario"], "tolerance": doc["tolerance"], "steps": steps,
+            "max_abs_loss_diff": run.max_loss_diff, "interrupted": run.interrupted,
+            "stages": doc["stages"]}  # fmt: skip
