@@ -113,3 +113,15 @@ def test_source_pixel_limit_is_judged_from_the_header(tmp_path, monkeypatch):
     Image.new("L", (20, 20)).save(path)
     with pytest.raises(ConvtraceError, match="decompression bomb"):
         load_picture(path, 10_000, resize=4)
+
+
+def test_example_picture_is_what_make_picture_draws():
+    """examples/digit3.png is reproducible from examples/make_picture.py."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_picture", "examples/make_picture.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    drawn = np.asarray(module.draw_three())
+    stored = np.asarray(Image.open("examples/digit3.png"))
+    assert drawn.shape == (28, 28) and np.array_equal(drawn, stored) and drawn.max() == 255
