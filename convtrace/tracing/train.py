@@ -16,8 +16,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from ..core.errors import NumericError
 from ..core.optim import SGD
-from ..i18n import Msg
+from ..i18n import Msg, _
 from .network import build_network
 from .pipeline import LOSSES, run_pipeline
 from .stage import Stage, Trace
@@ -123,6 +124,13 @@ def train(
             for layer in layers:
                 a = layer.next_input(layer.forward(a))
             loss = float(loss_fn.forward(a, y))
+            if not np.isfinite(loss):
+                raise NumericError(
+                    _(
+                        "the loss left {dtype}'s range at step {k} (it was {first:.4g} at step "
+                        "0): the steps diverged; use a smaller --lr"
+                    ).format(dtype=s.dtype, k=k, first=run.steps[0].loss if run.steps else loss)
+                )
             dout = loss_fn.backward()
             for layer in reversed(layers):
                 dout = layer.backward(dout)

@@ -135,3 +135,9 @@ def test_step_matches_torch_after_the_step(invoke_cli):
                                 "--dtype", "float64", "--json"))  # fmt: skip
     after = torch.tensor(stages["update.loss"]["reference"])
     assert abs(float(after) - stages["update.loss"]["values"]) < 1e-9
+
+
+def test_train_that_diverges_is_one_line(invoke_cli):
+    result = invoke_cli("train", "--lr", "1000", "--steps", "50", "--loss", "mse")
+    assert result.exit_code == 2 and "smaller --lr" in result.output
+    assert len(result.output.strip().splitlines()) == 1
