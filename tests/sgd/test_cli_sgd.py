@@ -141,3 +141,15 @@ def test_train_that_diverges_is_one_line(invoke_cli):
     result = invoke_cli("train", "--lr", "1000", "--steps", "50", "--loss", "mse")
     assert result.exit_code == 2 and "smaller --lr" in result.output
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_train_on_a_picture(invoke_cli):
+    result = invoke_cli("train", "--net", "conv(4,3) relu maxpool(2) fc(3)", "--input",
+                        "examples/digit3.png", "--resize", "8", "--normalize", "--loss", "ce",
+                        "--target", "1", "--steps", "30", "--lr", "0.05", "--seed", "3",
+                        "--json")  # fmt: skip
+    doc = json.loads(result.stdout)
+    losses = [s["loss"] for s in doc["steps"]]
+    assert doc["scenario"]["input_shape"] == [1, 1, 8, 8] and losses[-1] < losses[0] / 4
+    assert all(s["agrees"] for s in doc["stages"])
+    assert doc["max_abs_loss_diff"] <= doc["tolerance"] * max(1, max(losses))
