@@ -123,7 +123,7 @@ def covered(layers) -> str:
 def check_covered(stage_name: str, layers) -> tuple:
     """The (layer, (family, role)) whose sum explains ``stage_name``; refused, before anything
     is computed, when this network has none."""
-    entry = explainable(layers).get(stage_name)
+    entry = explainable(layers, update=True).get(stage_name)
     if entry is not None:
         return entry
     from ..tracing.pipeline import stage_names

@@ -72,3 +72,12 @@ def test_u_is_in_the_footer_and_the_help():
     from convtrace.live.keys import HELP
 
     assert "u                one SGD step" in HELP
+
+
+def test_an_update_cell_is_explained_beside_the_grid():
+    sgd = SGD(0.1)
+    trace = compute_trace(ScenarioSpec(), sgd=sgd)
+    app = LiveApp(trace, sgd=sgd)
+    text = _drive(app, ["j"] * trace.names.index("update.conv.weight"))
+    assert app.stage.name == "update.conv.weight"
+    assert "−η·∂L/∂W[0,0,0,0]" in text and "equals the trace" in text
