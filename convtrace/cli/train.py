@@ -93,7 +93,7 @@ def train_command(
 
       convtrace train --net "conv(4,3) relu maxpool(2) fc(3)" --size 8 --batch 4 --loss ce
           --steps 30 --lr 0.05 --seed 3
-      convtrace train --scenario examples/lenet.toml --steps 100 --lr 0.01 --momentum 0.9
+      convtrace train --scenario examples/lenet.toml --steps 20 --lr 1e-6 --momentum 0.9
       convtrace train --input digit3.png --resize 8 --normalize --target 1 --loss ce ...
       convtrace train ... --every 10                 the full trace of steps 0, 10, 20, …
       convtrace train ... --export curve.html        the curve as a handout (.svg .md .txt)

@@ -35,9 +35,9 @@ def steps_table(run, precision: int = 4) -> Table:
         table.add_column("|Δ|", justify="right", style="ct.dim")
     for k in shown_steps(len(run.steps)):
         step = run.steps[k]
-        row = [str(step.step), f"{step.loss:.{max(precision, 1)}g}"]
+        row = [str(step.step), f"{step.loss + 0.0:.{max(precision, 1)}g}"]
         if has_ref:
-            row += [f"{step.reference_loss:.{max(precision, 1)}g}",
+            row += [f"{step.reference_loss + 0.0:.{max(precision, 1)}g}",
                     format_delta(abs(step.loss - step.reference_loss))]  # fmt: skip
         table.add_row(*row)
     return table
@@ -75,7 +75,7 @@ def summary_line(run) -> str:
         parts.append(_("batches of {size} of {total} samples").format(
             size=run.batch_size, total=run.scenario.x.shape[0]))  # fmt: skip
     if run.steps:
-        parts.append(f"loss {run.steps[0].loss:.4g} → {run.steps[-1].loss:.4g}")
+        parts.append(f"loss {run.steps[0].loss + 0.0:.4g} → {run.steps[-1].loss + 0.0:.4g}")
     if run.interrupted:
         parts.append(_("stopped by Ctrl-C"))
     return " · ".join(parts)
@@ -100,9 +100,9 @@ def train_markdown(run, heading: str, precision: int = 4) -> str:
     lines += ["| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]
     for k in shown_steps(len(run.steps)):
         step = run.steps[k]
-        row = [str(step.step), f"{step.loss:.{max(precision, 1)}g}"]
+        row = [str(step.step), f"{step.loss + 0.0:.{max(precision, 1)}g}"]
         if has_ref:
-            row += [f"{step.reference_loss:.{max(precision, 1)}g}",
+            row += [f"{step.reference_loss + 0.0:.{max(precision, 1)}g}",
                     format_delta(abs(step.loss - step.reference_loss))]  # fmt: skip
         lines.append("| " + " | ".join(row) + " |")
     lines += ["", loss_verdict(run).plain, ""]

@@ -190,7 +190,7 @@ def _final_trace(run: TrainRun, layers, model) -> Trace:
                 "train.loss",
                 Msg("Loss at each step"),
                 losses,
-                f"loss {losses[0]:.4g} → {losses[-1]:.4g}",
+                f"loss {losses[0] + 0.0:.4g} → {losses[-1] + 0.0:.4g}",
                 reference=None if ref is None else ref.astype(s.dtype),
                 axes=("step",),
             )

@@ -64,7 +64,7 @@ def buffer_formula(sgd: SGD, symbol: str, grad: str) -> str:
 
 def loss_change(before: float, after: float) -> str:
     """``loss 18 → 9.3``."""
-    return f"loss {before:.4g} → {after:.4g}"
+    return f"loss {before + 0.0:.4g} → {after + 0.0:.4g}"  # + 0.0: no "-0"
 
 
 def next_step(trace: Trace, sgd: SGD) -> Trace:
