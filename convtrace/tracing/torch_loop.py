@@ -86,11 +86,17 @@ class TorchModel:
         the loss before the step."""
         loss = self.loss(x, target, kind, layers=layers)
         loss.backward()
+        twins = dict(zip((layer.name for layer in (self.layers if layers is None else layers)),
+                         self._twins, strict=True))  # fmt: skip
         grads = {}
-        for layer, twin in zip(self.layers if layers is None else layers, self._twins,
-                               strict=True):  # fmt: skip
-            for part, grad in twin.gradients().items():
-                grads[f"{layer.name}.{part}"] = grad
+        for name in self.params:
+            layer_name, part = name.rsplit(".", 1)
+            twin = twins[layer_name]
+            # the module's own parameter (a leaf): its .grad is autograd's ∂L/∂W, without the
+            # extra gradients a twin's gradients() works out for display
+            value = twin.values.get(part)
+            grad = getattr(value, "grad", None)
+            grads[name] = grad if grad is not None else twin.gradients()[part]
         for name, p in self.params.items():
             p.grad = grads[name].detach().clone()
         self.optimizer.step()
