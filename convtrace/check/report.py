@@ -8,7 +8,7 @@ import os
 import numpy as np
 
 from .cases import RTOL
-from .catalog import BUGS
+from .catalog import BUGS, CATALOG
 from .grade import COMPONENTS, LABELS, CaseResult, FileResult
 
 
@@ -19,9 +19,11 @@ def _shape(a) -> list[int] | None:
 def case_document(r: CaseResult) -> dict:
     doc = {
         "name": r.case.name,
-        "geometry": r.case.describe(),
+        "kind": r.case.spec.kind,
+        "geometry": str(r.case.describe()),
+        "in_contract": r.counted,
         "status": r.status,
-        "message": r.message,
+        "message": None if r.message is None else str(r.message),
         "passed": r.passed,
         "checks": {LABELS[k]: r.checks.get(k) for k in COMPONENTS},
         "shapes": {
@@ -54,9 +56,31 @@ def file_document(result: FileResult) -> dict:
         "tolerance": {"rtol": RTOL, "rule": "|got - torch| <= rtol * max(1, max|torch|)"},
         "cases": [case_document(r) for r in result.cases],
         "diagnosis": result.diagnosis,
-        "fixes": {i: {"sentence": BUGS[i].sentence, "fix": BUGS[i].fix} for i in result.diagnosis},
+        "notes": result.notes,
+        "findings": [
+            {
+                "id": f.id,
+                "kind": f.kind,
+                "tensor": f.tensor,
+                "evidence": str(f.evidence),
+                "cases": sorted(f.cases),
+                "note": f.note,
+            }
+            for f in result.findings
+        ],  # fmt: skip
+        "fixes": {
+            i: {"sentence": BUGS[i].sentence, "fix": BUGS[i].fix}
+            for i in result.diagnosis + result.notes
+        },
         "no_known_pattern": result.unexplained,
+        "load_failure": None if result.load_failure is None else str(result.load_failure),
         "score": result.score if result.error is None else 0.0,
+        "score_counts": "percent of the cases inside the API's contract that pass",
+        "cases_counted": len(result.counted),
+        "cases_failed": len(result.failed),
+        "smallest_failing_case": None
+        if result.smallest is None
+        else case_document(result.smallest),
         "passed": result.passed,
         "first_failure": None if first is None else first.case.name,
     }
@@ -71,8 +95,9 @@ def grade_row(result: FileResult, folder: str) -> dict:
         "score": result.score if result.error is None else 0.0,
         "first_failure": None if first is None else first.case.name,
         "diagnosis": result.diagnosis,
-        "error": result.error,
+        "error": result.error or result.load_failure,
         "note": None if first is None or first.status == "ok" else first.message,
+        "notes": result.notes,
     }
 
 
@@ -89,8 +114,20 @@ def write_csv(rows: list[dict], path: str) -> None:
                     row["score"],
                     "yes" if row["passed"] else "no",
                     row["first_failure"] or "",
-                    " ".join(row["diagnosis"]),
+                    " ".join(row["diagnosis"] + row.get("notes", [])),
                     row["error"] or "",
                     row["note"] or "",
                 ]
             )
+
+
+def catalog_document() -> list[dict]:
+    """The entries of ``convtrace check --list-bugs --json`` ({"bugs": [...]}): id, sentence
+    and fix (English: JSON is the same in every language), and whether ``run --bug`` can plant
+    it."""
+    from .catalog import PLANTED_IDS
+
+    return [
+        {"id": b.id, "sentence": b.sentence, "fix": b.fix, "plantable": b.id in PLANTED_IDS}
+        for b in CATALOG
+    ]

@@ -211,7 +211,13 @@ def _find_bias(obj, filters, weight_name, given):
     return found[0] if found else None
 
 
+class ReturnedNone(ValueError):
+    """The student's function returned None (the untouched template does)."""
+
+
 def _as_array(value, what: str) -> np.ndarray:
+    if value is None:
+        raise ReturnedNone(what)
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -269,18 +275,19 @@ def run_course_case(cls, h: dict, a: dict) -> tuple[dict, dict]:
 
 def run_cs231n_case(functions, h: dict, a: dict) -> tuple[dict, dict]:
     """conv_forward_naive(x, w, b, conv_param) -> (out, cache);
-    conv_backward_naive(dout, cache) -> (dx, dw, db); for a pooling case
-    max_pool_forward_naive(x, pool_param) -> (out, cache), max_pool_backward_naive -> dx."""
-    if h.get("kind") == "pool":
-        return run_pool_case(functions["pool"], h, a)
+    conv_backward_naive(dout, cache) -> (dx, dw, db); likewise max pooling, affine, ReLU."""
+    kind = h.get("kind", "conv")
+    if kind != "conv":
+        return {"pool": run_pool_case, "affine": run_affine_case, "relu": run_relu_case}[kind](
+            functions[kind], h, a
+        )
     forward, backward = functions["conv"]
     param = {"stride": h["stride"], "pad": h["padding"]}
-    returned = forward(a["x"].copy(), a["w"].copy(), a["b"].copy(), param)
-    if not isinstance(returned, (tuple, list)) or len(returned) != 2:
-        raise ValueError("the forward function must return (out, cache)")
-    out, cache = returned
+    out, cache = _pair(forward(a["x"].copy(), a["w"].copy(), a["b"].copy(), param), "forward")
     result = {"out": _as_array(out, "out")}
     grads = backward(a["dout"].copy(), cache)
+    if grads is None:
+        raise ReturnedNone("the backward function")
     if not isinstance(grads, (tuple, list)) or len(grads) != 3:
         raise ValueError("the backward function must return (dx, dw, db)")
     result["dX"] = _as_array(grads[0], "dx")
@@ -289,15 +296,46 @@ def run_cs231n_case(functions, h: dict, a: dict) -> tuple[dict, dict]:
     return {}, result
 
 
+def _pair(returned, which: str):
+    if returned is None:
+        raise ReturnedNone(f"the {which} function")
+    if not isinstance(returned, (tuple, list)) or len(returned) != 2:
+        raise ValueError(f"the {which} function must return (out, cache)")
+    return returned
+
+
 def run_pool_case(functions, h: dict, a: dict) -> tuple[dict, dict]:
     forward, backward = functions
-    k = h["kernel"]
-    param = {"pool_height": k, "pool_width": k, "stride": h["stride"]}
-    returned = forward(a["x"].copy(), param)
-    if not isinstance(returned, (tuple, list)) or len(returned) != 2:
-        raise ValueError("the max-pool forward function must return (out, cache)")
-    result = {"out": _as_array(returned[0], "out")}
-    result["dX"] = _as_array(backward(a["dout"].copy(), returned[1]), "dx")
+    kh, kw = h["kernel"] if isinstance(h["kernel"], list) else (h["kernel"], h["kernel"])
+    param = {"pool_height": kh, "pool_width": kw, "stride": h["stride"]}
+    out, cache = _pair(forward(a["x"].copy(), param), "max-pool forward")
+    result = {"out": _as_array(out, "out")}
+    result["dX"] = _as_array(backward(a["dout"].copy(), cache), "dx")
+    return {}, result
+
+
+def run_affine_case(functions, h: dict, a: dict) -> tuple[dict, dict]:
+    """affine_forward(x, w, b) -> (out, cache); affine_backward(dout, cache) -> (dx, dw, db)."""
+    forward, backward = functions
+    out, cache = _pair(forward(a["x"].copy(), a["w"].copy(), a["b"].copy()), "affine forward")
+    result = {"out": _as_array(out, "out")}
+    grads = backward(a["dout"].copy(), cache)
+    if grads is None:
+        raise ReturnedNone("the affine backward function")
+    if not isinstance(grads, (tuple, list)) or len(grads) != 3:
+        raise ValueError("the affine backward function must return (dx, dw, db)")
+    result["dX"] = _as_array(grads[0], "dx")
+    result["dF"] = _as_array(grads[1], "dw")
+    result["db"] = _as_array(grads[2], "db")
+    return {}, result
+
+
+def run_relu_case(functions, h: dict, a: dict) -> tuple[dict, dict]:
+    """relu_forward(x) -> (out, cache); relu_backward(dout, cache) -> dx."""
+    forward, backward = functions
+    out, cache = _pair(forward(a["x"].copy()), "ReLU forward")
+    result = {"out": _as_array(out, "out")}
+    result["dX"] = _as_array(backward(a["dout"].copy(), cache), "dx")
     return {}, result
 
 
@@ -313,11 +351,11 @@ def load(setup: dict):
         for name in setup["functions"]:
             if not callable(namespace.get(name)):
                 raise SetupError(N_("has no function {name}"), name=name)
-        pool = [namespace.get(name) for name in setup["pool_functions"]]
-        return {
-            "conv": [namespace[name] for name in setup["functions"]],
-            "pool": pool if all(map(callable, pool)) else None,
-        }
+        found = {"conv": [namespace[name] for name in setup["functions"]]}
+        for kind, names in (setup.get("more_functions") or {}).items():
+            pair = [namespace.get(name) for name in names]
+            found[kind] = pair if all(map(callable, pair)) else None
+        return found
     cls = namespace.get(setup["class"])
     if not isinstance(cls, type):
         classes = sorted(k for k, v in namespace.items() if isinstance(v, type) and not k[0] == "_")
@@ -367,8 +405,8 @@ def main(cmd_fd: int, result_fd: int) -> None:
     except BaseException as error:  # noqa: BLE001 - anything the student's file does
         write_frame(result_fd, {"status": "load", **describe_exception(error, setup["path"])})
         return
-    has_pool = isinstance(target, dict) and target["pool"] is not None
-    write_frame(result_fd, {"status": "loaded", "pool": has_pool})
+    present = sorted(k for k, v in target.items() if v) if isinstance(target, dict) else []
+    write_frame(result_fd, {"status": "loaded", "present": present})
     run = run_cs231n_case if setup["api"] == "cs231n" else run_course_case
     while (frame := read_frame(cmd_fd)) is not None:
         header, arrays = frame
@@ -378,6 +416,10 @@ def main(cmd_fd: int, result_fd: int) -> None:
             reply = {"status": "ok", **names}
         except SetupError as error:
             reply, result = {"status": "setup", **error.reply}, {}
+        except ReturnedNone as error:
+            reply = {"status": "error", "returned_none": True,
+                     **said(N_("returned None ({what} is None)"), what=str(error))}  # fmt: skip
+            result = {}
         except BaseException as error:  # noqa: BLE001
             reply, result = (
                 {"status": "error", **describe_exception(error, setup["path"])},

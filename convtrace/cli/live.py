@@ -32,8 +32,9 @@ def live_command(
     cell's sum term by term, and window-by-window animations of conv.out, pool.out and
     grad.input. Same scenario options as [bold]run[/bold].
 
-    [bold]Keys[/bold]: ↑↓/jk stage · Enter open · arrows cell · [ ] slice · t torch ·
-    space play · . , step · + - speed · Esc back · u SGD step (with --lr) · ? keys · q quit
+    [bold]Keys[/bold]: ↑↓/jk stage · Enter open · arrows/jk cell · [ ] slice · t torch ·
+    space play · . , step · + - speed · PgUp/PgDn the sum · Esc back · u SGD step (with --lr) ·
+    ? keys · q quit
 
     [bold]Examples[/bold]
 

@@ -16,8 +16,9 @@ from ..i18n import _, english, language, resolve_language
 from ..scenario.spec import ScenarioSpec
 from .bench import bench_command
 from .check import check_command
+from .help import HelpCommand, HelpGroup
 from .live import live_command
-from .options import fail, guarded, no_such_option, scenario_options
+from .options import fail, guarded, scenario_options
 from .output import (
     ColorOption,
     ExportOption,
@@ -32,9 +33,11 @@ from .output import (
 from .sgd_options import LrOption, MomentumOption, WeightDecayOption, make_sgd
 from .show import show as _show
 from .train import train_command
+from .usage import COMMANDS, usage_message
 
 app = typer.Typer(
     name="convtrace",
+    cls=HelpGroup,
     help=(
         "Watch a tiny CNN compute, one tensor at a time: conv → pool → flatten → fc → loss, "
         "forward and backward, by hand (loops and im2col) next to PyTorch's autograd.\n\n"
@@ -45,6 +48,29 @@ app = typer.Typer(
     add_completion=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+@app.callback()
+def _root(
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            metavar="es|en",
+            rich_help_panel="Output",
+            show_default=False,
+            help="Language of the help and of what the command prints: es or en (also "
+            "accepted after the command).",
+        ),
+    ] = None,
+) -> None:
+    """``convtrace --lang es …``: the language is set before any command runs (main() reads
+    --lang wherever it is typed); here a value we lack is refused."""
+    if lang is not None:
+        try:
+            resolve_language(lang)
+        except ValueError as error:
+            fail(str(error))
 
 
 def _trace(spec: ScenarioSpec, *, backward: bool, compare_torch: bool, quiet: bool,
@@ -95,7 +121,7 @@ def _styled_console(color: str, theme: str):
     return make_console(color=parse_color(color), theme=parse_theme(theme))
 
 
-@app.command()
+@app.command(cls=HelpCommand)
 @guarded
 @output_options
 @scenario_options
@@ -143,7 +169,7 @@ def run(
     _show(trace, out)
 
 
-@app.command()
+@app.command(cls=HelpCommand)
 @guarded
 @output_options
 @scenario_options
@@ -163,7 +189,7 @@ def forward(spec: ScenarioSpec, out: OutputOptions) -> None:
     )
 
 
-@app.command()
+@app.command(cls=HelpCommand)
 @guarded
 @output_options
 @scenario_options
@@ -192,7 +218,7 @@ def backward(
     _show(trace, out, summary_only=forward_names)
 
 
-@app.command()
+@app.command(cls=HelpCommand)
 @guarded
 def shapes(
     size: Annotated[int | None, typer.Option(help="Square input: H = W = SIZE.")] = None,
@@ -200,9 +226,16 @@ def shapes(
     width: Annotated[int | None, typer.Option(help="Input width W.")] = None,
     kernel: Annotated[int, typer.Option("--kernel", "-k", help="Kernel size (square).")] = 3,
     stride: Annotated[int, typer.Option("--stride", "-s", help="Stride.")] = 1,
-    padding: Annotated[str, typer.Option("--padding", "-p", help="valid | same | N | H,W.")] = (
-        "valid"
-    ),
+    padding: Annotated[
+        str,
+        typer.Option(
+            "--padding",
+            "-p",
+            metavar="valid|same|N|H,W",
+            help="'same' keeps ceil(size / stride); N pads every side by N, H,W the top/bottom "
+            "by H and left/right by W.",
+        ),
+    ] = "valid",
     dilation: Annotated[int, typer.Option("--dilation", "-d", help="Dilation.")] = 1,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead.")] = False,
     color: ColorOption = "auto",
@@ -223,7 +256,7 @@ def shapes(
     from ..scenario.spec import parse_padding
 
     console = _styled_console(color, theme)  # bad --color/--theme/--export before any work
-    handout = open_handout(export, quiet, theme)
+    handout = open_handout(export, quiet, theme, json_out)
 
     for value, option in ((size, "--size"), (height, "--height"), (width, "--width")):
         if value is not None:  # judged as typed, so the message names the option given
@@ -238,13 +271,13 @@ def shapes(
     if json_out:
         with english():
             typer.echo(json.dumps(geometry_document(axes, pad)))
-        return
-    from ..render.shapes import shapes_view
+    if handout is not None or not json_out:  # --json --export: the JSON and the handout
+        from ..render.shapes import shapes_view
 
-    Report(console, handout, quiet, "convtrace shapes").emit(shapes_view(axes, pad))
+        Report(console, handout, quiet or json_out, "convtrace shapes").emit(shapes_view(axes, pad))
 
 
-@app.command()
+@app.command(cls=HelpCommand)
 @guarded
 @scenario_options
 def explain(
@@ -301,7 +334,7 @@ def explain(
     from ..explain.cell import explain_cell, explanation_document, parse_cell
 
     console = _styled_console(color, theme)  # a bad --color/--theme before any work
-    handout = open_handout(export, quiet, theme)
+    handout = open_handout(export, quiet, theme, json_out)
     stage, index = parse_cell(cell)
     sgd = make_sgd(lr, momentum, weight_decay)
     trace = _trace(spec, backward=True, compare_torch=compare_torch, quiet=json_out, cell=stage,
@@ -322,24 +355,10 @@ def explain(
 
 # `convtrace bench` lives in bench_cli.py; importing it loads only typer (the timing code and
 # torch load when the command runs).
-app.command("bench")(guarded(bench_command))
-app.command("check")(guarded(check_command))
-app.command("train")(guarded(scenario_options(train_command)))
-app.command("live")(live_command)
-
-
-def _usage_message(error, click_errors) -> str:
-    """Click's message on one line; an unknown option names its closest match first."""
-    possibilities = getattr(error, "possibilities", None)
-    if isinstance(error, click_errors.NoSuchOption) and possibilities:
-        import difflib
-
-        ranked = sorted(
-            possibilities,
-            key=lambda p: -difflib.SequenceMatcher(None, error.option_name, p).ratio(),
-        )
-        return no_such_option(error.option_name, ranked)
-    return " ".join(error.format_message().split())
+app.command("bench", cls=HelpCommand)(guarded(bench_command))
+app.command("check", cls=HelpCommand)(guarded(check_command))
+app.command("train", cls=HelpCommand)(guarded(scenario_options(train_command)))
+app.command("live", cls=HelpCommand)(live_command)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -378,7 +397,9 @@ def _main(args: list[str], click_errors) -> int:
         code = 0  # building this error already printed the help
     except click_errors.UsageError as error:
         command = error.ctx.command_path if error.ctx is not None else "convtrace"
-        message = _usage_message(error, click_errors)
+        if command == "convtrace" and args and args[0] in COMMANDS:
+            command = f"convtrace {args[0]}"  # click failed before entering the command
+        message = usage_message(error, click_errors, args)
         hint = _("(see {command} --help)").format(command=command)
         typer.echo(f"Error: {message} {hint}", err=True)
         code = 2

@@ -52,7 +52,8 @@ def train_command(
             "--every",
             metavar="N",
             rich_help_panel=SGD_PANEL,
-            help="Also print the full trace (every stage, with torch's) of steps 0, N, 2N, …",
+            help="Also print the full trace (every stage, with torch's) of steps 0, N, 2N and "
+            "so on.",
             show_default=False,
         ),
     ] = None,  # fmt: skip
@@ -69,9 +70,8 @@ def train_command(
         typer.Option(
             "--json",
             rich_help_panel="Output",
-            help='One JSON document: {"scenario", '
-            '"steps": [{"step", "loss", "reference_loss"}], "stages": [final '
-            "parameters]}.",
+            help="One JSON document: the scenario, the steps (step, loss, reference_loss) and the "
+            "stages (the final parameters).",
         ),
     ] = False,  # fmt: skip
     precision: Annotated[
@@ -95,7 +95,7 @@ def train_command(
           --steps 30 --lr 0.05 --seed 3
       convtrace train --scenario examples/lenet.toml --steps 20 --lr 1e-6 --momentum 0.9
       convtrace train --input digit3.png --resize 8 --normalize --target 1 --loss ce ...
-      convtrace train ... --every 10                 the full trace of steps 0, 10, 20, …
+      convtrace train ... --every 10                 the full trace of steps 0, 10, 20
       convtrace train ... --export curve.html        the curve as a handout (.svg .md .txt)
 
     Exit code 0 when every step's loss and the final parameters agree with torch's loop, 1
