@@ -359,7 +359,7 @@ class NotebookTrace:
         from .render.explain import explanation_view
 
         with language(self.lang):
-            stage, index = parse_cell(cell)
+            stage, index = parse_cell(cell, self.trace.layers if self.trace.scenario.net else None)
             explanation = explain_cell(self.trace, stage, index)
         digits = self.precision if precision is None else precision
         self._present(

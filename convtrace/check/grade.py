@@ -229,6 +229,8 @@ class CheckOptions:
     timeout: float = 10.0
     memory: int = 2 << 30
     shrink: bool = True
+    allow_torch: bool = False  # --allow torch: the child may import the reference
+    isolation: object = None  # an isolation.Isolation; None: the best this machine gives
 
 
 def grade_file(path, cases, references, options: CheckOptions, on_case=None) -> FileResult:
@@ -255,7 +257,9 @@ def grade_file(path, cases, references, options: CheckOptions, on_case=None) -> 
         result.source = open(path, encoding="utf-8", errors="replace").read(1_000_000)
     except OSError:
         result.source = ""
-    with Sandbox(setup, options.timeout, options.memory, len(cases)) as box:
+    box = Sandbox(setup, options.timeout, options.memory, len(cases), options.isolation,
+                  options.allow_torch)  # fmt: skip
+    with box:
         loaded = box.start()
         if loaded["status"] != "loaded":
             findings = load_findings(loaded, result.source)
@@ -306,18 +310,9 @@ def run_in(box, case: Case) -> tuple[dict, dict]:
 
 
 def reply_message(reply: dict):
-    """The child's (or the sandbox's) message: a Msg (English as a str, translated where it
-    is shown) when the reply carries its template and fields, else the text as it came."""
-    message, template = reply.get("message"), reply.get("template")
-    if isinstance(template, str) and isinstance(reply.get("fields"), dict):
-        fields = {
-            k: v if isinstance(v, (int, float)) else str(v) for k, v in reply["fields"].items()
-        }
-        try:
-            return Msg(template, **fields)
-        except (KeyError, IndexError, ValueError):
-            return message
-    return message
+    """The child's (or the sandbox's) message: a Msg of this process's own catalog, its
+    fields checked and escaped (``transport``), translated where it is shown."""
+    return reply.get("message")
 
 
 def _load_error(reply: dict):

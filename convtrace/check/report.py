@@ -1,19 +1,39 @@
-"""The ``--json`` document and the ``--csv`` grade book of ``convtrace check`` (plain data)."""
+"""The ``--json`` document and the ``--csv`` grade book of ``convtrace check`` (plain data).
+
+The JSON is strict (a student's NaN or infinity is ``null``); every text cell of the grade book
+goes through ``escape.csv_cell`` (control characters visible, formulas defused), and the file
+is written to a temporary file beside it, then renamed: a reader never sees half a grade book.
+"""
 
 from __future__ import annotations
 
 import csv
+import json
+import math
 import os
+import tempfile
 
 import numpy as np
 
 from .cases import RTOL
 from .catalog import BUGS, CATALOG
+from .escape import csv_cell, visible
 from .grade import COMPONENTS, LABELS, CaseResult, FileResult
 
 
 def _shape(a) -> list[int] | None:
     return None if a is None else [int(n) for n in np.shape(a)]
+
+
+def finite(value) -> float | None:
+    """A float for strict JSON: NaN and ±inf are null."""
+    value = float(value)
+    return value if math.isfinite(value) else None
+
+
+def strict_json(doc) -> str:
+    """``json.dumps`` that refuses NaN (none should be left: ``finite`` maps them to null)."""
+    return json.dumps(doc, allow_nan=False)
 
 
 def case_document(r: CaseResult) -> dict:
@@ -41,8 +61,8 @@ def case_document(r: CaseResult) -> dict:
         doc["first_wrong"] = {
             "tensor": LABELS[component],
             "cell": None if cell is None else list(cell),
-            "expected": None if cell is None else float(r.expected[component][cell]),
-            "got": None if cell is None else float(r.got[component][cell]),
+            "expected": None if cell is None else finite(r.expected[component][cell]),
+            "got": None if cell is None else finite(r.got[component][cell]),
         }
     return doc
 
@@ -51,7 +71,7 @@ def file_document(result: FileResult) -> dict:
     """``{"file", "cases": [...], "diagnosis": [ids], "score", ...}``."""
     first = result.first_failure()
     return {
-        "file": result.path,
+        "file": visible(result.path, width=500),
         "error": result.error,
         "tolerance": {"rtol": RTOL, "rule": "|got - torch| <= rtol * max(1, max|torch|)"},
         "cases": [case_document(r) for r in result.cases],
@@ -90,7 +110,7 @@ def grade_row(result: FileResult, folder: str) -> dict:
     """One line of the folder's table and grade book."""
     first = result.first_failure()
     return {
-        "file": os.path.relpath(result.path, folder),
+        "file": visible(os.path.relpath(result.path, folder), width=500),
         "passed": result.passed,
         "score": result.score if result.error is None else 0.0,
         "first_failure": None if first is None else first.case.name,
@@ -101,24 +121,43 @@ def grade_row(result: FileResult, folder: str) -> dict:
     }
 
 
-def write_csv(rows: list[dict], path: str) -> None:
-    with open(path, "w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(
-            ["file", "score", "passed", "first_failing_case", "diagnosis", "error", "note"]
-        )
-        for row in rows:
-            writer.writerow(
-                [
-                    row["file"],
-                    row["score"],
-                    "yes" if row["passed"] else "no",
-                    row["first_failure"] or "",
-                    " ".join(row["diagnosis"] + row.get("notes", [])),
-                    row["error"] or "",
-                    row["note"] or "",
-                ]
-            )
+HEADER = ["file", "score", "passed", "first_failing_case", "diagnosis", "error", "note",
+          "isolation"]  # fmt: skip
+
+
+def write_csv(rows: list[dict], path: str, isolation: str = "") -> None:
+    """The grade book, atomically: a temporary file in the same folder, then a rename."""
+    folder = os.path.dirname(os.path.abspath(path))
+    fd, temporary = tempfile.mkstemp(prefix=".grades-", suffix=".csv", dir=folder)
+    try:
+        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(HEADER)
+            for row in rows:
+                writer.writerow(
+                    [
+                        csv_cell(row["file"]),
+                        csv_cell(row["score"]),
+                        csv_cell(row["passed"]),
+                        csv_cell(row["first_failure"] or ""),
+                        csv_cell(" ".join(row["diagnosis"] + row.get("notes", []))),
+                        csv_cell(row["error"] or ""),
+                        csv_cell(row["note"] or ""),
+                        csv_cell(str(isolation)),
+                    ]
+                )
+            handle.flush()
+            os.fsync(handle.fileno())
+        mask = os.umask(0o022)
+        os.umask(mask)
+        os.chmod(temporary, 0o666 & ~mask)
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
 
 
 def catalog_document() -> list[dict]:

@@ -335,7 +335,7 @@ def explain(
 
     console = _styled_console(color, theme)  # a bad --color/--theme before any work
     handout = open_handout(export, quiet, theme, json_out)
-    stage, index = parse_cell(cell)
+    stage, index = parse_cell(cell, _net_layers(spec))
     sgd = make_sgd(lr, momentum, weight_decay)
     trace = _trace(spec, backward=True, compare_torch=compare_torch, quiet=json_out, cell=stage,
                    sgd=sgd)  # fmt: skip
@@ -351,6 +351,15 @@ def explain(
         Report(console, handout, quiet or json_out, title).emit(view)
     if not explanation.agrees_with_trace or explanation.agrees_with_reference is False:
         raise typer.Exit(1)
+
+
+def _net_layers(spec: ScenarioSpec):
+    """A --net network's layers (named, as its stages), or None for the classroom network."""
+    if not spec.net:
+        return None
+    from ..scenario.net import parse_net
+
+    return parse_net(spec.net)
 
 
 # `convtrace bench` lives in bench_cli.py; importing it loads only typer (the timing code and

@@ -6,7 +6,7 @@ add up to the trace's value" is a real check. Which stages have a sum depends on
 every layer family registers its sums in :mod:`convtrace.explain.kinds` (see
 :mod:`convtrace.explain.sums` for the roles). For the classroom network these are::
 
-    conv.out[n,f,i,j]  pool.out[n,c,i,j]  fc.out[n,o]  loss
+    conv.out[n,f,i,j]  pool.out[n,c,i,j]  fc.out[n,o]  loss  grad.fc.out[n,o]
     grad.fc.weight[o,k]  grad.fc.bias[o]  grad.flatten.out[n,k]
     grad.conv.weight[f,c,u,v]  grad.conv.bias[f]  grad.input[n,c,r,q]
 
@@ -35,8 +35,8 @@ _FORMS = re.compile(
 )
 _NAME = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(\[.*)?$")
 _CLASSIC = (
-    "conv.out[n,f,i,j], pool.out[n,c,i,j], fc.out[n,o], loss, grad.conv.weight[f,c,u,v], "
-    "grad.conv.bias[f], grad.input[n,c,r,q]"
+    "conv.out[n,f,i,j], pool.out[n,c,i,j], fc.out[n,o], loss, grad.fc.out[n,o], "
+    "grad.conv.weight[f,c,u,v], grad.conv.bias[f], grad.input[n,c,r,q]"
 )
 
 
@@ -45,10 +45,10 @@ class Explanation:
     """One cell explained.
 
     value: Σ products (+ bias), recomputed here in float64. trace_value: the pipeline's value.
-    reference: torch's value (None without a reference). tolerance: the absolute difference
-    still counted as agreement, ``rtol · max(1, Σ|products| + |bias|)`` (the size of the
-    rounding a float sum of these terms can make). details: what the views need (grids as
-    arrays, window coordinates, counts).
+    reference: torch's value, computed from the same inputs (None without a reference).
+    tolerance: the absolute difference still counted as agreement, ``rtol · (Σ|products| +
+    |bias|)`` (the rounding a float sum of these terms can make: the run's agreement rule).
+    details: what the views need (grids as arrays, window coordinates, counts).
     """
 
     cell: str
@@ -79,13 +79,21 @@ def cell_name(stage: str, index) -> str:
     return f"{stage}[{','.join(str(i) for i in index)}]" if index else stage
 
 
-def parse_cell(text: str) -> tuple[str, tuple[int, ...]]:
+def parse_cell(text: str, layers=None) -> tuple[str, tuple[int, ...]]:
     """``"conv.out[0,1,2,2]"`` -> ``("conv.out", (0, 1, 2, 2))``; ``"loss"`` -> ``("loss", ())``.
 
     Only the form is checked here; whether this network has that stage is :func:`check_covered`.
+    ``layers`` (a --net network's, LayerSpecs or layers): a refusal lists its stages, not the
+    classroom network's.
     """
     named = _NAME.match(text or "")
     if named and not _FORMS.match(named.group(1).lower()):
+        if layers is not None:
+            raise ConvtraceError(
+                _("explain has no sum for {named!r}; in this network it explains: {layers}").format(
+                    named=named.group(1), layers=covered(layers)
+                )
+            )
         raise ConvtraceError(
             _(
                 "explain has no sum for {named!r}; it explains one cell of: "
@@ -189,8 +197,13 @@ def explain_cell(trace, stage_name: str, index) -> Explanation:
     stage, layer, key = _check_cell(trace, stage_name, index)
     kind, formula, terms, bias, details = SUMS[key](trace, layer, index)
     value = math.fsum([t.product for t in terms] + [bias or 0.0])
-    scale = max(1.0, math.fsum(abs(t.product) for t in terms) + abs(bias or 0.0))
-    ref = None if stage.reference is None else float(np.asarray(stage.reference)[index])
+    # the agreement rule (tracing/agreement.py): rtol·Σ|terms|, and the dtype's smallest
+    # normal number below which floats carry fewer bits; a sum whose terms are made of
+    # cancelling parts (the loss: max(z,0) − z·y) says their size in details["term_sum"]
+    scale = details.get("term_sum", math.fsum(abs(t.product) for t in terms) + abs(bias or 0.0))
+    floor = float(np.finfo(trace.dtype).tiny)
+    torch_value = stage.torch  # torch on the same inputs as these terms
+    ref = None if torch_value is None else float(np.asarray(torch_value)[index])
     return Explanation(
         cell=cell_name(stage_name, index),
         stage=stage_name,
@@ -202,7 +215,7 @@ def explain_cell(trace, stage_name: str, index) -> Explanation:
         reference=ref,
         terms=terms,
         bias=bias,
-        tolerance=trace.tolerance * scale,
+        tolerance=trace.tolerance * scale + floor,
         details=details,
     )
 

@@ -14,9 +14,10 @@ Roles, and the stage each one explains for a layer called ``L`` (the layer after
     bias    grad.L.bias      ∂L/∂bias, from ∂L/∂(L.out)
     input   grad.L.out       ∂L/∂(M's input), explained by M (grad.input by the first layer)
 
-``loss`` is the one stage no layer owns: its sum is registered as ("loss", "value"). One SGD
-step (``--lr``) is ("update", "weight") / ("update", "bias"): ``update.L.weight`` for any layer
-with parameters.
+``loss`` and its derivative ``grad.<last>.out`` are the stages no layer owns: their sums
+are registered as ("loss", "value") and ("loss", "grad").
+One SGD step (``--lr``) is ("update", "weight") / ("update", "bias"): ``update.L.weight`` for
+any layer with parameters.
 The terms are recomputed from the layers' parameters and the trace's input stages, never read
 from the answer, so "the terms add up to the trace's value" is a real check.
 """
@@ -95,6 +96,8 @@ def explainable(layers, update: bool = False) -> dict[str, tuple[object, tuple[s
         if (_family(layer), "out") in SUMS:
             out[f"{layer.name}.out"] = (layer, (_family(layer), "out"))
     out["loss"] = (None, ("loss", "value"))
+    if layers:
+        out[f"grad.{layers[-1].name}.out"] = (None, ("loss", "grad"))
     for k in range(len(layers) - 1, -1, -1):
         layer, family = layers[k], _family(layers[k])
         for role in ("weight", "bias"):

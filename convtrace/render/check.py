@@ -20,6 +20,7 @@ from rich.text import Text
 
 from ..check.cases import RTOL
 from ..check.catalog import BUGS, CATALOG
+from ..check.escape import visible
 from ..check.grade import COMPONENTS, LABELS, STAGES, CaseResult, FileResult
 from ..i18n import N_, _
 from .tensors import format_number
@@ -85,7 +86,7 @@ def case_table(result: FileResult) -> Group:
             checks = [r.checks.get(k) for k in COMPONENTS]
             shape = r.shape_ok if r.status == "ok" else False
             table.add_row(
-                r.case.name, _geometry(r.case), _mark(shape), *map(_mark, checks), _note(r)
+                r.case.name, _geometry(r.case), _mark(shape), *map(_mark, checks), Text(_note(r))
             )
         tables.append(table)
     return Group(*tables)
@@ -251,11 +252,20 @@ def summary_line(result: FileResult) -> Text:
     return text
 
 
-def file_view(result: FileResult, api: str, precision: int = 4) -> Group:
+def isolation_line(isolation) -> Text:
+    """``isolation: namespaces (user, pid, net, mount, ipc, uts)`` or limits only (dim when
+    namespaces, in the warning style when not)."""
+    style = "ct.dim" if str(isolation).startswith("namespaces") else "ct.bad"
+    return Text(_("isolation: ") + _(isolation), style)
+
+
+def file_view(result: FileResult, api: str, isolation=None, precision: int = 4) -> Group:
     """The whole report for one file."""
+    title = _("convtrace check {path} · {api} API").format(path=visible(result.path, 500), api=api)
     parts: list[RenderableType] = [
-        Text(_("convtrace check {path} · {api} API").format(path=result.path, api=api), "ct.title"),
+        Text(title, "ct.title"),
         Text(_("tolerance: ") + _(TOLERANCE).format(rtol=RTOL), "ct.dim"),
+        *([isolation_line(isolation)] if isolation is not None else []),
     ]
     if result.cases:
         parts.append(case_table(result))
@@ -288,7 +298,14 @@ def folder_table(rows: list[dict]) -> Table:
             or ("" if row["passed"] else _("no known pattern"))
         )
         score = "—" if row["error"] and not row["diagnosis"] else f"{row['score']:g}"
-        table.add_row(row["file"], verdict, score, row["first_failure"] or "", diagnosis)
+        # every cell a Text: a file name or a message is never read as Rich markup
+        table.add_row(
+            Text(visible(row["file"], 500)),
+            verdict,
+            score,
+            Text(row["first_failure"] or ""),
+            Text(visible(diagnosis, 500)),
+        )
     return table
 
 

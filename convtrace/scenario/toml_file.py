@@ -36,7 +36,7 @@ from .spec import DEFAULT_MAX_ELEMENTS, ScenarioSpec
 INT_KEYS = ("seed", "batch", "channels", "size", "height", "width", "filters", "classes",
             "max_elements")  # fmt: skip
 PAIR_KEYS = ("kernel", "stride", "dilation", "pool_size", "pool_stride")
-TEXT_KEYS = ("activation", "pool", "loss", "method", "dtype", "net")
+TEXT_KEYS = ("activation", "pool", "loss", "method", "dtype", "net", "bug")
 FILE_KEYS = ("input", "weights", "target")
 #: how a picture --input is read (see images.py): rgb, resize, normalize
 PICTURE_KEYS = tuple(PICTURE_OPTIONS)
@@ -336,6 +336,7 @@ def save_scenario(scenario: Scenario, directory) -> Path:
             "loss": s.loss,
             "method": s.method,
             "dtype": s.dtype,
+            **({"bug": s.bug} if s.bug else {}),  # a planted bug replays as planted
             "input": "arrays.npz",
             "weights": "arrays.npz",
             "target": "arrays.npz",

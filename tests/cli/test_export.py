@@ -82,7 +82,7 @@ def test_markdown_handout_has_a_heading_formula_table_and_verdict_per_stage(invo
     assert "`∂L/∂W_row = Σ_n ∂L/∂H[n] @ X_col[n]ᵀ`" in section
     assert "| **0** | 25 | 17 | 13 |" in section
     assert "**✓ loop = im2col = torch · max |Δ| 0**" in section
-    assert md.rstrip().endswith("**✓ 25 of 25 stages agree · rtol 1e-05**")
+    assert md.rstrip().endswith("**✓ 25 of 25 stages agree · |Δ| ≤ 1e-05·Σ|terms|**")
     assert not ESCAPE.search(md)
 
 
@@ -92,7 +92,8 @@ def test_markdown_shows_torch_beside_a_value_only_where_they_differ(invoke, tmp_
     assert result.exit_code == 1
     md = path.read_text(encoding="utf-8")
     assert "✗" in md and "(torch" in md
-    assert "**✗ 12 of 22 stages agree · rtol 1e-05**" in md  # the terminal's closing lines
+    # the terminal's closing lines
+    assert "**✗ 12 of 22 stages agree · |Δ| ≤ 1e-05·Σ|terms|**" in md
     assert re.search(r"\*\*✗ 10 stages disagree: conv.out, .*grad.input\*\*\n$", md)
 
 
