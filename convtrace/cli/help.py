@@ -29,6 +29,7 @@ PANEL_ORDER = (
     N_("Layers"),
     N_("Your own numbers (files)"),
     N_("Numerics"),
+    N_("After the gradient (SGD)"),
     N_("Checking"),
     N_("Benchmark"),
     N_("Output"),

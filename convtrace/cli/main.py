@@ -30,7 +30,9 @@ from .output import (
     output_options,
     spinner,
 )
+from .sgd_options import LrOption, MomentumOption, WeightDecayOption, make_sgd
 from .show import show as _show
+from .train import train_command
 from .usage import COMMANDS, usage_message
 
 app = typer.Typer(
@@ -72,15 +74,22 @@ def _root(
 
 
 def _trace(spec: ScenarioSpec, *, backward: bool, compare_torch: bool, quiet: bool,
-           only: str | None = None, cell: str | None = None, gradcheck: bool = False):  # fmt: skip
+           only: str | None = None, cell: str | None = None, gradcheck: bool = False,
+           sgd=None):  # fmt: skip
     """The run (see tracing/run.py) with a spinner unless ``quiet`` (JSON output); ``only``: an
     --only glob, refused before computing when no stage of this network matches it; ``cell``:
-    explain's stage, refused likewise when this network has no sum for it."""
+    explain's stage, refused likewise when this network has no sum for it; ``sgd``: one SGD
+    step after the backward pass (--lr)."""
     from ..tracing.run import compute_trace
     from .output import check_only_pattern
 
     def before_run(layers):
-        check_only_pattern(only, layers)
+        extra = ()
+        if sgd is not None:
+            from ..tracing.update import update_stage_names
+
+            extra = update_stage_names(layers, sgd.momentum)
+        check_only_pattern(only, layers, extra)
         if cell is not None:
             from ..explain.cell import check_covered
 
@@ -93,6 +102,7 @@ def _trace(spec: ScenarioSpec, *, backward: bool, compare_torch: bool, quiet: bo
         gradcheck=gradcheck,
         before_run=before_run,
         status=lambda message: spinner(message, quiet),
+        sgd=sgd,
     )
 
 
@@ -129,6 +139,9 @@ def run(
         ),
     ] = None,
     gradcheck: Annotated[bool, GRADCHECK_OPTION] = False,
+    lr: LrOption = None,
+    momentum: MomentumOption = 0.0,
+    weight_decay: WeightDecayOption = 0.0,
 ) -> None:
     """Forward, loss and backward: every stage, ours next to PyTorch's.
 
@@ -139,11 +152,13 @@ def run(
       convtrace run --only 'grad.*' --precision 6
       convtrace run --json > trace.json
       convtrace run --scenario examples/digit.toml  your own numbers (see examples/)
+      convtrace run --seed 42 --lr 0.1             then one SGD step (update.* stages)
 
     Exit code 0 when every stage agrees with torch, 1 when any disagrees, 2 for bad input.
     """
+    sgd = make_sgd(lr, momentum, weight_decay)
     trace = _trace(spec, backward=True, compare_torch=out.compare_torch, quiet=out.json,
-                   only=out.only, gradcheck=gradcheck)  # fmt: skip
+                   only=out.only, gradcheck=gradcheck, sgd=sgd)  # fmt: skip
     if save_scenario is not None:
         from ..scenario.toml_file import save_scenario as write_scenario
 
@@ -179,7 +194,12 @@ def forward(spec: ScenarioSpec, out: OutputOptions) -> None:
 @output_options
 @scenario_options
 def backward(
-    spec: ScenarioSpec, out: OutputOptions, gradcheck: Annotated[bool, GRADCHECK_OPTION] = False
+    spec: ScenarioSpec,
+    out: OutputOptions,
+    gradcheck: Annotated[bool, GRADCHECK_OPTION] = False,
+    lr: LrOption = None,
+    momentum: MomentumOption = 0.0,
+    weight_decay: WeightDecayOption = 0.0,
 ) -> None:
     """A one-line summary of the forward pass, then every backward stage in full.
 
@@ -187,10 +207,14 @@ def backward(
 
       convtrace backward --compare-torch
       convtrace backward --method loop --only 'grad.conv.*'
+      convtrace backward --lr 0.05 --momentum 0.9      then one SGD step
     """
+    from ..tracing.update import is_update_stage
+
+    sgd = make_sgd(lr, momentum, weight_decay)
     trace = _trace(spec, backward=True, compare_torch=out.compare_torch, quiet=out.json,
-                   only=out.only, gradcheck=gradcheck)  # fmt: skip
-    forward_names = [s.name for s in trace if not s.is_gradient]
+                   only=out.only, gradcheck=gradcheck, sgd=sgd)  # fmt: skip
+    forward_names = [s.name for s in trace if not s.is_gradient and not is_update_stage(s.name)]
     _show(trace, out, summary_only=forward_names)
 
 
@@ -285,6 +309,9 @@ def explain(
     theme: ThemeOption = "default",
     export: ExportOption = None,
     quiet: QuietOption = False,
+    lr: LrOption = None,
+    momentum: MomentumOption = 0.0,
+    weight_decay: WeightDecayOption = 0.0,
 ) -> None:
     """Where one number comes from: its short sum, term by term, with the run's actual values.
 
@@ -300,6 +327,7 @@ def explain(
       convtrace explain 'fc.out[0,0]'                       z = Σ f·W_fc + b, term by term
       convtrace explain loss --loss ce --classes 3
       convtrace explain 'conv2.out[0,3,1,1]' --net "conv(4,3) relu conv(8,3) fc(10)"
+      convtrace explain 'update.conv.weight[0,0,1,1]' --lr 0.1   one SGD step, W − η·∂L/∂W
 
     Exit code 0 when the sum agrees with the trace and torch, 1 when not, 2 for bad input.
     """
@@ -308,7 +336,9 @@ def explain(
     console = _styled_console(color, theme)  # a bad --color/--theme before any work
     handout = open_handout(export, quiet, theme, json_out)
     stage, index = parse_cell(cell, _net_layers(spec))
-    trace = _trace(spec, backward=True, compare_torch=compare_torch, quiet=json_out, cell=stage)
+    sgd = make_sgd(lr, momentum, weight_decay)
+    trace = _trace(spec, backward=True, compare_torch=compare_torch, quiet=json_out, cell=stage,
+                   sgd=sgd)  # fmt: skip
     explanation = explain_cell(trace, stage, index)
     if json_out:
         with english():
@@ -336,6 +366,7 @@ def _net_layers(spec: ScenarioSpec):
 # torch load when the command runs).
 app.command("bench", cls=HelpCommand)(guarded(bench_command))
 app.command("check", cls=HelpCommand)(guarded(check_command))
+app.command("train", cls=HelpCommand)(guarded(scenario_options(train_command)))
 app.command("live", cls=HelpCommand)(live_command)
 
 

@@ -220,7 +220,33 @@ SCENARIO_PARAMS: list[inspect.Parameter] = [
         metavar="FILE",
         panel=FILES,
         help="Input image: .npy, .npz, .pt/.pth, .json or .csv/.txt; (H, W), (C, H, W) or "
-        "(N, C, H, W). Its shape sets N, C, H and W.",
+        "(N, C, H, W); or a picture .png/.jpg/.bmp/.gif (greyscale unless --rgb). Its shape "
+        "sets N, C, H and W.",
+    ),
+    option(
+        "rgb",
+        bool,
+        False,
+        "--rgb",
+        panel=FILES,
+        help="A picture --input as three channels (R, G, B) instead of greyscale.",
+    ),
+    option(
+        "resize",
+        str | None,
+        None,
+        "--resize",
+        metavar="N|HxW",
+        panel=FILES,
+        help="Resize a picture --input to N×N or H×W pixels (bilinear).",
+    ),
+    option(
+        "normalize",
+        bool,
+        False,
+        "--normalize",
+        panel=FILES,
+        help="A picture --input's values divided by 255 (to [0, 1]); default: whole numbers 0–255.",
     ),
     option(
         "weights",

@@ -116,14 +116,15 @@ ColorOption = Annotated[str, typer.Option("--color", rich_help_panel=OUTPUT, **_
 ThemeOption = Annotated[str, typer.Option("--theme", rich_help_panel=OUTPUT, **_THEME)]
 
 
-def check_only_pattern(pattern: str | None, layers) -> None:
+def check_only_pattern(pattern: str | None, layers, extra=()) -> None:
     """Refuse an ``--only`` glob that no stage of this network matches, before anything is
-    computed; a bare prefix such as ``grad`` is answered with the glob that was meant."""
+    computed; a bare prefix such as ``grad`` is answered with the glob that was meant. ``extra``:
+    more stage names the run will have (an SGD step's ``update.*``)."""
     import fnmatch
 
     from ..tracing.pipeline import stage_names
 
-    STAGE_NAMES = stage_names(layers)
+    STAGE_NAMES = stage_names(layers) + list(extra)
     if not pattern or any(fnmatch.fnmatchcase(name, pattern) for name in STAGE_NAMES):
         return
     prefixed = [name for name in STAGE_NAMES if name.startswith(pattern.rstrip(".") + ".")]

@@ -84,7 +84,7 @@ def needs_value(option: str) -> str:
     return _("{option} needs a value").format(option=option)
 
 
-COMMANDS = ("run", "forward", "backward", "shapes", "explain", "bench", "check", "live")
+COMMANDS = ("run", "forward", "backward", "shapes", "explain", "bench", "check", "train", "live")
 
 
 def usage_message(error, click_errors, args: list[str] = ()) -> str:

@@ -29,7 +29,10 @@ from .sums import SUMS, Term, axes_of, explainable
 _CELL = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(?:\[\s*(-?\d+(?:\s*,\s*-?\d+)*)?\s*\])?\s*$")
 _HOW = N_("write a cell as stage[i,j,...], e.g. conv.out[0,1,2,2] or grad.conv.bias[1]")
 #: The shapes of stage names a sum could exist for (checked before anything is computed).
-_FORMS = re.compile(r"^(loss|[a-z]+\d*\.out|grad\.[a-z]+\d*\.(out|weight|bias)|grad\.input)$")
+_FORMS = re.compile(
+    r"^(loss|[a-z]+\d*\.out|grad\.[a-z]+\d*\.(out|weight|bias)|grad\.input"
+    r"|update\.[a-z]+\d*\.(weight|bias))$"
+)
 _NAME = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(\[.*)?$")
 _CLASSIC = (
     "conv.out[n,f,i,j], pool.out[n,c,i,j], fc.out[n,o], loss, grad.fc.out[n,o], "
@@ -128,7 +131,7 @@ def covered(layers) -> str:
 def check_covered(stage_name: str, layers) -> tuple:
     """The (layer, (family, role)) whose sum explains ``stage_name``; refused, before anything
     is computed, when this network has none."""
-    entry = explainable(layers).get(stage_name)
+    entry = explainable(layers, update=True).get(stage_name)
     if entry is not None:
         return entry
     from ..tracing.pipeline import stage_names
@@ -154,10 +157,13 @@ def _check_cell(trace, stage_name: str, index: tuple[int, ...]):
     """The stage, and the layer and key of its sum, once the cell is known to exist."""
     layer, key = check_covered(stage_name, trace.layers)
     if stage_name not in trace:
+        need = (
+            _("it needs --lr: one SGD step")
+            if stage_name.startswith("update.")
+            else _("it needs the backward pass")
+        )
         raise ConvtraceError(
-            _("{stage_name} is not in this run (it needs the backward pass)").format(
-                stage_name=stage_name
-            )
+            _("{stage_name} is not in this run ({need})").format(stage_name=stage_name, need=need)
         )
     stage = trace[stage_name]
     shape = stage.shape

@@ -4,7 +4,8 @@ Left, every stage (forward then backward) with its verdict; ↑/↓ or j/k move,
 Main, the stage: header (name, shape, axes, formula, verdict), the slice holding the cell
 cursor (arrows move it, [ ] change slice, t adds torch's grid and the difference), and beside it
 the cursor cell's explanation as its sum. space / . / , / + / - animate conv.out, pool.out and
-grad.input window by window (frames from ``frames.py``). ? lists the keys, q quits.
+grad.input window by window (frames from ``frames.py``). u takes one SGD step (``--lr``): the
+stages are recomputed in place from the new parameters. ? lists the keys, q quits.
 
 Every word on screen goes through ``_()`` when it is drawn, so the app speaks the language it
 runs in: ``lang`` (``es`` | ``en``), else the one current when it is made (``convtrace live``
@@ -68,10 +69,13 @@ class LiveApp(App):
         # priority: the stage list's own PgUp / PgDn would otherwise take them
         Binding("pageup", "scroll_sum(-1)", N_("scroll the sum up"), priority=True),
         Binding("pagedown", "scroll_sum(1)", N_("scroll the sum down"), priority=True),
+        Binding("u", "sgd_step", N_("SGD step")),
     ]
 
-    def __init__(self, trace, precision: int = 4, lang: str | None = None):
+    def __init__(self, trace, precision: int = 4, lang: str | None = None, sgd=None):
         super().__init__()
+        #: the optimizer of ``u`` (a core.optim.SGD, from --lr), or None; steps taken so far
+        self.sgd, self.steps_taken = sgd, 0
         #: es | en: ``lang`` resolved (a ValueError names a language we lack), else the
         #: language current now (under ``convtrace live``, what --lang / LANG chose).
         self.lang = current_language() if lang is None else resolve_language(lang)
@@ -297,6 +301,28 @@ class LiveApp(App):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
+
+    def action_sgd_step(self) -> None:
+        """Take the step the update.* stages show: every stage recomputed from the new
+        parameters (with torch's values and the next step), the loss before → after."""
+        if self.sgd is None or "update.loss" not in self.trace:
+            self.message = _("start convtrace live with --lr η to take SGD steps (u)")
+            self.redraw()
+            return
+        from ..tracing.update import next_step
+
+        before = float(self.trace["loss"].values)
+        self.trace = next_step(self.trace, self.sgd)
+        self.steps_taken += 1
+        after = float(self.trace["loss"].values)
+        self.animation = animation_for(self.trace, self.stage.name)
+        self.stop_animation()
+        for item, stage in zip(self.query(ListItem), self.trace, strict=True):
+            item.query_one(Label).update(self._item_text(stage))
+        self.message = _("SGD step {k}: loss {before:.4g} → {after:.4g}").format(
+            k=self.steps_taken, before=before, after=after
+        )
+        self.redraw()
 
     # ------------------------------------------------------------------ drawing
     def redraw(self) -> None:

@@ -27,6 +27,7 @@ KEYS = (
     ("+-", N_("speed"), ("plus", "minus")),
     ("PgUp/Dn", N_("sum"), ("pageup", "pagedown")),
     ("esc", N_("back"), ("escape",)),
+    ("u", "SGD", ("u",)),  # a name: the same in every language
     ("?", N_("keys"), ("question_mark",)),
     ("q", N_("quit"), ("q",)),
 )
@@ -57,6 +58,10 @@ HELP = N_("""\
   space            play / pause, window by window
   .  ,             one window forward / back
   +  -             faster / slower
+
+[b]Learning[/b] (convtrace live --lr η)
+  u                one SGD step: every stage recomputed with the new weights,
+                   the loss before → after
 
   ?                this help (any key closes it)
   q                quit

@@ -261,7 +261,7 @@ def explanation_panel(trace, stage: Stage, index, precision: int = 4) -> Rendera
     from ..explain.cell import explain_cell
     from ..explain.sums import explainable
 
-    if stage.name not in explainable(trace.layers):
+    if stage.name not in explainable(trace.layers, update="update.loss" in trace):
         return _no_sum(stage, _(_NOT_A_SUM))
     try:
         e = explain_cell(trace, stage.name, tuple(index))

@@ -333,6 +333,8 @@ def trace_renderables(
     section = None
     for stage in chosen:
         heading = N_("Backward") if stage.is_gradient else N_("Forward")
+        if stage.name.startswith(("update.", "momentum.")):
+            heading = N_("After the gradient: one SGD step")
         if heading != section:
             out.append(Rule(Text(_(heading), "ct.heading"), style="ct.dim"))
             section = heading

@@ -22,10 +22,12 @@ def compute_trace(
     gradcheck: bool = False,
     before_run: Callable | None = None,
     status: Callable = _silent,
+    sgd=None,
 ):
     """The Trace of ``spec`` (a ScenarioSpec). ``before_run(layers)``: refusals that must come
     before any computing (an --only pattern, explain's cell); ``status(message)``: a context
-    manager around each step (the CLI's spinner)."""
+    manager around each step (the CLI's spinner). ``sgd`` (a ``core.optim.SGD``): one step after
+    the backward pass, as ``update.*`` stages (see tracing/update.py)."""
     from ..scenario.build import build_scenario
     from .pipeline import run_pipeline
 
@@ -45,6 +47,11 @@ def compute_trace(
             from .gradcheck import attach_numeric
 
             attach_numeric(trace)
+    if sgd is not None and backward:
+        with status(_("one SGD step…")):
+            from .update import attach_update
+
+            attach_update(trace, sgd, reference=reference)
     return trace
 
 

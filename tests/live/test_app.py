@@ -194,6 +194,8 @@ def test_every_key_in_the_footer_does_what_it_says(trace):
         assert app.frame is None and isinstance(app.focused, CellView)
         await press(pilot, "escape")
         assert app.focused is app.query_one("#stages")
+        await press(pilot, "u")  # u SGD: this trace has no --lr, so it says how
+        assert "--lr" in screen_text(app) and app.stage.name == "conv.out"
         await press(pilot, "question_mark")  # ? keys
         assert isinstance(app.screen, HelpScreen) and "the keys" in screen_text(app)
         await pilot.press("x")
