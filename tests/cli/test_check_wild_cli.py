@@ -96,6 +96,6 @@ def test_a_folder_table_names_the_ids_and_the_grade_book_has_notes(invoke, tmp_p
     assert result.exit_code == 1
     assert "maxpool-overwrite" in result.stdout and "2 of 3 files pass" in result.stdout
     lines = book.read_text().splitlines()
-    assert lines[0] == "file,score,passed,first_failing_case,diagnosis,error,note"
+    assert lines[0] == "file,score,passed,first_failing_case,diagnosis,error,note,isolation"
     row = "stride_must_divide.py,100.0,yes,,stride-must-divide"
     assert any(line.startswith(row) for line in lines)
