@@ -100,8 +100,9 @@ def _sample(shape: tuple[int, ...], budget: int) -> np.ndarray:
     return np.stack(np.unravel_index(flat, shape), axis=1) if shape else np.zeros((1, 0), int)
 
 
-def numeric_gradients(scenario, budget: int = BUDGET) -> dict[str, NumericCheck]:
-    """{stage name: NumericCheck} for the gradients of the input and every parameter."""
+def numeric_gradients(scenario, budget: int = BUDGET, stages=None) -> dict[str, NumericCheck]:
+    """{stage name: NumericCheck} for the gradients of the input and every parameter (only
+    those in ``stages`` when given: a BatchNorm's running statistics have no gradient)."""
     s = replace(scenario, method="im2col", bug=None, dtype="float64")
     base = {"input": np.array(s.x, dtype=np.float64)}
     base.update({key: np.array(value, dtype=np.float64) for key, value in s.params.items()})
@@ -110,6 +111,8 @@ def numeric_gradients(scenario, budget: int = BUDGET) -> dict[str, NumericCheck]
     checks = {}
     for key in base:
         stage = f"grad.{key}"
+        if stages is not None and stage not in stages:
+            continue
         shape = base[key].shape
         indices = _sample(shape, budget)
         values = np.empty(len(indices))
@@ -136,7 +139,7 @@ def _crossed(before, after) -> bool:
 
 def attach_numeric(trace, budget: int = BUDGET):
     """Compute the numeric witness for the trace's scenario and attach it to each stage."""
-    for name, check in numeric_gradients(trace.scenario, budget).items():
+    for name, check in numeric_gradients(trace.scenario, budget, set(trace.names)).items():
         if name in trace:
             trace[name].numeric = check
     return trace
