@@ -46,7 +46,8 @@ app = typer.Typer(
 
 
 def _trace(spec: ScenarioSpec, *, backward: bool, compare_torch: bool, quiet: bool,
-           only: str | None = None, cell: str | None = None, gradcheck: bool = False):  # fmt: skip
+           only: str | None = None, cell: str | None = None, gradcheck: bool = False,
+           convt: bool = False):  # fmt: skip
     """The run (see tracing/run.py) with a spinner unless ``quiet`` (JSON output); ``only``: an
     --only glob, refused before computing when no stage of this network matches it; ``cell``:
     explain's stage, refused likewise when this network has no sum for it."""
@@ -65,6 +66,7 @@ def _trace(spec: ScenarioSpec, *, backward: bool, compare_torch: bool, quiet: bo
         backward=backward,
         reference=compare_torch,
         gradcheck=gradcheck,
+        convt=convt,
         before_run=before_run,
         status=lambda message: spinner(message, quiet),
     )
@@ -103,6 +105,16 @@ def run(
         ),
     ] = None,
     gradcheck: Annotated[bool, GRADCHECK_OPTION] = False,
+    convt: Annotated[
+        bool,
+        typer.Option(
+            "--convt",
+            rich_help_panel="Output",
+            help="Show that each conv's input gradient is a transposed convolution of ∂L/∂H "
+            "with the same weights: computed that way too (and by torch's conv_transpose2d) "
+            "and checked, with a panel.",
+        ),
+    ] = False,
 ) -> None:
     """Forward, loss and backward: every stage, ours next to PyTorch's.
 
@@ -112,12 +124,13 @@ def run(
       convtrace run --padding same --stride 2 --size 7
       convtrace run --only 'grad.*' --precision 6
       convtrace run --json > trace.json
+      convtrace run --convt                        ∂L/∂x as a transposed convolution
       convtrace run --scenario examples/digit.toml  your own numbers (see examples/)
 
     Exit code 0 when every stage agrees with torch, 1 when any disagrees, 2 for bad input.
     """
     trace = _trace(spec, backward=True, compare_torch=out.compare_torch, quiet=out.json,
-                   only=out.only, gradcheck=gradcheck)  # fmt: skip
+                   only=out.only, gradcheck=gradcheck, convt=convt)  # fmt: skip
     if save_scenario is not None:
         from ..scenario.toml_file import save_scenario as write_scenario
 
@@ -180,6 +193,17 @@ def shapes(
         "valid"
     ),
     dilation: Annotated[int, typer.Option("--dilation", "-d", help="Dilation.")] = 1,
+    transposed: Annotated[
+        bool,
+        typer.Option(
+            "--transposed",
+            help="A transposed convolution (convT): the input is the small map, "
+            "H_out = (H − 1)·s − 2p + d·(k − 1) + output_padding + 1.",
+        ),
+    ] = False,
+    output_padding: Annotated[
+        int, typer.Option("--output-padding", help="With --transposed: rows added at the end.")
+    ] = 0,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead.")] = False,
     color: ColorOption = "auto",
     theme: ThemeOption = "default",
@@ -193,6 +217,7 @@ def shapes(
 
       convtrace shapes --size 7 --kernel 3 --stride 2 --padding same
       convtrace shapes --height 28 --width 20 --kernel 5 --dilation 2
+      convtrace shapes --transposed --size 4 --kernel 3 --stride 2 --output-padding 1
     """
     from ..core.geometry import check_limit, positive_int
     from ..core.shapes import conv_geometry, geometry_document
@@ -210,6 +235,12 @@ def shapes(
     if None in hw:
         fail(_("give --size, or both --height and --width"))
     pad = parse_padding(padding)
+    if transposed:
+        _shapes_transposed(console, handout, quiet, json_out, hw, kernel, stride, pad,
+                           output_padding, dilation)  # fmt: skip
+        return
+    if output_padding:
+        fail(_("--output-padding belongs to a transposed convolution: add --transposed"))
     axes = conv_geometry(hw, kernel, stride, pad, dilation)
     if json_out:
         with english():
@@ -218,6 +249,23 @@ def shapes(
     from ..render.shapes import shapes_view
 
     Report(console, handout, quiet, "convtrace shapes").emit(shapes_view(axes, pad))
+
+
+def _shapes_transposed(console, handout, quiet, json_out, hw, kernel, stride, pad,
+                       output_padding, dilation) -> None:  # fmt: skip
+    from ..core.shapes_transposed import transposed_document, transposed_geometry
+    from ..render.shapes import transposed_view
+
+    if pad == "same":
+        fail(_("a transposed convolution takes --padding N or H,W (what it removes from the "
+               "output), not same"))  # fmt: skip
+    axes = transposed_geometry(hw, kernel, stride, 0 if pad == "valid" else pad,
+                               output_padding, dilation)  # fmt: skip
+    if json_out:
+        with english():
+            typer.echo(json.dumps(transposed_document(axes)))
+        return
+    Report(console, handout, quiet, "convtrace shapes").emit(transposed_view(axes))
 
 
 @app.command()
