@@ -39,9 +39,9 @@ def _positive_float(value, name: str, low: float, high: float | None = None) -> 
     except (TypeError, ValueError):
         number = math.nan
     if not (math.isfinite(number) and number > low and (high is None or number <= high)):
-        bound = f"{low} < {name}" + (f" ≤ {high}" if high is not None else "")
+        bound = f"{low:g} < {name}" + (f" ≤ {high:g}" if high is not None else "")
         raise ParameterError(
-            _("bn: {name} must be a number with {bound}, got {value!r}").format(
+            _("{name} must be a number with {bound}, got {value!r}").format(
                 name=name, bound=bound, value=value
             )
         )
