@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -103,6 +104,13 @@ def networks(draw):
         method=draw(st.sampled_from(["im2col", "loop", "both"])),
         dtype=draw(st.sampled_from(["float32", "float64"])),
     )
+    if "bn" in spec.net:
+        # float64: in float32 a bn makes rounding the whole answer in places, which the rule of
+        # "Verdicts that cannot lie" (issue 20) judges, not this one: ∂L/∂W of a conv before a
+        # bn is ~0 by scale invariance (ours and torch's are both cancellation noise), and over a
+        # constant channel torch's x·α + (β − μ·α) rounds at |μ|/√ε while ours is exact.
+        # (float32 bn is checked on the done-when network in test_batchnorm.py.)
+        spec = replace(spec, dtype="float64")
     return spec
 
 
