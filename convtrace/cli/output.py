@@ -115,6 +115,13 @@ ColorOption = Annotated[str, typer.Option("--color", rich_help_panel=OUTPUT, **_
 ThemeOption = Annotated[str, typer.Option("--theme", rich_help_panel=OUTPUT, **_THEME)]
 
 
+def styled_console(color: str, theme: str):
+    """The console for --color and --theme as typed (a bad value is a ConvtraceError)."""
+    from ..render.console import make_console, parse_color, parse_theme
+
+    return make_console(color=parse_color(color), theme=parse_theme(theme))
+
+
 def check_only_pattern(pattern: str | None, layers) -> None:
     """Refuse an ``--only`` glob that no stage of this network matches, before anything is
     computed; a bare prefix such as ``grad`` is answered with the glob that was meant."""
