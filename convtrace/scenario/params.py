@@ -95,12 +95,12 @@ def check_names(supplied: dict, planned, sources: dict) -> None:
 def drawn(layer) -> tuple[str, ...]:
     """The parameters the seeded generator draws for ``layer`` (a weight, unless its kind says
     otherwise: a BatchNorm's γ, β and running statistics start at torch's defaults)."""
-    return getattr(layer, "DRAWN", ("weight",))
+    return layer.DRAWN
 
 
 def default_value(layer, part: str, shape) -> np.ndarray:
     """A parameter neither supplied nor drawn: the kind's default (``DEFAULTS``), else ones."""
-    return np.full(shape, getattr(layer, "DEFAULTS", {}).get(part, 1.0))
+    return np.full(shape, layer.DEFAULTS.get(part, 1.0))
 
 
 def generate(seed: int, x_shape, planned, loss: str, classes: int, dtype) -> dict:

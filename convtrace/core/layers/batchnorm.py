@@ -64,8 +64,7 @@ class BatchNorm(Layer):
     SIGNATURE = (("eps", 1e-5), ("momentum", 0.1))
     SUFFIXES = ("mean", "var", "xhat", "weight", "bias", "out")
     GRAD_SUFFIXES = ("weight", "bias")
-    #: parameters that get gradients (the running statistics are buffers); none is drawn
-    TRAINABLE = ("weight", "bias")
+    #: none is drawn from the seed (adding a bn leaves the other layers' draws as they were)
     DRAWN = ()
     DEFAULTS = {"weight": 1.0, "bias": 0.0, "running_mean": 0.0, "running_var": 1.0}
 
