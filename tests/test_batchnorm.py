@@ -102,6 +102,11 @@ def test_the_done_when_network_agrees_with_torch_on_every_stage(mode, dtype):
         assert stages[name]["reference"] is not None and stages[name]["agrees"], name
     assert all(s["agrees"] for s in doc["stages"] if s["reference"] is not None)
     assert doc["scenario"]["bn_mode"] == mode
+    updated = [stages.get(f"bn.updated_{what}") for what in ("mean", "var")]
+    if mode == "train":  # torch's module updated its buffers: ours are the same numbers
+        assert all(s["reference"] is not None and s["agrees"] for s in updated)
+    else:
+        assert updated == [None, None]
     assert stages["bn.weight"]["values"] == [1, 1, 1, 1]  # seeded defaults γ = 1, β = 0
     assert stages["bn.bias"]["values"] == [0, 0, 0, 0]
     if mode == "eval":  # the running statistics' defaults, 0 and 1
@@ -195,3 +200,22 @@ def test_bn_mode_is_saved_and_replayed(tmp_path):
 def test_an_unknown_bn_mode_is_refused():
     result = CliRunner().invoke(app, ["run", *NET, "--bn-mode", "test"])
     assert result.exit_code == 2 and "--bn-mode must be one of train, eval" in result.output
+
+
+def test_a_running_variance_updated_with_the_std_shows_red(monkeypatch):
+    """CS231n's classic: running_var updated with σ instead of σ² (unbiased) is ✗."""
+    records = BatchNorm.records
+
+    def with_std(self, x, out):
+        recs = records(self, x, out)
+        for rec in recs:
+            if rec.suffix == "updated_var":
+                var = self._cache[2]
+                rec.values = 0.9 * self.running_var + 0.1 * np.sqrt(var)
+        return recs
+
+    monkeypatch.setattr(BatchNorm, "records", with_std)
+    result = _run()
+    assert result.exit_code == 1
+    failing = [s["name"] for s in json.loads(result.stdout)["stages"] if s["agrees"] is False]
+    assert failing == ["bn.updated_var"]

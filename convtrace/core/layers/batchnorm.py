@@ -15,6 +15,10 @@ Backward (train), with dx_hat = dB * gamma, the three paths from x to the loss::
     dmu  = sum dx_hat * -1/sqrt(var + eps) + dvar * sum -2 (x - mu) / m     (the last sum is 0)
 
 In eval mode mu and var are constants: dx = dB * gamma / sqrt(running_var + eps).
+Train mode also updates the running statistics, as torch does (shown, not carried over)::
+
+    running_mean' = (1 - momentum) running_mean + momentum mu
+    running_var'  = (1 - momentum) running_var + momentum var * m / (m - 1)   (unbiased)
 dgamma = sum dB * x_hat, dbeta = sum dB (sums over n, h, w).
 """
 
@@ -62,7 +66,7 @@ class BatchNorm(Layer):
     title = N_("Batch-normalised output")
     #: bn(eps=1e-5, momentum=0.1) in --net; the mode comes from --bn-mode
     SIGNATURE = (("eps", 1e-5), ("momentum", 0.1))
-    SUFFIXES = ("mean", "var", "xhat", "weight", "bias", "out")
+    SUFFIXES = ("mean", "var", "xhat", "weight", "bias", "out", "updated_mean", "updated_var")
     GRAD_SUFFIXES = ("weight", "bias")
     #: none is drawn from the seed (adding a bn leaves the other layers' draws as they were)
     DRAWN = ()
@@ -214,7 +218,7 @@ class BatchNorm(Layer):
                 Record("var", Msg("Running variance σ² (eval)"), var, "σ² = running_var",
                        ("c",), symbol="σ²"),
             )  # fmt: skip
-        return [
+        recs = [
             *stats,
             Record("xhat", Msg("Normalised x̂"), xhat,
                    f"x̂ = ({X} − μ[c]) / √(σ²[c] + {self.eps:g})", axes, symbol="x̂"),
@@ -222,6 +226,21 @@ class BatchNorm(Layer):
             Record("bias", Msg("Shift {b}", b=b), self.bias, f"{b}: (C,)", ("c",), symbol=b),
             self.out_record(out, f"{B} = {g}[c] · x̂ + {b}[c]  ({self.mode})"),
         ]  # fmt: skip
+        if self.mode == "train":
+            m, k = x.size // self.channels, self.momentum
+            dtype = x.dtype.type
+            new_mean = dtype(1 - k) * self.running_mean.astype(x.dtype) + dtype(k) * mean
+            new_var = dtype(1 - k) * self.running_var.astype(x.dtype) + dtype(k) * var * dtype(
+                m / (m - 1)
+            )
+            recs += [
+                Record("updated_mean", Msg("Running mean after this step"), new_mean,
+                       f"running_mean' = {1 - k:g}·running_mean + {k:g}·μ", ("c",)),
+                Record("updated_var", Msg("Running variance after this step"), new_var,
+                       f"running_var' = {1 - k:g}·running_var + {k:g}·σ²·{m}/{m - 1}  "
+                       "(unbiased)", ("c",)),
+            ]  # fmt: skip
+        return recs
 
     def grad_records(self) -> list[Record]:
         B, g, b = self.symbol, self.gamma_symbol, self.beta_symbol
@@ -279,7 +298,11 @@ class BatchNormTwin(Twin):
                 v["var"].reshape(shape) + layer.eps
             )
         v["weight"], v["bias"] = bn.weight, bn.bias
-        return bn(x)
+        out = bn(x)
+        if layer.mode == "train":  # torch's module updated its buffers in that call
+            v["updated_mean"] = bn.running_mean.detach().clone()
+            v["updated_var"] = bn.running_var.detach().clone()
+        return out
 
     def gradients(self) -> dict:
         return {"weight": self.bn.weight.grad, "bias": self.bn.bias.grad}
