@@ -218,4 +218,4 @@ def test_a_running_variance_updated_with_the_std_shows_red(monkeypatch):
     result = _run()
     assert result.exit_code == 1
     failing = [s["name"] for s in json.loads(result.stdout)["stages"] if s["agrees"] is False]
-    assert failing == ["bn.updated_var"]
+    assert "bn.updated_var" in failing and "bn.out" not in failing and "bn.var" not in failing

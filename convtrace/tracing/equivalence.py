@@ -21,7 +21,6 @@ import numpy as np
 
 from ..core.layers.conv_transpose import scatter_gemm, scatter_loop
 from ..i18n import Msg
-from .stage import max_abs_diff
 
 #: Above this many ∂L/∂H pixels the scatter runs as one GEMM + col2im instead of loops.
 LOOP_LIMIT = 20_000
@@ -44,9 +43,6 @@ class Equivalence:
     values: np.ndarray
     torch: np.ndarray | None
     method: str
-
-    def difference(self, values) -> float:
-        return max_abs_diff(self.values, values)
 
 
 def input_stage(trace, k: int) -> str:
