@@ -16,6 +16,7 @@ from .core.im2col import col2im, im2col
 from .core.layers import AvgPool2D, Conv2D, Flatten, Linear, MaxPool2D, ReLU
 from .core.losses import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss
 from .notebook import NotebookTrace, trace
+from .notebook_train import NotebookTrain, train
 
 __version__ = "0.1.0"
 
@@ -36,4 +37,6 @@ __all__ = [
     "ConvtraceError",
     "trace",
     "NotebookTrace",
+    "train",
+    "NotebookTrain",
 ]

@@ -54,13 +54,13 @@ def language_from_environment(environ=None) -> str:
 def resolve_language(lang: str | None = None, environ=None) -> str:
     """``--lang`` when given (``es`` | ``en``, any case; ``es_ES`` counts as ``es``), else the
     environment's (see ``language_from_environment``). A ValueError names a language we lack."""
-    if lang is None or not str(lang).strip():
+    if lang is None:
         return language_from_environment(environ)
     chosen = str(lang).strip().lower().replace("-", "_").split(".")[0].split("_")[0]
     if chosen not in LANGUAGES:
         raise ValueError(
-            _("--lang {value!r} is not one of {choices}").format(
-                value=lang, choices=" | ".join(LANGUAGES)
+            _("{option} must be one of {allowed}; got {value!r}").format(
+                option="--lang", value=lang, allowed=", ".join(LANGUAGES)
             )
         )
     return chosen

@@ -5,9 +5,12 @@
 Extraction reads every module of the package with ``ast``: the first argument
 of ``_()``, ``N_()`` and ``Msg()``, the first two of ``ngettext()`` and ``plural()``, when it
 is a string literal (what ``xgettext --keyword=N_ --keyword=Msg --keyword=ngettext:1,2
---keyword=plural:1,2`` finds). The merge keeps every existing translation, adds new msgids
-with an empty msgstr and drops the ones the code no longer has; the ``.mo`` is written from
-the ``.po`` (GNU format, what ``msgfmt`` writes, without its hash table).
+--keyword=plural:1,2`` finds). In ``cli/`` also the ``--help`` texts: every literal ``help=``
+keyword and each prose paragraph of a command's docstring (see ``help_paragraphs``), which
+``cli/help.py`` translates when it prints the help. The merge keeps every existing
+translation, adds new msgids with an empty msgstr and drops the ones the code no longer
+has; the ``.mo`` is written from the ``.po`` (GNU format, what ``msgfmt`` writes, without its
+hash table).
 The tests use the same functions to prove the catalog complete and the ``.mo`` current.
 """
 
@@ -49,11 +52,37 @@ def _string(node) -> str | None:
     return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) else None
 
 
+def help_paragraphs(doc: str) -> list[str]:
+    """The paragraphs of a command's docstring that are prose (not indented example lines):
+    the msgids of its ``--help``."""
+    import inspect
+    import re
+
+    return [p for p in re.split(r"\n\s*\n", inspect.cleandoc(doc)) if p and not p.startswith("  ")]
+
+
+def _help_texts(tree, where: str, found: dict) -> None:
+    """``help="..."`` literals and command docstrings' prose paragraphs of a cli/ module."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call):
+            for keyword in node.keywords:
+                if keyword.arg == "help" and (text := _string(keyword.value)):
+                    found.setdefault(text, []).append(f"{where}:{node.lineno}")
+        elif isinstance(node, ast.FunctionDef) and node.name[0] != "_":
+            doc = ast.get_docstring(node, clean=False)
+            commands = any("command" in ast.unparse(d) for d in node.decorator_list)
+            if doc and (commands or node.name.endswith("_command")):
+                for paragraph in help_paragraphs(doc):
+                    found.setdefault(paragraph, []).append(f"{where}:{node.lineno}")
+
+
 def extract(package: Path = PACKAGE) -> dict[Key, list[str]]:
     """Every msgid the package marks, with where it is (``render/stages.py:42``)."""
     found: dict[Key, list[str]] = {}
     for path, relative in _modules(package):
         tree = ast.parse(path.read_text(encoding="utf-8"))
+        if relative.parts[0] == "cli":
+            _help_texts(tree, relative.as_posix(), found)
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call) or not node.args:
                 continue

@@ -30,7 +30,10 @@ from .i18n import _
 #: ``convtrace run``'s output options that a notebook takes (the others — --json, --step,
 #: --export, --color, … — have methods or make no sense here), with their defaults.
 RUN_OPTIONS = {"reference": True, "gradcheck": False, "precision": 4, "side_by_side": False,
-               "theme": "default", "lang": None}  # fmt: skip
+               "theme": "default", "lang": None, "lr": None, "momentum": 0.0,
+               "weight_decay": 0.0}  # fmt: skip
+#: keywords that take a (float) number
+NUMBER_OPTIONS = ("lr", "momentum", "weight_decay")
 #: The pre block Jupyter shows: Rich's own style for notebook output (monospace, no wrapping).
 _PRE = (
     '<pre style="white-space:pre;overflow-x:auto;line-height:normal;'
@@ -68,9 +71,14 @@ def _check_value(name: str, value, default) -> None:
     def is_pair(v):
         return isinstance(v, (tuple, list)) and len(v) == 2 and all(map(is_int, v))
 
-    if value is None or name in ("input", "weights", "target", "scenario"):
+    if value is None or name in ("input", "weights", "target", "scenario", "resize"):
         return  # files (or inline arrays) are judged by the same loaders as the CLI's
-    if name in INT_KEYS or name in PAIR_KEYS:
+    if name in NUMBER_OPTIONS:
+        ok = isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(
+            value, bool
+        )
+        what = "a number"
+    elif name in INT_KEYS or name in PAIR_KEYS:
         ok = is_int(value) or (name in PAIR_KEYS and is_pair(value))
         what = "a valid integer" + (" or a pair (h, w)" if name in PAIR_KEYS else "")
     elif name == "padding":
@@ -131,7 +139,8 @@ def _trace(**options) -> NotebookTrace:
     weights="w.pt", scenario="examples/digit.toml", method="loop", dtype="float64"``);
     ``input``/``target`` may also be numpy arrays and ``weights`` a dict of them.
     ``reference=False`` skips torch (``--no-compare-torch``); ``gradcheck=True`` adds the
-    finite differences; ``precision``, ``side_by_side``, ``theme``: how it is shown.
+    finite differences; ``lr=0.1`` (``momentum=``, ``weight_decay=``) one SGD step after the
+    backward pass; ``precision``, ``side_by_side``, ``theme``: how it is shown.
     A bad option or value raises ConvtraceError with the CLI's one-line message.
     """
     scenario_defaults = _scenario_options()
@@ -154,10 +163,13 @@ def _trace(**options) -> NotebookTrace:
                 run=run["precision"]
             )
         )
+    from .cli.sgd_options import make_sgd
+
+    sgd = make_sgd(run["lr"], run["momentum"], run["weight_decay"])
     values = {k: _inline(k, v) for k, v in options.items()}
     # Like typed flags, the given keywords override a scenario file (even at their defaults).
     spec = spec_from_values(values, explicit=set(values))
-    result = compute_trace(spec, reference=run["reference"], gradcheck=run["gradcheck"])
+    result = compute_trace(spec, reference=run["reference"], gradcheck=run["gradcheck"], sgd=sgd)
     return NotebookTrace(
         result,
         precision=run["precision"],
@@ -347,7 +359,7 @@ class NotebookTrace:
         from .render.explain import explanation_view
 
         with language(self.lang):
-            stage, index = parse_cell(cell)
+            stage, index = parse_cell(cell, self.trace.layers if self.trace.scenario.net else None)
             explanation = explain_cell(self.trace, stage, index)
         digits = self.precision if precision is None else precision
         self._present(

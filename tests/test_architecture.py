@@ -18,7 +18,7 @@ ORDER = [
     {"explain", "check", "bench"},
     {"render"},
     {"live"},
-    {"cli", "notebook"},
+    {"cli", "notebook", "notebook_train"},
 ]
 LEVEL = {package: level for level, group in enumerate(ORDER) for package in group}
 

@@ -83,6 +83,7 @@ def test_bad_preset_and_repeat_are_refused():
         run_benchmark("tiny", repeat=0)
 
 
+@pytest.mark.slow  # seconds: left out of the quick subset (pytest -m "not slow")
 def test_bench_command_runs_and_prints_the_tables(monkeypatch):
     from convtrace.cli.bench import bench_command
 

@@ -61,8 +61,9 @@ def test_the_battery_matches_the_issue():
     assert torch_reference(cases["exercise"])["out"].shape == (10, 8, 4, 4)
     specs = BATTERY
     assert {s.kernel for s in specs} == {1, 2, 3, 5}
-    assert {s.channels for s in specs} == {1, 3, 4} and {s.batch for s in specs} >= {1, 3}
-    grid = {(s.stride, s.padding, s.size % 2) for s in specs}
+    assert any(s.hw[0] != s.hw[1] for s in specs)  # H != W: a height/width mix-up shows
+    assert {s.channels for s in specs} == {1, 2, 3, 4} and {s.batch for s in specs} >= {1, 3}
+    grid = {(s.stride, s.padding, s.hw[0] % 2) for s in specs}
     assert grid >= {(st_, p, odd) for st_ in (1, 2) for p in ("valid", "same") for odd in (0, 1)}
     assert all(case.x.dtype == np.float64 for case in cases.values())
 
@@ -98,3 +99,33 @@ def test_buggy_layer_has_conv2ds_api():
     assert first.shape == x.shape and second.shape == w.shape  # the bug: (dX, dW)
     last = BuggyConv2D("channels-last-output", 2, 3, weight=w, bias=b)
     assert last.forward(x).shape == (2, 3, 3, 2) and last.layout_note
+
+
+def test_the_references_are_autograds():
+    """torch_reference calls torch's backward kernels directly (conv, max pool, ReLU): the same
+    numbers as autograd (through F.pad and F.conv2d for conv), on every case of both APIs."""
+    import torch
+    import torch.nn.functional as F
+
+    for api in ("course", "cs231n"):
+        for case in build_battery(api):
+            x = torch.tensor(case.x, requires_grad=True)
+            ref = torch_reference(case)
+            if case.spec.kind in ("pool", "relu"):
+                if case.spec.kind == "pool":
+                    out = F.max_pool2d(x, case.spec.khw, case.spec.stride)
+                else:
+                    out = torch.relu(x)
+                out.backward(torch.tensor(case.dout))
+                assert np.array_equal(ref["out"], out.detach().numpy())
+                assert np.array_equal(ref["dX"], x.grad.numpy())
+                continue
+            if case.spec.kind != "conv":
+                continue
+            w = torch.tensor(case.w, requires_grad=True)
+            b = torch.tensor(case.b, requires_grad=True)
+            (pt, pb), (pl, pr) = case.pads
+            out = F.conv2d(F.pad(x, (pl, pr, pt, pb)), w, b, stride=case.stride)
+            out.backward(torch.tensor(case.dout))
+            for key, value in (("out", out), ("dF", w.grad), ("dX", x.grad), ("db", b.grad)):
+                assert np.allclose(ref[key], value.detach().numpy(), rtol=1e-12, atol=1e-12), key

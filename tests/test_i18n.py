@@ -165,7 +165,7 @@ def test_lang_environment_and_override(cli):
 def test_a_language_we_lack_is_refused(cli):
     result = cli("run", "--lang", "fr")
     assert result.exit_code == 2
-    assert result.output.startswith("Error: --lang 'fr' is not one of en | es")
+    assert result.output.startswith("Error: --lang must be one of en, es; got 'fr'")
 
 
 @pytest.mark.parametrize(
@@ -280,7 +280,7 @@ def test_what_a_student_reads_is_spanish(cli):
         (("explain", "banana"), "explain no tiene una suma"),
         (("run", "--quiet"), "--quiet solo escribe"),
         (("check", "does-not-exist.py"), "no existe"),
-        (("shapes", "--color", "purple"), "no es uno de"),
+        (("shapes", "--color", "purple"), "debe ser uno de"),
     ],
 )
 def test_error_messages_are_spanish_after_an_english_prefix(cli, args, spanish):
@@ -328,6 +328,6 @@ def test_notebook_trace_speaks_its_lang(monkeypatch):
     assert "Input image x" in convtrace.trace(seed=42, reference=False).view("input").text
     with pytest.raises(convtrace.ConvtraceError, match="no se puede leer la celda"):
         spanish.explain("conv.out[")
-    with pytest.raises(convtrace.ConvtraceError, match="--lang 'fr'"):
+    with pytest.raises(convtrace.ConvtraceError, match="--lang must be one of en, es; got 'fr'"):
         convtrace.trace(lang="fr")
     assert i18n.current_language() == "en"

@@ -122,6 +122,7 @@ def _traced(spec):
     return attach_reference(run_pipeline(scenario))
 
 
+@pytest.mark.slow  # seconds: left out of the quick subset (pytest -m "not slow")
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(spec=networks(), data=st.data())
 def test_every_stage_of_a_random_stack_agrees_with_torch(spec, data):
@@ -138,6 +139,7 @@ def test_every_stage_of_a_random_stack_agrees_with_torch(spec, data):
 
 
 # ------------------------------------------------------------------------------- done when
+@pytest.mark.slow  # seconds: left out of the quick subset (pytest -m "not slow")
 def test_the_done_when_network_agrees_and_its_json_lists_axes_net_and_target():
     doc = run_json("--net", DONE_WHEN, "--size", "16", "--loss", "ce", "--classes", "10")
     names = [s["name"] for s in doc["stages"]]
@@ -214,6 +216,7 @@ def test_a_state_dict_that_does_not_line_up_is_named(tmp_path):
 
 
 # ------------------------------------------------------------------------------- examples
+@pytest.mark.slow  # seconds: left out of the quick subset (pytest -m "not slow")
 @pytest.mark.parametrize(
     ("example", "first", "count"),
     [("lenet", ["conv1", "act1", "pool1", "conv2"], 60), ("three_layer", ["conv", "act1"], 36)],

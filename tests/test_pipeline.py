@@ -1,6 +1,7 @@
 """The pipeline's stages, checked against torch through the reference, over many scenarios."""
 
 import numpy as np
+import pytest
 import torch
 import torch.nn.functional as F
 from hypothesis import HealthCheck, assume, given, settings
@@ -102,6 +103,7 @@ scenarios = st.fixed_dictionaries(
 )
 
 
+@pytest.mark.slow  # seconds: left out of the quick subset (pytest -m "not slow")
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenarios)
 def test_every_stage_agrees_with_torch_over_random_scenarios(spec):

@@ -230,7 +230,7 @@ def test_summary_line(trace):
 def test_closing_table_counts_and_marks(trace):
     stages = [*trace.stages, Stage("extra", "no torch", np.ones(2))]
     text = render(closing_table(stages, RTOL))
-    assert "✓ 25 of 25 stages agree · rtol 1e-05 · 1 not compared" in text
+    assert "✓ 25 of 25 stages agree · |Δ| ≤ 1e-05·Σ|terms| · 1 not compared" in text
     assert re.search(r"extra\s+\(2,\)\s+—\s+—", text)
     bad = render(closing_table([wrong_stage()], RTOL))
     assert "3.1e-01" in bad and "✗ 0 of 1 stages agree" in bad

@@ -204,3 +204,116 @@ def test_a_disagreeing_stage_that_fits_shows_ours_torch_and_the_difference():
     for label in ("│ ours ", " torch ", " ours − torch "):
         assert label in screen, label
     assert "lines not shown" not in screen and "✗ max |Δ|" in screen
+
+
+# --- the heading, jumps, resize (issue 23) ------------------------------------------------------
+def stepped(trace, keys, *, width=100, height=30, sizes=None):
+    """Screens of step_through with the scenario heading and sections, fed ``keys``; ``sizes``:
+    the terminal's size before each key (a resize when it changes)."""
+    from rich.text import Text
+
+    from convtrace.render.heading import scenario_heading
+
+    console = make_console(width=width, file=io.StringIO(), force_terminal=True, no_color=True)
+    console.size = (width, height)
+    remade = []
+
+    def remake(new_width):
+        remade.append(new_width)
+        return stage_makers(trace, trace.stages, width=new_width)
+
+    fed = iter(keys)
+    size_now = iter(sizes) if sizes else None
+    current = [(width, height)]
+
+    def terminal_size():
+        return current[0]
+
+    def read_key():
+        if size_now is not None:
+            current[0] = next(size_now)
+        return next(fed)
+
+    sections = ["Backward" if s.is_gradient else "Forward" for s in trace.stages]
+    heading = Text(scenario_heading(trace.scenario), justify="center")
+    finished = step_through(
+        stage_makers(trace, trace.stages, width=width),
+        trace.names,
+        console,
+        height,
+        read_key,
+        heading=heading,
+        sections=sections,
+        terminal_size=terminal_size,
+        remake=remake,
+    )
+    screens = [ANSI.sub("", s) for s in console.file.getvalue().split(CLEAR)[1:]]
+    return finished, screens, remade
+
+
+def footer_name(screen):
+    return screen.rstrip("\n").split("\n")[-1].split(" · ")[1].split("   ")[0]
+
+
+def test_every_screen_starts_with_the_scenario_heading_and_its_section(trace):
+    total = len(trace.stages)
+    finished, screens, _ = stepped(trace, ["\r"] * total)
+    assert finished and len(screens) == total
+    for stage, screen in zip(trace.stages, screens, strict=True):
+        lines = screen.rstrip("\n").split("\n")
+        assert "x 1×1×6×6" in lines[0] and "seed 42" in lines[0]
+        section = "Backward" if stage.is_gradient else "Forward"
+        assert section in lines[1] and "─" in lines[1]
+        assert len(lines) <= 30 and max(cell_len(line) for line in lines) <= 100
+        assert f"╭─ {stage.name}  " in screen and "✓" in screen
+
+
+def test_keys_jump_to_the_first_the_last_a_number_and_a_name(trace):
+    names = trace.names
+    keys = ["G", "g", "\x1b[F", "\x1b[H", "1", "2", "\r", ":", *"pool.out", "\r"]
+    keys += [":", "x", "\x7f", *"grad.in", "\r", "9", "9", "\r", "3", "\x1b", "q"]
+    finished, screens, _ = stepped(trace, keys)
+    assert finished is False
+    seen = [footer_name(s) for s in screens]
+    at = {len(seen) - 1 - k: name for k, name in enumerate(reversed(seen))}
+    expected_after_enter = [names[11], "pool.out", "grad.input", "grad.input"]
+    moves = [names[-1], names[0], names[-1], names[0]]
+    assert seen[1:5] == moves
+    enters = [i + 1 for i, key in enumerate(keys) if key == "\r"]
+    assert [at[i] for i in enters] == expected_after_enter  # 99 is out of range: it stays
+    assert "go to: 12" in screens[6] and "go to: :grad.in" in screens[enters[2] - 1]
+
+
+def test_a_resize_redraws_at_the_new_size(trace):
+    keys = ["\r", "\x00resize", "\r", "q"]
+    sizes = [(100, 30), (80, 24), (80, 24), (80, 24)]
+    finished, screens, remade = stepped(trace, keys, sizes=sizes)
+    assert remade == [80]
+    for screen in screens[2:]:
+        lines = screen.rstrip("\n").split("\n")
+        assert len(lines) <= 24 and max(cell_len(line) for line in lines) <= 80, screen
+        assert "stage " in lines[-1] and "q" in lines[-1]
+
+
+def test_backward_step_shows_the_forward_summary_first_then_the_closing_table(monkeypatch):
+    from typer.testing import CliRunner
+
+    import convtrace.render.stepper as stepper
+    from convtrace.cli.main import app
+
+    monkeypatch.setattr(stepper, "can_step", lambda: True)
+    monkeypatch.setattr(stepper, "read_terminal_key", lambda: "\r")
+    monkeypatch.setattr(stepper, "terminal_size", lambda: (100, 30))
+    monkeypatch.setenv("COLUMNS", "100")
+    result = CliRunner().invoke(app, ["backward", "--step", "--color", "never"])
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    first_summary = out.index("conv.out ")
+    first_backward = out.index("╭─ grad.")
+    assert first_summary < first_backward
+    closing = out.rindex("stage ")
+    # after the last backward screen: the closing table, with no summary line repeated
+    tail = out[out.rindex("╰") :]
+    assert "25 of 25 stages agree" in tail and "conv.out " in tail and closing
+    rows = [line for line in tail.splitlines() if line.strip().startswith("conv.out ")]
+    assert len(rows) == 1  # only its closing-table row

@@ -344,3 +344,30 @@ def test_no_color_thumbnail_keeps_its_glyphs(monkeypatch):
         assert glyphs in picture
     assert rows[6][4:8] == "████"  # |v| = 4 at both ends of the band
     assert rows[6][12:14] in ("░░", "▒▒")  # small |v| near the middle
+
+
+def test_a_large_grid_centres_on_where_the_values_are_and_says_which_rows_and_cols():
+    from convtrace.render.tensors import Grid
+
+    a = np.zeros((28, 28))
+    a[9:19, 11:21] = 7.0  # a blob with empty borders
+    text = render(Grid(a, max_rows=12, max_cols=12), width=100)
+    shown = re.search(r"rows (\d+)–(\d+), cols (\d+)–(\d+) of 28×28", text)
+    assert shown, text
+    r0, r1, c0, c1 = map(int, shown.groups())
+    # the window lies inside the blob's rows and columns (not the zero border)
+    assert 9 <= r0 <= r1 <= 18 and 11 <= c0 <= c1 <= 20
+    numbers = [float(v) for v in re.findall(r"(?<![\d.])\d+(?:\.\d+)?(?![\d.])", text)]
+    assert a[r0, c0] in numbers and a[r1, c1] in numbers
+    # a grid whose values reach the edges keeps head and tail, and says nothing more
+    full = render(Grid(np.arange(1, 785.0).reshape(28, 28), max_rows=12, max_cols=12), width=100)
+    assert "of 28×28" not in full and "27" in full
+
+
+def test_centring_survives_values_near_float64s_limit():
+    from convtrace.render.tensors import Grid
+
+    a = np.zeros((28, 28))
+    a[10:14, 10:14] = 1e307  # their sum overflows: the centre must not
+    text = render(Grid(a, max_rows=12, max_cols=12), width=100)
+    assert "of 28×28" in text and "1e+307" in text

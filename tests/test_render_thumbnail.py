@@ -50,6 +50,8 @@ def test_shade_levels_are_quarters_of_the_scale():
     assert shade(1.5, 4.0) == ("▒▒", "ct.pos")
     assert shade(-3.0, 4.0) == ("▓▓", "ct.neg")
     assert shade(-4.0, 4.0) == ("██", "ct.neg")
+    # diverging: the same magnitude, opposite signs, different colours
+    assert shade(30.0, 30.0)[1] != shade(-30.0, 30.0)[1]
     assert shade(float("inf"), 4.0) == (BAD, "ct.bad")
     assert shade(float("nan"), 4.0) == (BAD, "ct.bad")
     assert shade(1e-30, 4.0)[0] == SHADES[0]  # tiny but not zero: not blank
@@ -59,7 +61,7 @@ def test_standalone_thumbnail_caption_and_frame():
     a = np.zeros((6, 6))
     a[2:4, 1:5] = [[1, 2, 3, 4], [-1, -2, -3, -4]]
     lines = [line.rstrip() for line in render(Thumbnail(a)).splitlines()]
-    assert lines[0] == "thumbnail: 1 cell = 1 value · |v|: ░≤1  ▒≤2  ▓≤3  █≤4"
+    assert lines[0] == "thumbnail: 1 cell = 1 value · |v|: ░≤1  ▒≤2  ▓≤3  █≤4 · + blue, − red"
     assert lines[1:] == [
         "┌────────────┐",
         "│            │",

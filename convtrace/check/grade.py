@@ -52,6 +52,13 @@ class CaseResult:
     unexplained: list[str] = field(default_factory=list)
     printed: int = 0
     bias: np.ndarray | None = None  # the bias the student's layer used (zeros: it has none)
+    fields: dict = field(default_factory=dict)  # the child's error: kind, message, line
+    returned_none: bool = False
+
+    @property
+    def counted(self) -> bool:
+        """Inside the API's contract: counts towards pass/fail and the score."""
+        return self.case.in_contract
 
     @property
     def shape_ok(self) -> bool:
@@ -86,27 +93,50 @@ class FileResult:
     cases: list[CaseResult] = field(default_factory=list)
     error: str | None = None
 
+    load_failure: str | None = None  # the file does not run, for a reason the catalog names
+    findings: list = field(default_factory=list)  # diagnose.Finding, file-level
+    smallest: CaseResult | None = None  # the shrunk failing case (shrink.py)
+    source: str = ""
+
     @property
     def diagnosis(self) -> list[str]:
-        found = {i for r in self.cases for i in r.diagnosis}
-        return [bug.id for bug in CATALOG if bug.id in found]
+        ids = [f.id for f in self.findings if not f.note]
+        return list(dict.fromkeys(ids))
+
+    @property
+    def notes(self) -> list[str]:
+        return list(dict.fromkeys(f.id for f in self.findings if f.note))
 
     @property
     def unexplained(self) -> bool:
-        return any(r.unexplained or r.status != "ok" for r in self.cases if not r.passed)
+        explained = {name for f in self.findings if not f.note for name in f.cases}
+        return any(
+            (r.unexplained or r.status != "ok") and r.case.name not in explained
+            for r in self.counted
+            if not r.passed
+        ) or bool(self.load_failure and not self.findings)
+
+    @property
+    def counted(self) -> list[CaseResult]:
+        return [r for r in self.cases if r.counted]
+
+    @property
+    def failed(self) -> list[CaseResult]:
+        return [r for r in self.counted if not r.passed]
 
     @property
     def score(self) -> float:
-        """Percent of graded tensors (O, dF, dX and db when exposed) that match torch."""
-        checks = [v for r in self.cases for v in r.checks.values() if v is not None]
-        return round(100.0 * sum(checks) / len(checks), 1) if checks else 0.0
+        """Percent of the cases inside the API's contract that pass (every tensor right)."""
+        if self.load_failure or not self.counted:
+            return 0.0
+        return round(100.0 * (len(self.counted) - len(self.failed)) / len(self.counted), 1)
 
     @property
     def passed(self) -> bool:
-        return self.error is None and all(r.passed for r in self.cases)
+        return self.error is None and not self.load_failure and not self.failed
 
     def first_failure(self) -> CaseResult | None:
-        return next((r for r in self.cases if not r.passed), None)
+        return next(iter(self.failed), None)
 
 
 # --------------------------------------------------------------------------- diagnosis
@@ -161,6 +191,8 @@ def grade_case(case: Case, expected: dict, reply: dict, arrays: dict) -> CaseRes
     result = CaseResult(case, expected, printed=int(reply.get("printed", 0)))
     if reply.get("status") != "ok":
         result.status, result.message = reply.get("status", "crash"), reply_message(reply)
+        result.fields = reply.get("fields") if isinstance(reply.get("fields"), dict) else {}
+        result.returned_none = reply.get("returned_none") is True
         result.checks = {k: (False if k in expected and k != "db" else None) for k in COMPONENTS}
         return result
     result.got = {k: np.asarray(v, dtype=np.float64) for k, v in arrays.items()}
@@ -172,7 +204,7 @@ def grade_case(case: Case, expected: dict, reply: dict, arrays: dict) -> CaseRes
         result.expected = expected
     for k in COMPONENTS:
         result.checks[k] = within(result.got[k], expected[k]) if k in result.got else None
-    if not result.passed and case.spec.kind == "conv":
+    if not result.passed and case.spec.kind == "conv" and np.ndim(case.w) == 4:
         diagnose(result)
     elif not result.passed:
         result.unexplained = [k for k, v in result.checks.items() if v is False]
@@ -185,11 +217,20 @@ class CheckOptions:
     api: str = "course"  # course | cs231n
     class_name: str = "Conv2D"
     functions: tuple[str, str] = ("conv_forward_naive", "conv_backward_naive")
-    pool_functions: tuple[str, str] = ("max_pool_forward_naive", "max_pool_backward_naive")
+    more_functions: dict = field(
+        default_factory=lambda: {
+            "pool": ("max_pool_forward_naive", "max_pool_backward_naive"),
+            "affine": ("affine_forward", "affine_backward"),
+            "relu": ("relu_forward", "relu_backward"),
+        }
+    )
     weight_attr: str | None = None
     bias_attr: str | None = None
     timeout: float = 10.0
     memory: int = 2 << 30
+    shrink: bool = True
+    allow_torch: bool = False  # --allow torch: the child may import the reference
+    isolation: object = None  # an isolation.Isolation; None: the best this machine gives
 
 
 def grade_file(path, cases, references, options: CheckOptions, on_case=None) -> FileResult:
@@ -205,36 +246,34 @@ def grade_file(path, cases, references, options: CheckOptions, on_case=None) -> 
         "api": options.api,
         "class": options.class_name,
         "functions": list(options.functions),
-        "pool_functions": list(options.pool_functions),
+        "more_functions": {k: list(v) for k, v in options.more_functions.items()},
         "weight_attr": options.weight_attr,
         "bias_attr": options.bias_attr,
     }
+    from .diagnose import diagnose_file, load_findings
+
     result = FileResult(str(path))
-    with Sandbox(setup, options.timeout, options.memory, len(cases)) as box:
+    try:
+        result.source = open(path, encoding="utf-8", errors="replace").read(1_000_000)
+    except OSError:
+        result.source = ""
+    box = Sandbox(setup, options.timeout, options.memory, len(cases), options.isolation,
+                  options.allow_torch)  # fmt: skip
+    with box:
         loaded = box.start()
         if loaded["status"] != "loaded":
-            result.error = _load_error(loaded)
-            return result
-        if not loaded.get("pool"):  # pooling is graded only when the file has the functions
-            graded = [
-                (c, r) for c, r in zip(cases, references, strict=True) if c.spec.kind == "conv"
-            ]
-            cases, references = [c for c, _ in graded], [r for _, r in graded]
-        for number, (case, expected) in enumerate(zip(cases, references, strict=True)):
-            if box.proc is None:
-                loaded = box.start()
-            if loaded["status"] != "loaded":
-                reply, arrays = {"status": "crash", "message": _load_error(loaded)}, {}
+            findings = load_findings(loaded, result.source)
+            if findings:  # the file fails for a reason the catalog names: graded, not refused
+                result.load_failure, result.findings = _load_error(loaded), findings
             else:
-                header = {
-                    "stride": case.spec.stride,
-                    "padding": case.padding,
-                    "seed": case.spec.seed,
-                    "kind": case.spec.kind,
-                    "kernel": case.spec.kernel,
-                }
-                arrays = {"x": case.x, "w": case.w, "b": case.b, "dout": case.dout}
-                reply, arrays = box.run(header, arrays)
+                result.error = _load_error(loaded)
+            return result
+        present = set(loaded.get("present") or ["conv"]) | {"conv"}
+        graded = [i for i, c in enumerate(cases) if c.spec.kind in present]
+        # a lazy sequence (cases.References) computes torch's values only for what is graded
+        cases, references = [cases[i] for i in graded], [references[i] for i in graded]
+        for number, (case, expected) in enumerate(zip(cases, references, strict=True)):
+            reply, arrays = run_in(box, case)
             if reply["status"] == "setup" and number == 0:
                 result.error = reply_message(reply)
                 return result
@@ -242,22 +281,38 @@ def grade_file(path, cases, references, options: CheckOptions, on_case=None) -> 
             result.cases.append(case_result)
             if on_case:
                 on_case(case_result)
+        diagnose_file(result)
+        if options.shrink and result.failed:
+            from .shrink import shrink
+
+            result.smallest = shrink(lambda case: run_in(box, case), result)
+            if result.smallest is not None:  # it fails as the first failure does: same naming
+                first = result.first_failure()
+                result.smallest.diagnosis = list(first.diagnosis)
+                result.smallest.unexplained = list(first.unexplained)
     return result
 
 
+def run_in(box, case: Case) -> tuple[dict, dict]:
+    """One case in the sandbox (a fresh child when the last one was killed)."""
+    if box.proc is None:
+        loaded = box.start()
+        if loaded["status"] != "loaded":
+            return {"status": "crash", "message": _load_error(loaded)}, {}
+    header = {
+        "stride": case.spec.stride,
+        "padding": case.padding,
+        "seed": case.spec.seed,
+        "kind": case.spec.kind,
+        "kernel": list(case.spec.khw),
+    }
+    return box.run(header, {"x": case.x, "w": case.w, "b": case.b, "dout": case.dout})
+
+
 def reply_message(reply: dict):
-    """The child's (or the sandbox's) message: a Msg (English as a str, translated where it
-    is shown) when the reply carries its template and fields, else the text as it came."""
-    message, template = reply.get("message"), reply.get("template")
-    if isinstance(template, str) and isinstance(reply.get("fields"), dict):
-        fields = {
-            k: v if isinstance(v, (int, float)) else str(v) for k, v in reply["fields"].items()
-        }
-        try:
-            return Msg(template, **fields)
-        except (KeyError, IndexError, ValueError):
-            return message
-    return message
+    """The child's (or the sandbox's) message: a Msg of this process's own catalog, its
+    fields checked and escaped (``transport``), translated where it is shown."""
+    return reply.get("message")
 
 
 def _load_error(reply: dict):

@@ -7,23 +7,39 @@ write bytes to any file; SIGXFSZ is ignored so a write fails instead of killing 
 dumps, and a CPU-time backstop. The student's prints go to a writer that keeps the first
 ``PRINT_CAP`` bytes (on the stdout pipe the parent drains) and only counts the rest.
 
-Messages both ways are frames: an 8-byte big-endian length, then an ``.npz`` archive holding
-the arrays and a JSON header (key ``__header__``, as uint8). The parent reads them with
-``allow_pickle=False``: nothing the child sends can run code in the parent.
+Messages both ways are frames: an 8-byte big-endian length, then an uncompressed ``.npz``
+archive holding the arrays and a JSON header (key ``__header__``, as uint8). A message is an id
+of the parent's catalog (``transport.MESSAGES``) and its fields, never text to format. The
+student's code shares this process and can write on the result pipe too, so the parent checks
+every reply (``transport``) as it would an adversary's.
+
+The limits are hard (soft = hard: the student's code cannot raise them again) and Landlock
+is applied where the parent asks (``confine``, beside this file), torch (the reference)
+cannot be imported unless the teacher allowed it, and neither this file's folder
+nor the submission's is on ``sys.path`` (a submission named ``traceback.py`` is not imported
+in place of the standard library's).
 """
 
 from __future__ import annotations
 
+# imported before the student's file can shadow them (its folder is not on sys.path either)
+import functools
+import inspect  # noqa: F401
 import io
 import json
+import linecache  # noqa: F401
 import os
 import re
+import runpy  # noqa: F401
 import sys
+import traceback  # noqa: F401
+import zipfile  # noqa: F401
 
 import numpy as np
 
 PRINT_CAP = 4096
-MAX_ELEMENTS = 10_000_000  # bigger returned arrays are refused, not sent
+MAX_ELEMENTS = 2_000_000  # bigger returned arrays are refused, not sent (transport's cap)
+FIELD_CAP = 400  # characters of one message field (the parent caps them again)
 
 
 # --------------------------------------------------------------------------- frames
@@ -31,7 +47,7 @@ def encode_frame(header: dict, arrays: dict | None = None) -> bytes:
     buffer = io.BytesIO()
     payload = {k: np.asarray(v) for k, v in (arrays or {}).items()}
     payload["__header__"] = np.frombuffer(json.dumps(header).encode(), dtype=np.uint8)
-    np.savez(buffer, **payload)
+    np.savez(buffer, **payload)  # stored, not compressed: the parent refuses compression
     data = buffer.getvalue()
     return len(data).to_bytes(8, "big") + data
 
@@ -69,21 +85,7 @@ def write_frame(fd: int, header: dict, arrays: dict | None = None) -> None:
 
 
 # --------------------------------------------------------------------------- limits, prints
-def apply_limits(memory_bytes: int, cpu_seconds: int) -> None:
-    import resource
-    import signal
-
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    limits = [
-        (resource.RLIMIT_AS, memory_bytes),
-        (resource.RLIMIT_FSIZE, 0),
-        (resource.RLIMIT_CORE, 0),
-        (resource.RLIMIT_CPU, cpu_seconds),
-    ]
-    for which, value in limits:
-        _, hard = resource.getrlimit(which)
-        value = value if hard == resource.RLIM_INFINITY else min(value, hard)
-        resource.setrlimit(which, (value, hard))
+FORBIDDEN = ("torch",)
 
 
 class BoundedWriter(io.TextIOBase):
@@ -109,51 +111,51 @@ class BoundedWriter(io.TextIOBase):
 
 
 # --------------------------------------------------------------------------- errors
-def N_(message: str) -> str:
-    """Marks a sentence for convtrace's catalog (convtrace.i18n is not imported here: the
-    parent translates ``template`` with ``fields`` when it shows the message)."""
-    return message
-
-
-def said(template: str, **fields) -> dict:
-    """A reply's message: the English text, and its template and fields for the parent."""
-    return {"message": template.format(**fields), "template": template, "fields": fields}
+def said(message_id: str, **fields) -> dict:
+    """A reply's message: an id of the parent's catalog and its fields (capped here, checked
+    and escaped again there)."""
+    capped = {k: v if isinstance(v, int) else str(v)[:FIELD_CAP] for k, v in fields.items()}
+    return {"id": message_id, "fields": capped}
 
 
 def describe_exception(error: BaseException, path: str) -> dict:
     """'raised IndexError: message at line 42' (the last line of the student's file in the
     traceback), or 'called sys.exit(3)', as ``said`` gives it."""
-    import traceback
 
     if isinstance(error, SystemExit):
-        return said(N_("called sys.exit({code})"), code=repr(error.code))
+        return said("exit", code=repr(error.code)[:FIELD_CAP])
     line = None
     real = os.path.realpath(path)
     for frame in traceback.extract_tb(error.__traceback__):
         if os.path.realpath(frame.filename) == real:
             line = frame.lineno
-    message = str(error).splitlines()[0] if str(error) else ""
-    if isinstance(error, SyntaxError) and error.lineno:
-        line, message = error.lineno, error.msg
+    if isinstance(error, ImportError) and (error.name or "").split(".")[0] in FORBIDDEN:
+        return said("forbidden_import", module=error.name, line=line or "")
+    try:
+        text = str(error)
+    except BaseException:  # noqa: BLE001 - a hostile __str__
+        text = ""
+    message = text.splitlines()[0] if text else ""
+    if isinstance(error, SyntaxError) and isinstance(error.lineno, int):
+        line, message = error.lineno, str(error.msg)
     message = message[:160] + ("…" if len(message) > 160 else "")
     kind = type(error).__name__
     if line and message:
-        return said(N_("raised {kind}: {message} at line {line}"), kind=kind, message=message,
-                    line=line)  # fmt: skip
+        return said("raised_message_line", kind=kind, message=message, line=line)
     if message:
-        return said(N_("raised {kind}: {message}"), kind=kind, message=message)
+        return said("raised_message", kind=kind, message=message)
     if line:
-        return said(N_("raised {kind} at line {line}"), kind=kind, line=line)
-    return said(N_("raised {kind}"), kind=kind)
+        return said("raised_line", kind=kind, line=line)
+    return said("raised", kind=kind)
 
 
 class SetupError(Exception):
     """The grader cannot find what it needs (weights, methods): bad input, not a wrong answer.
-    ``SetupError(N_("… {name} …"), name=…)``: the parent translates the template."""
+    ``SetupError("no_weights", shape=…)``: an id of the parent's catalog and its fields."""
 
-    def __init__(self, template: str, **fields):
-        super().__init__(template.format(**fields))
-        self.reply = said(template, **fields)
+    def __init__(self, message_id: str, **fields):
+        super().__init__(message_id)
+        self.reply = said(message_id, **fields)
 
 
 # --------------------------------------------------------------------------- the cases
@@ -169,34 +171,20 @@ def _arrays(obj) -> dict:
 def _find_weight(obj, shape, given):
     if given:
         if not isinstance(getattr(obj, given, None), np.ndarray):
-            raise SetupError(
-                N_("--weight-attr {given}: the object has no ndarray attribute {given}"),
-                given=given,
-            )
+            raise SetupError("weight_attr_missing", given=given)
         return given
     found = [k for k, v in _arrays(obj).items() if v.shape == shape and not _is_grad_name(k)]
     if len(found) == 1:
         return found[0]
     if not found:
-        raise SetupError(
-            N_(
-                "found no weights: looked for an ndarray attribute of shape {shape} (F, C, k, k) "
-                "after the first forward; name it with --weight-attr"
-            ),
-            shape=str(shape),
-        )
-    raise SetupError(
-        N_("several attributes look like the weights ({names}): name one with --weight-attr"),
-        names=", ".join(found),
-    )
+        raise SetupError("no_weights", shape=str(shape))
+    raise SetupError("several_weights", names=", ".join(found))
 
 
 def _find_bias(obj, filters, weight_name, given):
     if given:
         if not isinstance(getattr(obj, given, None), np.ndarray):
-            raise SetupError(
-                N_("--bias-attr {given}: the object has no ndarray attribute {given}"), given=given
-            )
+            raise SetupError("bias_attr_missing", given=given)
         return given
     found = [
         k
@@ -204,14 +192,17 @@ def _find_bias(obj, filters, weight_name, given):
         if v.size == filters and k != weight_name and not _is_grad_name(k)
     ]
     if len(found) > 1:
-        raise SetupError(
-            N_("several attributes look like the bias ({names}): name one with --bias-attr"),
-            names=", ".join(found),
-        )
+        raise SetupError("several_bias", names=", ".join(found))
     return found[0] if found else None
 
 
+class ReturnedNone(ValueError):
+    """The student's function returned None (the untouched template does)."""
+
+
 def _as_array(value, what: str) -> np.ndarray:
+    if value is None:
+        raise ReturnedNone(what)
     try:
         array = np.asarray(value, dtype=np.float64)
     except (TypeError, ValueError):
@@ -269,18 +260,19 @@ def run_course_case(cls, h: dict, a: dict) -> tuple[dict, dict]:
 
 def run_cs231n_case(functions, h: dict, a: dict) -> tuple[dict, dict]:
     """conv_forward_naive(x, w, b, conv_param) -> (out, cache);
-    conv_backward_naive(dout, cache) -> (dx, dw, db); for a pooling case
-    max_pool_forward_naive(x, pool_param) -> (out, cache), max_pool_backward_naive -> dx."""
-    if h.get("kind") == "pool":
-        return run_pool_case(functions["pool"], h, a)
+    conv_backward_naive(dout, cache) -> (dx, dw, db); likewise max pooling, affine, ReLU."""
+    kind = h.get("kind", "conv")
+    if kind != "conv":
+        return {"pool": run_pool_case, "affine": run_affine_case, "relu": run_relu_case}[kind](
+            functions[kind], h, a
+        )
     forward, backward = functions["conv"]
     param = {"stride": h["stride"], "pad": h["padding"]}
-    returned = forward(a["x"].copy(), a["w"].copy(), a["b"].copy(), param)
-    if not isinstance(returned, (tuple, list)) or len(returned) != 2:
-        raise ValueError("the forward function must return (out, cache)")
-    out, cache = returned
+    out, cache = _pair(forward(a["x"].copy(), a["w"].copy(), a["b"].copy(), param), "forward")
     result = {"out": _as_array(out, "out")}
     grads = backward(a["dout"].copy(), cache)
+    if grads is None:
+        raise ReturnedNone("the backward function")
     if not isinstance(grads, (tuple, list)) or len(grads) != 3:
         raise ValueError("the backward function must return (dx, dw, db)")
     result["dX"] = _as_array(grads[0], "dx")
@@ -289,65 +281,101 @@ def run_cs231n_case(functions, h: dict, a: dict) -> tuple[dict, dict]:
     return {}, result
 
 
+def _pair(returned, which: str):
+    if returned is None:
+        raise ReturnedNone(f"the {which} function")
+    if not isinstance(returned, (tuple, list)) or len(returned) != 2:
+        raise ValueError(f"the {which} function must return (out, cache)")
+    return returned
+
+
 def run_pool_case(functions, h: dict, a: dict) -> tuple[dict, dict]:
     forward, backward = functions
-    k = h["kernel"]
-    param = {"pool_height": k, "pool_width": k, "stride": h["stride"]}
-    returned = forward(a["x"].copy(), param)
-    if not isinstance(returned, (tuple, list)) or len(returned) != 2:
-        raise ValueError("the max-pool forward function must return (out, cache)")
-    result = {"out": _as_array(returned[0], "out")}
-    result["dX"] = _as_array(backward(a["dout"].copy(), returned[1]), "dx")
+    kh, kw = h["kernel"] if isinstance(h["kernel"], list) else (h["kernel"], h["kernel"])
+    param = {"pool_height": kh, "pool_width": kw, "stride": h["stride"]}
+    out, cache = _pair(forward(a["x"].copy(), param), "max-pool forward")
+    result = {"out": _as_array(out, "out")}
+    result["dX"] = _as_array(backward(a["dout"].copy(), cache), "dx")
+    return {}, result
+
+
+def run_affine_case(functions, h: dict, a: dict) -> tuple[dict, dict]:
+    """affine_forward(x, w, b) -> (out, cache); affine_backward(dout, cache) -> (dx, dw, db)."""
+    forward, backward = functions
+    out, cache = _pair(forward(a["x"].copy(), a["w"].copy(), a["b"].copy()), "affine forward")
+    result = {"out": _as_array(out, "out")}
+    grads = backward(a["dout"].copy(), cache)
+    if grads is None:
+        raise ReturnedNone("the affine backward function")
+    if not isinstance(grads, (tuple, list)) or len(grads) != 3:
+        raise ValueError("the affine backward function must return (dx, dw, db)")
+    result["dX"] = _as_array(grads[0], "dx")
+    result["dF"] = _as_array(grads[1], "dw")
+    result["db"] = _as_array(grads[2], "db")
+    return {}, result
+
+
+def run_relu_case(functions, h: dict, a: dict) -> tuple[dict, dict]:
+    """relu_forward(x) -> (out, cache); relu_backward(dout, cache) -> dx."""
+    forward, backward = functions
+    out, cache = _pair(forward(a["x"].copy()), "ReLU forward")
+    result = {"out": _as_array(out, "out")}
+    result["dX"] = _as_array(backward(a["dout"].copy(), cache), "dx")
     return {}, result
 
 
 def load(setup: dict):
     """Run the student's file (runpy: no .pyc written) and return what the cases call."""
-    import inspect
-    import runpy
 
-    # the student's folder, not ours, is where its own imports look first
-    sys.path[0] = os.path.dirname(setup["path"])
+    # neither this file's folder nor the submission's: a student's traceback.py or numpy.py
+    # must not stand in for the real one
+    here = {os.path.dirname(os.path.abspath(__file__)), os.path.dirname(setup["path"]), ""}
+    sys.path[:] = [p for p in sys.path if p not in here and os.path.abspath(p) not in here]
+    if not setup.get("allow_torch"):
+        sys.meta_path.insert(0, _sibling("confine").ForbiddenImports(FORBIDDEN))
+        for name in list(sys.modules):
+            if name.split(".")[0] in FORBIDDEN:
+                del sys.modules[name]
     namespace = runpy.run_path(setup["path"], run_name="student_submission")
     if setup["api"] == "cs231n":
         for name in setup["functions"]:
             if not callable(namespace.get(name)):
-                raise SetupError(N_("has no function {name}"), name=name)
-        pool = [namespace.get(name) for name in setup["pool_functions"]]
-        return {
-            "conv": [namespace[name] for name in setup["functions"]],
-            "pool": pool if all(map(callable, pool)) else None,
-        }
+                raise SetupError("no_function", name=name)
+        found = {"conv": [namespace[name] for name in setup["functions"]]}
+        for kind, names in (setup.get("more_functions") or {}).items():
+            pair = [namespace.get(name) for name in names]
+            found[kind] = pair if all(map(callable, pair)) else None
+        return found
     cls = namespace.get(setup["class"])
     if not isinstance(cls, type):
         classes = sorted(k for k, v in namespace.items() if isinstance(v, type) and not k[0] == "_")
         if classes:
-            raise SetupError(
-                N_("has no class {name} (it defines: {classes}); name it with --class"),
-                name=setup["class"],
-                classes=", ".join(classes),
-            )
-        raise SetupError(
-            N_("has no class {name} (it defines no class); name it with --class"),
-            name=setup["class"],
-        )
+            raise SetupError("no_class_defines", name=setup["class"], classes=", ".join(classes))
+        raise SetupError("no_class", name=setup["class"])
     for method in ("forward", "backward"):
         if not callable(getattr(cls, method, None)):
-            raise SetupError(
-                N_("class {name} has no method {method}"), name=setup["class"], method=method
-            )
+            raise SetupError("no_method", name=setup["class"], method=method)
     try:
         inspect.signature(cls).bind(2, 3, 1, "valid")
     except TypeError:
         raise SetupError(
-            N_("class {name}{signature} cannot be called as {name}(filters, kernel_size, stride, "
-               "padding)"),
-            name=setup["class"],
-            signature=str(inspect.signature(cls)),
-        ) from None  # fmt: skip
+            "bad_signature", name=setup["class"], signature=str(inspect.signature(cls))
+        ) from None
     except ValueError:
         pass  # no signature to inspect (a C type): let the first case tell
     return cls
+
+
+@functools.cache
+def _sibling(name: str):
+    """A module beside this file (``python -I`` does not put this folder on sys.path)."""
+    import importlib.util
+
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)), f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"_convtrace_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def main(cmd_fd: int, result_fd: int) -> None:
@@ -355,7 +383,10 @@ def main(cmd_fd: int, result_fd: int) -> None:
     if frame is None:
         return
     setup, _ = frame
-    apply_limits(setup["memory"], setup["cpu_seconds"])
+    confine = _sibling("confine")  # hard limits, then Landlock: before the student's code
+    confine.apply_limits(setup["memory"], setup["cpu_seconds"], processes=setup.get("processes"))
+    if setup.get("landlock"):
+        confine.restrict(setup["landlock"])
     writer = BoundedWriter()
     sys.stdout = sys.stderr = writer
     sys.stdin = None
@@ -367,8 +398,8 @@ def main(cmd_fd: int, result_fd: int) -> None:
     except BaseException as error:  # noqa: BLE001 - anything the student's file does
         write_frame(result_fd, {"status": "load", **describe_exception(error, setup["path"])})
         return
-    has_pool = isinstance(target, dict) and target["pool"] is not None
-    write_frame(result_fd, {"status": "loaded", "pool": has_pool})
+    present = sorted(k for k, v in target.items() if v) if isinstance(target, dict) else []
+    write_frame(result_fd, {"status": "loaded", "present": present})
     run = run_cs231n_case if setup["api"] == "cs231n" else run_course_case
     while (frame := read_frame(cmd_fd)) is not None:
         header, arrays = frame
@@ -378,6 +409,10 @@ def main(cmd_fd: int, result_fd: int) -> None:
             reply = {"status": "ok", **names}
         except SetupError as error:
             reply, result = {"status": "setup", **error.reply}, {}
+        except ReturnedNone as error:
+            reply = {"status": "error", "returned_none": True,
+                     **said("returned_none", what=str(error))}  # fmt: skip
+            result = {}
         except BaseException as error:  # noqa: BLE001
             reply, result = (
                 {"status": "error", **describe_exception(error, setup["path"])},

@@ -52,7 +52,7 @@ def check_command(
             "--api",
             rich_help_panel=PANEL,
             help="course (the class above) or cs231n (conv_forward_naive / "
-            "conv_backward_naive functions).",
+            "conv_backward_naive; max-pool, affine and ReLU pairs are graded when present).",
         ),
     ] = Api.course,
     function: Annotated[
@@ -105,6 +105,32 @@ def check_command(
             "--csv", metavar="FILE", rich_help_panel=PANEL, help="Write a grade book (folder mode)."
         ),
     ] = None,
+    jobs: Annotated[
+        int,
+        typer.Option(
+            "--jobs",
+            min=0,
+            rich_help_panel=PANEL,
+            help="Folder mode: files graded at once (0: one per CPU, at most 4).",
+        ),
+    ] = 0,
+    allow: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--allow",
+            metavar="torch",
+            rich_help_panel=PANEL,
+            help="Let the student's code import torch (forbidden by default).",
+        ),
+    ] = None,
+    require_isolation: Annotated[
+        bool,
+        typer.Option(
+            "--require-isolation",
+            rich_help_panel=PANEL,
+            help="Refuse to grade unless the student's code runs in namespaces (Linux).",
+        ),
+    ] = False,
     list_bugs: Annotated[
         bool,
         typer.Option(
@@ -116,8 +142,10 @@ def check_command(
 ) -> None:
     """Grade a student's own convolution against torch, case by case, and name the bug.
 
-    The student's code runs in a separate process with a time limit per case and a memory
-    limit; a crash, a loop or an exception fails that case and grading goes on.
+    The student's code runs in a separate process with hard limits (time per case, memory,
+    no file writes), isolated in Linux namespaces where bubblewrap works (no network, no view
+    of your files or of other submissions); a crash, a loop or an exception fails that case and
+    grading goes on. The report says which protection was in force.
 
     [bold]Examples[/bold]
 
@@ -131,18 +159,42 @@ def check_command(
     """
     from ..render.console import make_console
 
-    handout = open_handout(export, quiet, "default")  # a bad --export before any work
+    handout = open_handout(export, quiet, "default", json_out)  # a bad --export before any work
     out = Report(make_console(), handout, quiet, "convtrace check")
     if list_bugs:
         from ..render.check import catalog_view
 
-        out.emit(catalog_view())
+        if json_out:  # the catalog as data (English, like every JSON document)
+            from ..check.report import catalog_document
+
+            typer.echo(json.dumps({"bugs": catalog_document()}))
+            out.quiet = True
+        if out.handout is not None or not json_out:
+            out.emit(catalog_view())
         return
     if path is None:
         fail(_("give the student's FILE.py or a FOLDER of them (or --list-bugs)"))
+    from ..check.escape import visible
+
     target = Path(path)
-    if not target.exists():
-        fail(_("{path} does not exist").format(path=path))
+    if not target.exists() and not target.is_symlink():
+        fail(_("{path} does not exist").format(path=visible(path)))
+    if target.is_file() and target.suffix != ".py":
+        fail(_("{path} is not a Python file (.py): not run").format(path=visible(path)))
+    for name in allow or []:
+        if name != "torch":
+            fail(_("--allow {name}: only torch can be allowed").format(name=visible(name)))
+    if csv_path:
+        _check_csv_path(csv_path)  # before any grading: a grade book nowhere to go is refused
+    from ..check.isolation import detect
+
+    isolation = detect()
+    if require_isolation and not isolation.namespaced:
+        fail(
+            _("--require-isolation: the student's code would run with {what} ({why})").format(
+                what=_(isolation.describe()), why=visible(isolation.reason)
+            )
+        )
     functions = ("conv_forward_naive", "conv_backward_naive")
     if function is not None:
         names = [n.strip() for n in function.split(",")]
@@ -163,81 +215,157 @@ def check_command(
         bias_attr=bias_attr,
         timeout=timeout,
         memory=int(memory * 2**30),
+        allow_torch="torch" in (allow or []),
+        isolation=isolation,
     )
-    if target.is_dir():
-        _check_folder(target, options, json_out, csv_path, out)
+    if target.is_dir() and not target.is_symlink():
+        _check_folder(target, options, json_out, csv_path, out, _jobs(jobs))
     else:
         _check_file(target, options, json_out, csv_path, out)
 
 
+def _jobs(jobs: int) -> int:
+    import os
+
+    return jobs or max(1, min(4, os.cpu_count() or 1))
+
+
+def _check_csv_path(csv_path: str) -> None:
+    import os
+
+    from ..check.escape import visible
+
+    folder = os.path.dirname(os.path.abspath(csv_path))
+    if not os.path.isdir(folder):
+        fail(_("--csv {path}: the folder {folder} does not exist").format(
+            path=visible(csv_path), folder=visible(folder)))  # fmt: skip
+    if os.path.isdir(csv_path) or not os.access(folder, os.W_OK):
+        fail(_("--csv {path}: cannot write a file there").format(path=visible(csv_path)))
+
+
+def _refused(path: Path):
+    """Why ``path`` is not graded (a symlink, a device, a folder named x.py), or None."""
+    import stat
+
+    from ..i18n import Msg
+
+    try:
+        mode = path.lstat().st_mode
+    except OSError:
+        return Msg("cannot be read")
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISLNK(mode):
+        return Msg("a symbolic link, not a file: not graded")
+    if stat.S_ISDIR(mode):
+        return Msg("a folder, not a file: not graded")
+    return Msg("not a regular file: not graded")
+
+
 def _battery(api: str, quiet: bool):
     """The cases and torch's values for them (torch is imported here, once)."""
-    from ..check.cases import build_battery, torch_reference
+    from ..check.cases import References, build_battery
 
     with spinner(_("asking PyTorch for the expected values…"), quiet):
         cases = build_battery(api)
-        return cases, [torch_reference(case) for case in cases]
+        references = References(cases)
+        for index, case in enumerate(cases):  # the rest when a file has those functions
+            if case.spec.kind == "conv":
+                references[index]
+        return cases, references
 
 
 def _check_file(target: Path, options, json_out: bool, csv_path: str | None, out: Report) -> None:
+    from ..check.escape import markup, visible
     from ..check.grade import grade_file
-    from ..check.report import file_document, grade_row, write_csv
+    from ..check.report import file_document, grade_row, strict_json, write_csv
 
+    refused = _refused(target)
+    if refused:
+        fail(_("{target}: {error}").format(target=visible(target), error=_(refused)))
     cases, references = _battery(options.api, json_out)
-    with spinner(_("grading {name}…").format(name=target.name), json_out):
+    # the spinner and the progress bar read Rich markup: a file named "[/].py" is escaped
+    with spinner(_("grading {name}…").format(name=markup(target.name)), json_out):
         result = grade_file(target, cases, references, options)
     if result.error:
-        fail(_("{target}: {error}").format(target=target, error=_(result.error)))
+        fail(_("{target}: {error}").format(target=visible(target), error=_(result.error)))
+    isolation = options.isolation.describe()
     if csv_path:
-        write_csv([grade_row(result, str(target.parent))], csv_path)
+        write_csv([grade_row(result, str(target.parent))], csv_path, isolation)
     if json_out:
-        typer.echo(json.dumps(file_document(result)))
+        typer.echo(strict_json({**file_document(result), "isolation": str(isolation)}))
         out.quiet = True
     if out.handout is not None or not json_out:
         from ..render.check import file_view
 
-        out.emit(file_view(result, options.api))
+        out.emit(file_view(result, options.api, isolation))
     if not result.passed:
         raise typer.Exit(1)
 
 
-def _check_folder(folder: Path, options, json_out: bool, csv_path: str | None, out: Report) -> None:
-    from ..check.grade import grade_file
-    from ..check.report import file_document, grade_row, write_csv
-    from ..render.check import check_progress, folder_table
+def _check_folder(
+    folder: Path, options, json_out: bool, csv_path: str | None, out: Report, jobs: int = 1
+) -> None:
+    """Every ``*.py`` of the folder, ``jobs`` at a time (threads, each driving one child);
+    the table and grade book in file order. A symlink, device or folder named x.py gets a
+    line saying it was not graded."""
+    import dataclasses
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ..check.escape import markup, visible
+    from ..check.grade import FileResult, grade_file
+    from ..check.report import file_document, grade_row, strict_json, write_csv
+    from ..i18n import Msg
+    from ..render.check import check_progress, folder_table, isolation_line
     from ..render.console import make_console
 
-    files = sorted(p for p in folder.glob("*.py") if p.is_file())
+    no_shrink = dataclasses.replace(options, shrink=False)  # the table shows no smallest case
+    files = sorted(p for p in folder.iterdir() if p.name.endswith(".py"))
     if not files:
-        fail(_("{folder} holds no .py file").format(folder=folder))
+        fail(_("{folder} holds no .py file").format(folder=visible(folder)))
     cases, references = _battery(options.api, json_out)
-    rows, documents = [], []
     stderr = make_console(file=sys.stderr)
     quiet = json_out or not sys.stderr.isatty()
     progress = check_progress(stderr, len(files) * len(cases)) if not quiet else None
     with progress if progress is not None else _nothing() as advance:
-        for file in files:
-            done = 0
-            if advance:
-                advance(_("grading {name}").format(name=file.name), 0)
 
-            def on_case(case_result, file=file):
+        def grade(file: Path) -> FileResult:
+            refused = _refused(file)
+            if refused:
+                if advance:
+                    advance(markup(file.name), len(cases))
+                return FileResult(str(file), error=refused)
+            done = 0
+            label = _("grading {name}").format(name=markup(file.name))
+
+            def on_case(case_result):
                 nonlocal done
                 done += 1
                 if advance:
-                    advance(_("grading {name}").format(name=file.name))
+                    advance(label)
 
-            result = grade_file(file, cases, references, options, on_case=on_case)
+            try:
+                result = grade_file(file, cases, references, no_shrink, on_case=on_case)
+            except Exception as error:  # noqa: BLE001 - one file never costs the class its grades
+                result = FileResult(str(file), error=Msg("could not be graded ({kind})",
+                                                          kind=type(error).__name__))  # fmt: skip
             if advance and done < len(cases):
-                advance(file.name, len(cases) - done)
-            rows.append(grade_row(result, str(folder)))
-            documents.append(file_document(result))
+                advance(label, len(cases) - done)
+            return result
+
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            results = list(pool.map(grade, files))
+    rows = [grade_row(result, str(folder)) for result in results]
+    isolation = options.isolation.describe()
     if csv_path:
-        write_csv(rows, csv_path)
+        write_csv(rows, csv_path, isolation)
     if json_out:
-        typer.echo(json.dumps({"folder": str(folder), "files": documents}))
+        documents = [file_document(result) for result in results]
+        doc = {"folder": str(folder), "isolation": str(isolation), "files": documents}
+        typer.echo(strict_json(doc))
         out.quiet = True
     if out.handout is not None or not json_out:
+        out.print(isolation_line(isolation))
         out.print(folder_table(rows))
         passed = sum(row["passed"] for row in rows)
         style = "ct.ok" if passed == len(rows) else "ct.bad"

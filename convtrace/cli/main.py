@@ -16,8 +16,9 @@ from ..i18n import _, english, language, resolve_language
 from ..scenario.spec import ScenarioSpec
 from .bench import bench_command
 from .check import check_command
+from .help import HelpCommand, HelpGroup
 from .live import live_command
-from .options import guarded, no_such_option, scenario_options
+from .options import fail, guarded, scenario_options
 from .output import (
     ColorOption,
     ExportOption,
@@ -28,13 +29,16 @@ from .output import (
     open_handout,
     output_options,
     spinner,
-    styled_console,
 )
-from .shapes import shapes_command
+from .sgd_options import LrOption, MomentumOption, WeightDecayOption, make_sgd
+from .shapes import transposed_shapes
 from .show import show as _show
+from .train import train_command
+from .usage import COMMANDS, usage_message
 
 app = typer.Typer(
     name="convtrace",
+    cls=HelpGroup,
     help=(
         "Watch a tiny CNN compute, one tensor at a time: conv → pool → flatten → fc → loss, "
         "forward and backward, by hand (loops and im2col) next to PyTorch's autograd.\n\n"
@@ -47,17 +51,46 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _root(
+    lang: Annotated[
+        str | None,
+        typer.Option(
+            "--lang",
+            metavar="es|en",
+            rich_help_panel="Output",
+            show_default=False,
+            help="Language of the help and of what the command prints: es or en (also "
+            "accepted after the command).",
+        ),
+    ] = None,
+) -> None:
+    """``convtrace --lang es …``: the language is set before any command runs (main() reads
+    --lang wherever it is typed); here a value we lack is refused."""
+    if lang is not None:
+        try:
+            resolve_language(lang)
+        except ValueError as error:
+            fail(str(error))
+
+
 def _trace(spec: ScenarioSpec, *, backward: bool, compare_torch: bool, quiet: bool,
            only: str | None = None, cell: str | None = None, gradcheck: bool = False,
-           convt: bool = False):  # fmt: skip
+           sgd=None, convt: bool = False):  # fmt: skip
     """The run (see tracing/run.py) with a spinner unless ``quiet`` (JSON output); ``only``: an
     --only glob, refused before computing when no stage of this network matches it; ``cell``:
-    explain's stage, refused likewise when this network has no sum for it."""
+    explain's stage, refused likewise when this network has no sum for it; ``sgd``: one SGD
+    step after the backward pass (--lr)."""
     from ..tracing.run import compute_trace
     from .output import check_only_pattern
 
     def before_run(layers):
-        check_only_pattern(only, layers)
+        extra = ()
+        if sgd is not None:
+            from ..tracing.update import update_stage_names
+
+            extra = update_stage_names(layers, sgd.momentum)
+        check_only_pattern(only, layers, extra)
         if cell is not None:
             from ..explain.cell import check_covered
 
@@ -71,6 +104,7 @@ def _trace(spec: ScenarioSpec, *, backward: bool, compare_torch: bool, quiet: bo
         convt=convt,
         before_run=before_run,
         status=lambda message: spinner(message, quiet),
+        sgd=sgd,
     )
 
 
@@ -82,7 +116,14 @@ GRADCHECK_OPTION = typer.Option(
 )
 
 
-@app.command()
+def _styled_console(color: str, theme: str):
+    """The console for --color and --theme as typed (a bad value is a ConvtraceError)."""
+    from ..render.console import make_console, parse_color, parse_theme
+
+    return make_console(color=parse_color(color), theme=parse_theme(theme))
+
+
+@app.command(cls=HelpCommand)
 @guarded
 @output_options
 @scenario_options
@@ -110,6 +151,9 @@ def run(
             "and checked, with a panel.",
         ),
     ] = False,
+    lr: LrOption = None,
+    momentum: MomentumOption = 0.0,
+    weight_decay: WeightDecayOption = 0.0,
 ) -> None:
     """Forward, loss and backward: every stage, ours next to PyTorch's.
 
@@ -121,11 +165,13 @@ def run(
       convtrace run --json > trace.json
       convtrace run --convt                        ∂L/∂x as a transposed convolution
       convtrace run --scenario examples/digit.toml  your own numbers (see examples/)
+      convtrace run --seed 42 --lr 0.1             then one SGD step (update.* stages)
 
     Exit code 0 when every stage agrees with torch, 1 when any disagrees, 2 for bad input.
     """
+    sgd = make_sgd(lr, momentum, weight_decay)
     trace = _trace(spec, backward=True, compare_torch=out.compare_torch, quiet=out.json,
-                   only=out.only, gradcheck=gradcheck, convt=convt)  # fmt: skip
+                   only=out.only, gradcheck=gradcheck, sgd=sgd, convt=convt)  # fmt: skip
     if save_scenario is not None:
         from ..scenario.toml_file import save_scenario as write_scenario
 
@@ -136,7 +182,7 @@ def run(
     _show(trace, out)
 
 
-@app.command()
+@app.command(cls=HelpCommand)
 @guarded
 @output_options
 @scenario_options
@@ -156,12 +202,17 @@ def forward(spec: ScenarioSpec, out: OutputOptions) -> None:
     )
 
 
-@app.command()
+@app.command(cls=HelpCommand)
 @guarded
 @output_options
 @scenario_options
 def backward(
-    spec: ScenarioSpec, out: OutputOptions, gradcheck: Annotated[bool, GRADCHECK_OPTION] = False
+    spec: ScenarioSpec,
+    out: OutputOptions,
+    gradcheck: Annotated[bool, GRADCHECK_OPTION] = False,
+    lr: LrOption = None,
+    momentum: MomentumOption = 0.0,
+    weight_decay: WeightDecayOption = 0.0,
 ) -> None:
     """A one-line summary of the forward pass, then every backward stage in full.
 
@@ -169,17 +220,95 @@ def backward(
 
       convtrace backward --compare-torch
       convtrace backward --method loop --only 'grad.conv.*'
+      convtrace backward --lr 0.05 --momentum 0.9      then one SGD step
     """
+    from ..tracing.update import is_update_stage
+
+    sgd = make_sgd(lr, momentum, weight_decay)
     trace = _trace(spec, backward=True, compare_torch=out.compare_torch, quiet=out.json,
-                   only=out.only, gradcheck=gradcheck)  # fmt: skip
-    forward_names = [s.name for s in trace if not s.is_gradient]
+                   only=out.only, gradcheck=gradcheck, sgd=sgd)  # fmt: skip
+    forward_names = [s.name for s in trace if not s.is_gradient and not is_update_stage(s.name)]
     _show(trace, out, summary_only=forward_names)
 
 
-app.command("shapes")(guarded(shapes_command))  # before explain: the help lists them in order
+@app.command(cls=HelpCommand)
+@guarded
+def shapes(
+    size: Annotated[int | None, typer.Option(help="Square input: H = W = SIZE.")] = None,
+    height: Annotated[int | None, typer.Option(help="Input height H.")] = None,
+    width: Annotated[int | None, typer.Option(help="Input width W.")] = None,
+    kernel: Annotated[int, typer.Option("--kernel", "-k", help="Kernel size (square).")] = 3,
+    stride: Annotated[int, typer.Option("--stride", "-s", help="Stride.")] = 1,
+    padding: Annotated[
+        str,
+        typer.Option(
+            "--padding",
+            "-p",
+            metavar="valid|same|N|H,W",
+            help="'same' keeps ceil(size / stride); N pads every side by N, H,W the top/bottom "
+            "by H and left/right by W.",
+        ),
+    ] = "valid",
+    dilation: Annotated[int, typer.Option("--dilation", "-d", help="Dilation.")] = 1,
+    transposed: Annotated[
+        bool,
+        typer.Option(
+            "--transposed",
+            help="A transposed convolution (convT): the input is the small map, "
+            "H_out = (H − 1)·s − 2p + d·(k − 1) + output_padding + 1.",
+        ),
+    ] = False,
+    output_padding: Annotated[
+        int, typer.Option("--output-padding", help="With --transposed: rows added at the end.")
+    ] = 0,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead.")] = False,
+    color: ColorOption = "auto",
+    theme: ThemeOption = "default",
+    export: ExportOption = None,
+    quiet: QuietOption = False,
+) -> None:
+    """The output-size arithmetic with your numbers: padding per side, the formula, and which
+    input rows/columns a flooring stride never reads.
+
+    [bold]Examples[/bold]
+
+      convtrace shapes --size 7 --kernel 3 --stride 2 --padding same
+      convtrace shapes --height 28 --width 20 --kernel 5 --dilation 2
+      convtrace shapes --transposed --size 4 --kernel 3 --stride 2 --output-padding 1
+    """
+    from ..core.geometry import check_limit, positive_int
+    from ..core.shapes import conv_geometry, geometry_document
+    from ..scenario.spec import parse_padding
+
+    console = _styled_console(color, theme)  # bad --color/--theme/--export before any work
+    handout = open_handout(export, quiet, theme, json_out)
+
+    for value, option in ((size, "--size"), (height, "--height"), (width, "--width")):
+        if value is not None:  # judged as typed, so the message names the option given
+            check_limit(positive_int(value, option), option)
+    if size is None and height is None and width is None:
+        size = 6
+    hw = (size if height is None else height, size if width is None else width)
+    if None in hw:
+        fail(_("give --size, or both --height and --width"))
+    pad = parse_padding(padding)
+    if transposed:
+        transposed_shapes(console, handout, quiet, json_out, hw, kernel, stride, pad,
+                          output_padding, dilation)  # fmt: skip
+        return
+    if output_padding:
+        fail(_("--output-padding belongs to a transposed convolution: add --transposed"))
+    axes = conv_geometry(hw, kernel, stride, pad, dilation)
+    if json_out:
+        with english():
+            typer.echo(json.dumps(geometry_document(axes, pad)))
+    if handout is not None or not json_out:  # --json --export: the JSON and the handout
+        from ..render.shapes import shapes_view
+
+        Report(console, handout, quiet or json_out, "convtrace shapes").emit(shapes_view(axes, pad))
 
 
-@app.command()
+@app.command(cls=HelpCommand)
 @guarded
 @scenario_options
 def explain(
@@ -211,6 +340,9 @@ def explain(
     theme: ThemeOption = "default",
     export: ExportOption = None,
     quiet: QuietOption = False,
+    lr: LrOption = None,
+    momentum: MomentumOption = 0.0,
+    weight_decay: WeightDecayOption = 0.0,
 ) -> None:
     """Where one number comes from: its short sum, term by term, with the run's actual values.
 
@@ -226,15 +358,18 @@ def explain(
       convtrace explain 'fc.out[0,0]'                       z = Σ f·W_fc + b, term by term
       convtrace explain loss --loss ce --classes 3
       convtrace explain 'conv2.out[0,3,1,1]' --net "conv(4,3) relu conv(8,3) fc(10)"
+      convtrace explain 'update.conv.weight[0,0,1,1]' --lr 0.1   one SGD step, W − η·∂L/∂W
 
     Exit code 0 when the sum agrees with the trace and torch, 1 when not, 2 for bad input.
     """
     from ..explain.cell import explain_cell, explanation_document, parse_cell
 
-    console = styled_console(color, theme)  # a bad --color/--theme before any work
-    handout = open_handout(export, quiet, theme)
-    stage, index = parse_cell(cell)
-    trace = _trace(spec, backward=True, compare_torch=compare_torch, quiet=json_out, cell=stage)
+    console = _styled_console(color, theme)  # a bad --color/--theme before any work
+    handout = open_handout(export, quiet, theme, json_out)
+    stage, index = parse_cell(cell, _net_layers(spec))
+    sgd = make_sgd(lr, momentum, weight_decay)
+    trace = _trace(spec, backward=True, compare_torch=compare_torch, quiet=json_out, cell=stage,
+                   sgd=sgd)  # fmt: skip
     explanation = explain_cell(trace, stage, index)
     if json_out:
         with english():
@@ -249,25 +384,21 @@ def explain(
         raise typer.Exit(1)
 
 
+def _net_layers(spec: ScenarioSpec):
+    """A --net network's layers (named, as its stages), or None for the classroom network."""
+    if not spec.net:
+        return None
+    from ..scenario.net import parse_net
+
+    return parse_net(spec.net)
+
+
 # `convtrace bench` lives in bench_cli.py; importing it loads only typer (the timing code and
 # torch load when the command runs).
-app.command("bench")(guarded(bench_command))
-app.command("check")(guarded(check_command))
-app.command("live")(live_command)
-
-
-def _usage_message(error, click_errors) -> str:
-    """Click's message on one line; an unknown option names its closest match first."""
-    possibilities = getattr(error, "possibilities", None)
-    if isinstance(error, click_errors.NoSuchOption) and possibilities:
-        import difflib
-
-        ranked = sorted(
-            possibilities,
-            key=lambda p: -difflib.SequenceMatcher(None, error.option_name, p).ratio(),
-        )
-        return no_such_option(error.option_name, ranked)
-    return " ".join(error.format_message().split())
+app.command("bench", cls=HelpCommand)(guarded(bench_command))
+app.command("check", cls=HelpCommand)(guarded(check_command))
+app.command("train", cls=HelpCommand)(guarded(scenario_options(train_command)))
+app.command("live", cls=HelpCommand)(live_command)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -306,7 +437,9 @@ def _main(args: list[str], click_errors) -> int:
         code = 0  # building this error already printed the help
     except click_errors.UsageError as error:
         command = error.ctx.command_path if error.ctx is not None else "convtrace"
-        message = _usage_message(error, click_errors)
+        if command == "convtrace" and args and args[0] in COMMANDS:
+            command = f"convtrace {args[0]}"  # click failed before entering the command
+        message = usage_message(error, click_errors, args)
         hint = _("(see {command} --help)").format(command=command)
         typer.echo(f"Error: {message} {hint}", err=True)
         code = 2

@@ -128,8 +128,10 @@ SCENARIO_PARAMS: list[inspect.Parameter] = [
         "valid",
         "--padding",
         "-p",
+        metavar="valid|same|N|H,W",
         panel=LAYERS,
-        help="valid | same | N | H,W. 'same' keeps ceil(size / stride), for every stride.",
+        help="'same' keeps ceil(size / stride), for every stride; N pads every side by N, "
+        "H,W the top/bottom by H and left/right by W.",
     ),
     option(
         "dilation",
@@ -141,9 +143,17 @@ SCENARIO_PARAMS: list[inspect.Parameter] = [
         panel=LAYERS,
     ),
     option(
-        "activation", str, "none", "--activation", help="none | relu, after the conv.", panel=LAYERS
+        "activation",
+        str,
+        "none",
+        "--activation",
+        metavar="none|relu",
+        help="After the conv.",
+        panel=LAYERS,
     ),
-    option("pool", str, "max", "--pool", help="max | avg | none.", panel=LAYERS),
+    option(
+        "pool", str, "max", "--pool", metavar="max|avg|none", help="Pooling kind.", panel=LAYERS
+    ),
     option("pool_size", int, 2, "--pool-size", help="Pooling window (square).", panel=LAYERS),
     option(
         "pool_stride",
@@ -159,7 +169,8 @@ SCENARIO_PARAMS: list[inspect.Parameter] = [
         str,
         "bce",
         "--loss",
-        help="bce | mse | ce (cross-entropy over --classes).",
+        metavar="bce|mse|ce",
+        help="Binary cross-entropy, mean squared error, or cross-entropy over --classes.",
         panel=LAYERS,
     ),
     option("classes", int, 3, "--classes", help="Classes for --loss ce.", panel=LAYERS),
@@ -190,10 +201,19 @@ SCENARIO_PARAMS: list[inspect.Parameter] = [
         "both",
         "--method",
         "-m",
+        metavar="loop|im2col|both",
         panel=NUMERICS,
-        help="loop | im2col | both: how the convolution is computed by hand.",
+        help="How the convolution is computed by hand (both: the loops checked against im2col).",
     ),
-    option("dtype", str, "float32", "--dtype", help="float32 | float64.", panel=NUMERICS),
+    option(
+        "dtype",
+        str,
+        "float32",
+        "--dtype",
+        metavar="float32|float64",
+        help="Floating-point type of every tensor.",
+        panel=NUMERICS,
+    ),
     option(
         "max_elements",
         int,
@@ -212,7 +232,33 @@ SCENARIO_PARAMS: list[inspect.Parameter] = [
         metavar="FILE",
         panel=FILES,
         help="Input image: .npy, .npz, .pt/.pth, .json or .csv/.txt; (H, W), (C, H, W) or "
-        "(N, C, H, W). Its shape sets N, C, H and W.",
+        "(N, C, H, W); or a picture .png/.jpg/.bmp/.gif (greyscale unless --rgb). Its shape "
+        "sets N, C, H and W.",
+    ),
+    option(
+        "rgb",
+        bool,
+        False,
+        "--rgb",
+        panel=FILES,
+        help="A picture --input as three channels (R, G, B) instead of greyscale.",
+    ),
+    option(
+        "resize",
+        str | None,
+        None,
+        "--resize",
+        metavar="N|HxW",
+        panel=FILES,
+        help="Resize a picture --input to N×N or H×W pixels (bilinear).",
+    ),
+    option(
+        "normalize",
+        bool,
+        False,
+        "--normalize",
+        panel=FILES,
+        help="A picture --input's values divided by 255 (to [0, 1]); default: whole numbers 0–255.",
     ),
     option(
         "weights",

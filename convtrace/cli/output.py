@@ -10,7 +10,7 @@ import typer
 
 from ..core.errors import ConvtraceError
 from ..i18n import _
-from .options import OUTPUT, extend_signature, fail, option
+from .options import OUTPUT, extend_signature, option
 
 
 @dataclass
@@ -79,8 +79,9 @@ OUTPUT_PARAMS = [
         False,
         "--step",
         panel=OUTPUT,
-        help="Projector mode: one stage per screen, fitted to the terminal's height; "
-        "Enter/→/space next, ←/b back, q quits (when stdin and stdout are terminals).",
+        help="Projector mode: one stage per screen, fitted to the terminal; Enter/→/space "
+        "next, ←/b back, g/G first/last, a number or :name then Enter jumps, q quits (when "
+        "stdin and stdout are terminals).",
     ),
     option(
         "side_by_side",
@@ -115,21 +116,15 @@ ColorOption = Annotated[str, typer.Option("--color", rich_help_panel=OUTPUT, **_
 ThemeOption = Annotated[str, typer.Option("--theme", rich_help_panel=OUTPUT, **_THEME)]
 
 
-def styled_console(color: str, theme: str):
-    """The console for --color and --theme as typed (a bad value is a ConvtraceError)."""
-    from ..render.console import make_console, parse_color, parse_theme
-
-    return make_console(color=parse_color(color), theme=parse_theme(theme))
-
-
-def check_only_pattern(pattern: str | None, layers) -> None:
+def check_only_pattern(pattern: str | None, layers, extra=()) -> None:
     """Refuse an ``--only`` glob that no stage of this network matches, before anything is
-    computed; a bare prefix such as ``grad`` is answered with the glob that was meant."""
+    computed; a bare prefix such as ``grad`` is answered with the glob that was meant. ``extra``:
+    more stage names the run will have (an SGD step's ``update.*``)."""
     import fnmatch
 
     from ..tracing.pipeline import stage_names
 
-    STAGE_NAMES = stage_names(layers)
+    STAGE_NAMES = stage_names(layers) + list(extra)
     if not pattern or any(fnmatch.fnmatchcase(name, pattern) for name in STAGE_NAMES):
         return
     prefixed = [name for name in STAGE_NAMES if name.startswith(pattern.rstrip(".") + ".")]
@@ -150,12 +145,11 @@ def output_options(command: Callable) -> Callable:
     def convert(values, out=None):
         from ..render.console import parse_color, parse_theme
 
-        if values.get("export"):  # refused before any work
+        check_quiet_and_export(values["export"], values["quiet"], values["json"])
+        if values["export"] is not None:  # refused before any work
             from ..render.export import check_export_path
 
             check_export_path(values["export"])
-        elif values.get("quiet"):
-            raise ConvtraceError(_("--quiet writes only the --export file: give --export FILE too"))
         values["color"] = parse_color(values["color"])
         values["theme"] = parse_theme(values["theme"])
         return {"out": OutputOptions(**values)}
@@ -175,11 +169,28 @@ def spinner(message: str, quiet: bool):
     return Console(stderr=True).status(message)
 
 
-def open_handout(export: str | None, quiet: bool, theme: str):
-    """The --export handout (checked before any work), or None; --quiet needs --export."""
-    if quiet and not export:
-        fail(_("--quiet writes only the --export file: give --export FILE too"))
-    if not export:
+def check_quiet_and_export(export: str | None, quiet: bool, json: bool = False) -> None:
+    """Refuse, before any work, the combinations that cannot do what they say: ``--export ''``
+    (no file to write), ``--quiet`` without ``--export`` (nothing would be written) and
+    ``--quiet --json`` (the JSON is printed, which --quiet promises not to do)."""
+    if export is not None and not export.strip():
+        raise ConvtraceError(
+            _(
+                "--export {value!r} names no file; give --export FILE (.html, .svg, .md or .txt)"
+            ).format(value=export)
+        )
+    if quiet and export is None:
+        raise ConvtraceError(_("--quiet writes only the --export file: give --export FILE too"))
+    if quiet and json:
+        raise ConvtraceError(
+            _("--quiet prints nothing but --json prints the document; use one of them")
+        )
+
+
+def open_handout(export: str | None, quiet: bool, theme: str, json: bool = False):
+    """The --export handout (checked before any work), or None; see check_quiet_and_export."""
+    check_quiet_and_export(export, quiet, json)
+    if export is None:
         return None
     from ..render.console import parse_theme
     from ..render.export import Handout

@@ -43,8 +43,10 @@ def _terminal(trace, stages, out: OutputOptions, summary_only, failing) -> None:
     console = make_console(color=out.color, theme=out.theme)
     full = [s for s in stages if s.name not in summary_only]
     stepped = out.step and bool(full) and _can_step()
-    if stepped and _step(trace, full, out, console) is False:
+    summaries = [s for s in stages if s.name in summary_only]
+    if stepped and _step(trace, full, out, console, summaries) is False:
         return  # q: the user asked to leave now
+    # after stepping, the heading and the closing table (the summaries were the first screen)
     print_view(console, trace, stages, out, summary_only, failing, panels=not stepped)
 
 
@@ -77,7 +79,7 @@ def print_view(target, trace, stages, out: OutputOptions, summary_only, failing,
 
     rtol = trace.tolerance
     target.print(scenario_heading(trace.scenario), style="ct.title", justify="center")
-    for stage in (s for s in stages if s.name in summary_only):
+    for stage in (s for s in stages if s.name in summary_only and panels):
         target.print(stage_summary_line(stage, rtol, precision=out.precision))
     if panels:
         renderables = trace_renderables(
@@ -107,16 +109,56 @@ def _can_step() -> bool:
     return can_step()
 
 
-def _step(trace, stages, out: OutputOptions, console) -> bool:
-    """--step on a terminal: one stage per screen (see render/stepper.py); whether the user
-    went past the last stage (True) or quit (False)."""
-    from ..render.stepper import read_terminal_key, stage_makers, step_through
+def _step(trace, stages, out: OutputOptions, console, summaries=()) -> bool:
+    """--step on a terminal: one stage per screen (see render/stepper.py), in stage order (for
+    ``backward``, the forward summaries are the first screen); whether the user went past the
+    last stage (True) or quit (False)."""
+    from rich.align import Align
+    from rich.console import Group
+    from rich.text import Text
 
-    makers = stage_makers(
-        trace, stages, precision=out.precision, width=console.width, side_by_side=out.side_by_side
+    from ..i18n import N_
+    from ..render.console import MAX_WIDTH
+    from ..render.heading import scenario_heading
+    from ..render.stages import stage_summary_line
+    from ..render.stepper import (
+        read_terminal_key,
+        stage_makers,
+        step_through,
+        terminal_size,
     )
+
+    def makers_for(width: int):
+        makers = stage_makers(
+            trace, stages, precision=out.precision, width=width, side_by_side=out.side_by_side
+        )
+        if summaries:
+            lines = [stage_summary_line(s, trace.tolerance, out.precision) for s in summaries]
+            makers.insert(0, lambda rows, slices: Group(*lines))
+        return makers
+
     names = [s.name for s in stages]
-    finished = step_through(makers, names, console, console.height, read_terminal_key)
+    sections = [N_("Backward") if s.is_gradient else N_("Forward") for s in stages]
+    if summaries:
+        names.insert(0, _("forward summary"))
+        sections.insert(0, N_("Forward"))
+    heading = Align.center(Text(scenario_heading(trace.scenario), style="ct.title"))
+
+    def size():
+        width, height = terminal_size()
+        return min(width, MAX_WIDTH), height
+
+    finished = step_through(
+        makers_for(console.width),
+        names,
+        console,
+        console.height,
+        read_terminal_key,
+        heading=heading,
+        sections=sections,
+        terminal_size=size,
+        remake=makers_for,
+    )
     if finished:
         console.clear()
     return finished

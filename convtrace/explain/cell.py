@@ -6,7 +6,7 @@ add up to the trace's value" is a real check. Which stages have a sum depends on
 every layer family registers its sums in :mod:`convtrace.explain.kinds` (see
 :mod:`convtrace.explain.sums` for the roles). For the classroom network these are::
 
-    conv.out[n,f,i,j]  pool.out[n,c,i,j]  fc.out[n,o]  loss
+    conv.out[n,f,i,j]  pool.out[n,c,i,j]  fc.out[n,o]  loss  grad.fc.out[n,o]
     grad.fc.weight[o,k]  grad.fc.bias[o]  grad.flatten.out[n,k]
     grad.conv.weight[f,c,u,v]  grad.conv.bias[f]  grad.input[n,c,r,q]
 
@@ -29,11 +29,14 @@ from .sums import SUMS, Term, axes_of, explainable
 _CELL = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(?:\[\s*(-?\d+(?:\s*,\s*-?\d+)*)?\s*\])?\s*$")
 _HOW = N_("write a cell as stage[i,j,...], e.g. conv.out[0,1,2,2] or grad.conv.bias[1]")
 #: The shapes of stage names a sum could exist for (checked before anything is computed).
-_FORMS = re.compile(r"^(loss|[a-z]+\d*\.out|grad\.[a-z]+\d*\.(out|weight|bias)|grad\.input)$")
+_FORMS = re.compile(
+    r"^(loss|[a-z]+\d*\.out|grad\.[a-z]+\d*\.(out|weight|bias)|grad\.input"
+    r"|update\.[a-z]+\d*\.(weight|bias))$"
+)
 _NAME = re.compile(r"^\s*([A-Za-z_][\w.]*)\s*(\[.*)?$")
 _CLASSIC = (
-    "conv.out[n,f,i,j], pool.out[n,c,i,j], fc.out[n,o], loss, grad.conv.weight[f,c,u,v], "
-    "grad.conv.bias[f], grad.input[n,c,r,q]"
+    "conv.out[n,f,i,j], pool.out[n,c,i,j], fc.out[n,o], loss, grad.fc.out[n,o], "
+    "grad.conv.weight[f,c,u,v], grad.conv.bias[f], grad.input[n,c,r,q]"
 )
 
 
@@ -42,10 +45,10 @@ class Explanation:
     """One cell explained.
 
     value: Σ products (+ bias), recomputed here in float64. trace_value: the pipeline's value.
-    reference: torch's value (None without a reference). tolerance: the absolute difference
-    still counted as agreement, ``rtol · max(1, Σ|products| + |bias|)`` (the size of the
-    rounding a float sum of these terms can make). details: what the views need (grids as
-    arrays, window coordinates, counts).
+    reference: torch's value, computed from the same inputs (None without a reference).
+    tolerance: the absolute difference still counted as agreement, ``rtol · (Σ|products| +
+    |bias|)`` (the rounding a float sum of these terms can make: the run's agreement rule).
+    details: what the views need (grids as arrays, window coordinates, counts).
     """
 
     cell: str
@@ -76,13 +79,21 @@ def cell_name(stage: str, index) -> str:
     return f"{stage}[{','.join(str(i) for i in index)}]" if index else stage
 
 
-def parse_cell(text: str) -> tuple[str, tuple[int, ...]]:
+def parse_cell(text: str, layers=None) -> tuple[str, tuple[int, ...]]:
     """``"conv.out[0,1,2,2]"`` -> ``("conv.out", (0, 1, 2, 2))``; ``"loss"`` -> ``("loss", ())``.
 
     Only the form is checked here; whether this network has that stage is :func:`check_covered`.
+    ``layers`` (a --net network's, LayerSpecs or layers): a refusal lists its stages, not the
+    classroom network's.
     """
     named = _NAME.match(text or "")
     if named and not _FORMS.match(named.group(1).lower()):
+        if layers is not None:
+            raise ConvtraceError(
+                _("explain has no sum for {named!r}; in this network it explains: {layers}").format(
+                    named=named.group(1), layers=covered(layers)
+                )
+            )
         raise ConvtraceError(
             _(
                 "explain has no sum for {named!r}; it explains one cell of: "
@@ -120,7 +131,7 @@ def covered(layers) -> str:
 def check_covered(stage_name: str, layers) -> tuple:
     """The (layer, (family, role)) whose sum explains ``stage_name``; refused, before anything
     is computed, when this network has none."""
-    entry = explainable(layers).get(stage_name)
+    entry = explainable(layers, update=True).get(stage_name)
     if entry is not None:
         return entry
     from ..tracing.pipeline import stage_names
@@ -146,10 +157,13 @@ def _check_cell(trace, stage_name: str, index: tuple[int, ...]):
     """The stage, and the layer and key of its sum, once the cell is known to exist."""
     layer, key = check_covered(stage_name, trace.layers)
     if stage_name not in trace:
+        need = (
+            _("it needs --lr: one SGD step")
+            if stage_name.startswith("update.")
+            else _("it needs the backward pass")
+        )
         raise ConvtraceError(
-            _("{stage_name} is not in this run (it needs the backward pass)").format(
-                stage_name=stage_name
-            )
+            _("{stage_name} is not in this run ({need})").format(stage_name=stage_name, need=need)
         )
     stage = trace[stage_name]
     shape = stage.shape
@@ -183,8 +197,13 @@ def explain_cell(trace, stage_name: str, index) -> Explanation:
     stage, layer, key = _check_cell(trace, stage_name, index)
     kind, formula, terms, bias, details = SUMS[key](trace, layer, index)
     value = math.fsum([t.product for t in terms] + [bias or 0.0])
-    scale = max(1.0, math.fsum(abs(t.product) for t in terms) + abs(bias or 0.0))
-    ref = None if stage.reference is None else float(np.asarray(stage.reference)[index])
+    # the agreement rule (tracing/agreement.py): rtol·Σ|terms|, and the dtype's smallest
+    # normal number below which floats carry fewer bits; a sum whose terms are made of
+    # cancelling parts (the loss: max(z,0) − z·y) says their size in details["term_sum"]
+    scale = details.get("term_sum", math.fsum(abs(t.product) for t in terms) + abs(bias or 0.0))
+    floor = float(np.finfo(trace.dtype).tiny)
+    torch_value = stage.torch  # torch on the same inputs as these terms
+    ref = None if torch_value is None else float(np.asarray(torch_value)[index])
     return Explanation(
         cell=cell_name(stage_name, index),
         stage=stage_name,
@@ -196,7 +215,7 @@ def explain_cell(trace, stage_name: str, index) -> Explanation:
         reference=ref,
         terms=terms,
         bias=bias,
-        tolerance=trace.tolerance * scale,
+        tolerance=trace.tolerance * scale + floor,
         details=details,
     )
 

@@ -14,7 +14,10 @@ Roles, and the stage each one explains for a layer called ``L`` (the layer after
     bias    grad.L.bias      ∂L/∂bias, from ∂L/∂(L.out)
     input   grad.L.out       ∂L/∂(M's input), explained by M (grad.input by the first layer)
 
-``loss`` is the one stage no layer owns: its sum is registered as ("loss", "value").
+``loss`` and its derivative ``grad.<last>.out`` are the stages no layer owns: their sums
+are registered as ("loss", "value") and ("loss", "grad").
+One SGD step (``--lr``) is ("update", "weight") / ("update", "bias"): ``update.L.weight`` for
+any layer with parameters.
 The terms are recomputed from the layers' parameters and the trace's input stages, never read
 from the answer, so "the terms add up to the trace's value" is a real check.
 """
@@ -84,14 +87,17 @@ def _family(layer) -> str:
     return getattr(layer, "cls", type(layer)).family  # a LayerSpec (before the run) or a layer
 
 
-def explainable(layers) -> dict[str, tuple[object, tuple[str, str]]]:
+def explainable(layers, update: bool = False) -> dict[str, tuple[object, tuple[str, str]]]:
     """Every stage of a network of ``layers`` (layers, or LayerSpecs before the run) that
-    explain covers, in trace order: ``{stage name: (layer or None, (family, role))}``."""
+    explain covers, in trace order: ``{stage name: (layer or None, (family, role))}``;
+    ``update``: also the stages of one SGD step (a run with --lr has them)."""
     out: dict[str, tuple[object, tuple[str, str]]] = {}
     for layer in layers:
         if (_family(layer), "out") in SUMS:
             out[f"{layer.name}.out"] = (layer, (_family(layer), "out"))
     out["loss"] = (None, ("loss", "value"))
+    if layers:
+        out[f"grad.{layers[-1].name}.out"] = (None, ("loss", "grad"))
     for k in range(len(layers) - 1, -1, -1):
         layer, family = layers[k], _family(layers[k])
         for role in ("weight", "bias"):
@@ -100,6 +106,11 @@ def explainable(layers) -> dict[str, tuple[object, tuple[str, str]]]:
         if (family, "input") in SUMS:
             name = f"grad.{layers[k - 1].name}.out" if k else "grad.input"
             out[name] = (layer, (family, "input"))
+    for layer in layers if update else ():
+        grads = getattr(layer, "cls", type(layer)).GRAD_SUFFIXES
+        for part in ("weight", "bias"):
+            if part in grads and ("update", part) in SUMS:
+                out[f"update.{layer.name}.{part}"] = (layer, ("update", part))
     return out
 
 

@@ -4,7 +4,8 @@ Left, every stage (forward then backward) with its verdict; ↑/↓ or j/k move,
 Main, the stage: header (name, shape, axes, formula, verdict), the slice holding the cell
 cursor (arrows move it, [ ] change slice, t adds torch's grid and the difference), and beside it
 the cursor cell's explanation as its sum. space / . / , / + / - animate conv.out, pool.out and
-grad.input window by window (frames from ``frames.py``). ? lists the keys, q quits.
+grad.input window by window (frames from ``frames.py``). u takes one SGD step (``--lr``): the
+stages are recomputed in place from the new parameters. ? lists the keys, q quits.
 
 Every word on screen goes through ``_()`` when it is drawn, so the app speaks the language it
 runs in: ``lang`` (``es`` | ``en``), else the one current when it is made (``convtrace live``
@@ -43,13 +44,13 @@ class LiveApp(App):
     TITLE = "convtrace live"
     CSS = """
     Screen { layout: vertical; }
-    #heading { height: 1; text-style: bold; content-align: center middle; width: 100%; }
+    #heading { height: auto; text-style: bold; text-align: center; width: 100%; }
     #body { height: 1fr; }
     #stages { width: 24; border: round $primary; }
     #stages:focus { border: round $accent; }
     #main { width: 1fr; padding: 0 1; }
     #header { height: auto; }
-    #status { height: 1; }
+    #status { height: auto; max-height: 3; }
     #work { height: 1fr; }
     #gridbox { width: 1fr; }
     #cells { width: 100%; }
@@ -65,10 +66,16 @@ class LiveApp(App):
         Binding("comma", "step(-1)", N_("back")),
         Binding("plus", "speed(1)", N_("faster")),
         Binding("minus", "speed(-1)", N_("slower")),
+        # priority: the stage list's own PgUp / PgDn would otherwise take them
+        Binding("pageup", "scroll_sum(-1)", N_("scroll the sum up"), priority=True),
+        Binding("pagedown", "scroll_sum(1)", N_("scroll the sum down"), priority=True),
+        Binding("u", "sgd_step", N_("SGD step")),
     ]
 
-    def __init__(self, trace, precision: int = 4, lang: str | None = None):
+    def __init__(self, trace, precision: int = 4, lang: str | None = None, sgd=None):
         super().__init__()
+        #: the optimizer of ``u`` (a core.optim.SGD, from --lr), or None; steps taken so far
+        self.sgd, self.steps_taken = sgd, 0
         #: es | en: ``lang`` resolved (a ValueError names a language we lack), else the
         #: language current now (under ``convtrace live``, what --lang / LANG chose).
         self.lang = current_language() if lang is None else resolve_language(lang)
@@ -135,19 +142,37 @@ class LiveApp(App):
         self.redraw()
 
     def _layout_widths(self) -> None:
-        """Narrower side columns on a small terminal; no explanation during an animation."""
+        """Narrower side columns on a small terminal; no side panel during an animation or for
+        a stage that has no sum (data, a parameter, im2col's columns): the grid takes its
+        width."""
         width = self.size.width
-        self.query_one("#stages").styles.width = 24 if width >= 90 else 22
+        self.query_one("#stages").styles.width = self.list_width
         box = self.query_one("#explainbox")
         box.styles.width = 40 if width >= 100 else 28
-        box.display = self.frame is None
+        box.display = self.side_panel
+
+    @property
+    def list_width(self) -> int:
+        """The stage list: its longest name whole (mark, borders and scroll bar around it),
+        between 22 and 28 columns (24 at least on a 90-column screen)."""
+        longest = max(len(s.name) for s in self.trace)
+        least = 24 if (self.size.width or 100) >= 90 else 22
+        return min(max(longest + 7, least), 28)
+
+    @property
+    def side_panel(self) -> bool:
+        """Whether the cursor cell's sum is shown beside the grid."""
+        from ..explain.sums import explainable
+
+        return self.frame is None and self.stage.name in explainable(self.trace.layers)
 
     @property
     def grid_width(self) -> int:
         """Columns for the grids: the screen minus the list, the side panel and the margins."""
         width = self.size.width or 100
-        stages = 24 if width >= 90 else 22
-        side = 0 if self.frame is not None else 40 if width >= 100 else 28
+        stages = self.list_width
+        side = 40 if width >= 100 else 28 if self.side_panel else 0
+        side = side if self.side_panel else 0
         return max(20, width - stages - side - 4)
 
     # ------------------------------------------------------------------ state
@@ -172,7 +197,7 @@ class LiveApp(App):
         if event.list_view.index != self.stage_index:
             self._select(event.list_view.index)
         self.query_one(CellView).focus()
-        self.message = _("arrows move the cell cursor · esc: back to the stages")
+        self.message = _("←→↑↓ cell · esc: stages")
         self.redraw()
 
     def move_cursor(self, d_row: int, d_col: int, d_slice: int) -> None:
@@ -269,21 +294,48 @@ class LiveApp(App):
         self.message = _("torch's grid and ours − torch shown") if self.torch else ""
         self.redraw()
 
+    def action_scroll_sum(self, direction: int) -> None:
+        """PgUp / PgDn: the side panel's long sums (it never takes the focus)."""
+        box = self.query_one("#explainbox")
+        (box.scroll_page_down if direction > 0 else box.scroll_page_up)(animate=False)
+
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
+
+    def action_sgd_step(self) -> None:
+        """Take the step the update.* stages show: every stage recomputed from the new
+        parameters (with torch's values and the next step), the loss before → after."""
+        if self.sgd is None or "update.loss" not in self.trace:
+            self.message = _("start convtrace live with --lr η to take SGD steps (u)")
+            self.redraw()
+            return
+        from ..tracing.update import next_step
+
+        before = float(self.trace["loss"].values)
+        self.trace = next_step(self.trace, self.sgd)
+        self.steps_taken += 1
+        after = float(self.trace["loss"].values)
+        self.animation = animation_for(self.trace, self.stage.name)
+        self.stop_animation()
+        for item, stage in zip(self.query(ListItem), self.trace, strict=True):
+            item.query_one(Label).update(self._item_text(stage))
+        self.message = _("SGD step {k}: loss {before:.4g} → {after:.4g}").format(
+            k=self.steps_taken, before=before, after=after
+        )
+        self.redraw()
 
     # ------------------------------------------------------------------ drawing
     def redraw(self) -> None:
         if not self.is_mounted_app:
             return
+        self._layout_widths()
         stage, p = self.stage, self.precision
-        position = _("stage {index}/{total}").format(
-            index=self.stage_index + 1, total=len(self.trace)
-        )
-        header = stage_header(stage, self.trace, position, compact=self.frame is not None)
+        # where we are goes under the list (the header line keeps its width for the title)
+        self.query_one("#stages").border_subtitle = f"{self.stage_index + 1}/{len(self.trace)}"
+        header = stage_header(stage, self.trace, compact=self.frame is not None)
         self.query_one("#header", Static).update(header)
         self.query_one("#cells", Static).update(self._main_view())
-        if self.frame is None:
+        if self.side_panel:
             explain = explanation_panel(self.trace, stage, self.cursor, p)
             self.query_one("#explain", Static).update(explain)
         self.query_one("#status", Static).update(self._status())
@@ -311,14 +363,22 @@ class LiveApp(App):
             line.append("   " + _("esc: back to the grid"), style="ct.dim")
             return line
         line = cursor_line(self.stage, self.cursor, self.precision)
-        if self.message:
-            line.append(("   " if line.plain else "") + self.message, style="ct.dim")
+        room = (self.size.width or 100) - self.list_width - 2
+        if self.message:  # beside the cursor when both fit, else on a line of its own
+            fits = line.cell_len + 3 + len(self.message) <= room
+            line.append(("   " if fits else "\n") if line.plain else "")
+            line.append(self.message, style="ct.dim")
         return line
 
     def _main_view(self):
         stage, p = self.stage, self.precision
         if self.frame is None:
-            return stage_grids(stage, self.cursor, p, torch=self.torch, width=self.grid_width)
+            grids = stage_grids(stage, self.cursor, p, torch=self.torch, width=self.grid_width)
+            if self.side_panel:
+                return grids
+            # no sum for this stage: say so under the grid, which has the whole width
+            why = explanation_panel(self.trace, stage, self.cursor, p)
+            return Group(grids, Text(""), why)
         a = self.animation
         frame = a.frames[self.frame]
         if a.kind == "conv":

@@ -15,7 +15,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..i18n import N_, _, plural
-from ..render.explain_parts import product
+from ..render.explain_parts import more_terms, product, verdicts
 from ..render.stages import verdict_text
 from ..render.tensors import Flow, Grid, format_number, heat_scale
 from ..render.tensors import slice_label as tensor_slice_label
@@ -127,12 +127,19 @@ def cell_grid(
     return out
 
 
-def _window_cols(m: np.ndarray, rows: range, at: int, width: int, limit: int) -> range:
-    """The widest run of columns around ``at`` whose ``cell_grid`` fits ``width``."""
-    texts = [num(v) for v in np.asarray(m[rows.start : rows.stop]).ravel()]
-    cell = max(*(len(t) for t in texts), len(str(m.shape[1] - 1))) + 2
-    fit = max(1, (width - len(str(rows.stop - 1)) - 2) // cell)
-    return _window(m.shape[1], at, min(limit, fit))
+def _window_cols(
+    m: np.ndarray, rows: range, at: int, width: int, limit: int, precision: int = 4
+) -> range:
+    """The widest run of columns around ``at`` whose ``cell_grid`` fits ``width``: each count
+    is measured with the numbers it would show (zeros are narrow, so more columns fit)."""
+    head = len(str(rows.stop - 1)) + 2
+    for count in range(min(limit, m.shape[1]), 0, -1):
+        cols = _window(m.shape[1], at, count)
+        block = np.asarray(m[rows.start : rows.stop, cols.start : cols.stop]).ravel()
+        cell = max(*(len(num(v, precision)) for v in block), len(str(cols.stop - 1))) + 2
+        if head + cell * count <= width:
+            return cols
+    return _window(m.shape[1], at, 1)
 
 
 def cursor_grid(
@@ -159,7 +166,7 @@ def cursor_grid(
         if grid.width(limit) <= width:
             return grid
     rows = _window(m.shape[0], cell[0], limit)
-    cols = _window_cols(m, rows, cell[1], width, limit)
+    cols = _window_cols(m, rows, cell[1], width, limit, precision)
     parts = [Text(label, style="ct.label")]
     if len(rows) < m.shape[0] or len(cols) < m.shape[1]:
         where = _("(rows {r0}–{r1}, cols {c0}–{c1} of {h}×{w})").format(
@@ -254,7 +261,7 @@ def explanation_panel(trace, stage: Stage, index, precision: int = 4) -> Rendera
     from ..explain.cell import explain_cell
     from ..explain.sums import explainable
 
-    if stage.name not in explainable(trace.layers):
+    if stage.name not in explainable(trace.layers, update="update.loss" in trace):
         return _no_sum(stage, _(_NOT_A_SUM))
     try:
         e = explain_cell(trace, stage.name, tuple(index))
@@ -288,10 +295,16 @@ def _no_sum(stage: Stage, reason: str) -> Group:
 
 
 def explanation_text(e, precision: int = 4) -> Group:
-    """Title ``cell = value``, the formula, one term a line (where = factors = product), the
-    count, the sum, and the checks against the trace and torch."""
+    """The result first (``cell = value``, the sum with its bias, the checks against the trace
+    and torch, each naming the cell), then the formula and one term a line (where = factors =
+    product); the panel scrolls (PgUp / PgDn) when the terms run past its bottom."""
     title = Text(f"{e.cell} = ", style="ct.title")
     title.append(num(e.value, precision), style="ct.big")
+    total = Text("Σ = ")
+    total.append(num(e.value - (e.bias or 0.0), precision))
+    if e.bias is not None:
+        total.append(_(", + bias {bias} = ").format(bias=num(e.bias, precision)))
+        total.append(num(e.value, precision), style="ct.big")
     terms = Table.grid(padding=(0, 1))
     terms.add_column(justify="right", style="ct.dim")
     terms.add_column(overflow="fold")
@@ -302,7 +315,8 @@ def explanation_text(e, precision: int = 4) -> Group:
         line.append(f"\n{factors} = ")
         line.append(num(t.product, precision), style=style)
         terms.add_row(f"{k + 1}.", line)
-    parts: list[RenderableType] = [title, Text(_(e.formula), style="ct.formula"), Text("")]
+    parts: list[RenderableType] = [title, total, *verdicts(e, precision), Text("")]
+    parts.append(Text(_(e.formula), style="ct.formula"))
     count = plural("{n} term", "{n} terms", len(e.terms))
     if "windows" in e.details and "filters" in e.details:
         count += _(" = {windows} windows × {filters} filters").format(
@@ -310,28 +324,5 @@ def explanation_text(e, precision: int = 4) -> Group:
         )
     parts += [Text(count, style="ct.dim"), terms]
     if len(e.terms) > PANEL_TERMS:
-        more = _("… and {count} more terms").format(count=len(e.terms) - PANEL_TERMS)
-        parts.append(Text(more, style="ct.dim"))
-    total = Text("Σ = ")
-    total.append(num(e.value - (e.bias or 0.0), precision))
-    if e.bias is not None:
-        total.append(_(", + bias {bias} = ").format(bias=num(e.bias, precision)))
-        total.append(num(e.value, precision), style="ct.big")
-    parts += [total, Text("")]
-    ok = e.agrees_with_trace
-    verdict = _("✓ equals the trace's {value}") if ok else _("✗ differs from the trace's {value}")
-    parts.append(
-        Text(
-            verdict.format(value=num(e.trace_value, precision)),
-            style="ct.ok" if ok else "ct.bad",
-        )
-    )
-    if e.reference is not None:
-        ok = e.agrees_with_reference
-        parts.append(
-            Text(
-                f"{'✓' if ok else '✗'} torch: {num(e.reference, precision)}",
-                style="ct.ok" if ok else "ct.bad",
-            )
-        )
+        parts.append(Text(more_terms(len(e.terms) - PANEL_TERMS), style="ct.dim"))
     return Group(*parts)

@@ -20,6 +20,7 @@ from rich.text import Text
 
 from ..check.cases import RTOL
 from ..check.catalog import BUGS, CATALOG
+from ..check.escape import visible
 from ..check.grade import COMPONENTS, LABELS, STAGES, CaseResult, FileResult
 from ..i18n import N_, _
 from .tensors import format_number
@@ -34,11 +35,16 @@ def _mark(value: bool | None) -> Text:
 
 def _geometry(case) -> str:
     s = case.spec
+    if s.kind in ("affine", "relu"):
+        shape = "×".join(map(str, s.shape))
+        return shape if s.kind == "relu" else f"{shape} → {s.outputs}"
+    (h, w), (kh, kw) = s.hw, s.khw
+    size = f"{s.batch}×{s.channels}×{h}×{w}"
     if s.kind == "pool":
-        pool = _("max-pool {kernel}").format(kernel=s.kernel)
-        return f"{s.batch}×{s.channels}×{s.size}² {pool} s{s.stride}"
+        pool = _("max-pool {kernel}").format(kernel=f"{kh}×{kw}")
+        return f"{size} {pool} s{s.stride}"
     pad = _("pad {padding}").format(padding=case.padding) if case.api == "cs231n" else s.padding
-    return f"{s.batch}×{s.channels}×{s.size}² F{s.filters} k{s.kernel} s{s.stride} {pad}"
+    return f"{size} F{s.filters} k{kh}×{kw} s{s.stride} {pad}"
 
 
 def _shape(a) -> str:
@@ -46,9 +52,11 @@ def _shape(a) -> str:
 
 
 def _note(r: CaseResult) -> str:
+    outside = "" if r.counted else _("outside the contract, not counted") + "; "
     if r.status != "ok":
-        return _(r.message) if r.message else r.status
-    parts = list(r.diagnosis)
+        return outside + (_(r.message) if r.message else r.status)
+    parts = [outside.rstrip("; ")] if outside else []
+    parts += list(r.diagnosis)
     if r.unexplained:
         parts.append(_("no known pattern: ") + ", ".join(LABELS[k] for k in r.unexplained))
     if r.printed:
@@ -56,19 +64,32 @@ def _note(r: CaseResult) -> str:
     return "; ".join(parts)
 
 
-def case_table(result: FileResult) -> Table:
-    """One row per case: geometry, then shape, forward, dF, dX, db as ✓/✗ and a note."""
-    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False, header_style="ct.label")
-    table.add_column(_("case"), style="ct.name", no_wrap=True)
-    table.add_column(_("geometry"), no_wrap=True)
-    for name in (_("shape"), "forward", "dF", "dX", "db"):
-        table.add_column(name, justify="center", no_wrap=True)
-    table.add_column(_("note"), overflow="fold", ratio=1)
-    for r in result.cases:
-        checks = [r.checks.get(k) for k in COMPONENTS]
-        shape = r.shape_ok if r.status == "ok" else False
-        table.add_row(r.case.name, _geometry(r.case), _mark(shape), *map(_mark, checks), _note(r))
-    return table
+def case_table(result: FileResult) -> Group:
+    """One table per section (convolution, max pooling, affine, ReLU), one row per case:
+    geometry, then shape, forward, dW, dX, db as ✓/✗ and a note."""
+    from ..check.cases import SECTIONS
+
+    tables: list[RenderableType] = []
+    for kind, title in SECTIONS.items():
+        rows = [r for r in result.cases if r.case.spec.kind == kind]
+        if not rows:
+            continue
+        table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False,
+                      header_style="ct.label", title=_(title), title_justify="left",
+                      title_style="ct.title")  # fmt: skip
+        table.add_column(_("case"), style="ct.name", no_wrap=True)
+        table.add_column(_("geometry"), no_wrap=True)
+        for name in (_("shape"), "forward", "dF", "dX", "db"):
+            table.add_column(name, justify="center", no_wrap=True)
+        table.add_column(_("note"), overflow="fold", ratio=1)
+        for r in rows:
+            checks = [r.checks.get(k) for k in COMPONENTS]
+            shape = r.shape_ok if r.status == "ok" else False
+            table.add_row(
+                r.case.name, _geometry(r.case), _mark(shape), *map(_mark, checks), Text(_note(r))
+            )
+        tables.append(table)
+    return Group(*tables)
 
 
 def _mini_trace(r: CaseResult):
@@ -107,13 +128,41 @@ def _cell_sum(r: CaseResult, component: str, index, precision: int) -> Renderabl
     return Group(title, Text(_(e.formula), style="ct.formula"), Text(""), *body, torch_line)
 
 
-def failure_view(r: CaseResult, precision: int = 4) -> RenderableType:
+def findings_view(result: FileResult) -> RenderableType | None:
+    """Each named mistake: its id, the section, the tensor and the evidence, what the code
+    does, the fix."""
+    from ..check.cases import SECTIONS
+
+    parts: list[RenderableType] = []
+    for f in result.findings:
+        bug = BUGS[f.id]
+        head = Text.assemble(
+            (_("note ") if f.note else _("diagnosis "), "ct.label"),
+            (f.id, "ct.dim" if f.note else "ct.bad"),
+        )
+        if f.kind:
+            head.append(f"  ({_(SECTIONS[f.kind])})", "ct.label")
+        if f.tensor and f.tensor != "file":
+            head.append("  " + _("wrong: {tensors}").format(tensors=f.tensor), "ct.label")
+        parts.append(head)
+        parts.append(Padding(Text(_(f.evidence)), (0, 0, 0, 2)))
+        parts.append(Padding(Text(_(bug.sentence)), (0, 0, 0, 2)))
+        parts.append(Padding(Text.assemble((_("fix: "), "ct.label"), _(bug.fix)), (0, 0, 0, 2)))
+    if not parts:
+        return None
+    return Panel(Group(*parts), title=_("diagnosis"), title_align="left", border_style="ct.border")
+
+
+def failure_view(
+    r: CaseResult, precision: int = 4, title: str | None = None, with_sum: bool = True
+) -> RenderableType:
     """The first failing case: shapes, the first wrong cell, the diagnosis and its fix, and
     the expected cell written as its sum."""
+    title = title or _("first failure")
     parts: list[RenderableType] = [Text(f"{r.case.name}: {_(r.case.describe())}", "ct.title")]
     if r.status != "ok":
         parts.append(Text(f"✗ {_(r.message)}", "ct.bad"))
-        return Panel(Group(*parts), title=_("first failure"), title_align="left")
+        return Panel(Group(*parts), title=title, title_align="left")
     component = r.first_wrong()
     shapes = Table.grid(padding=(0, 2))
     for col in ("", _("expected (torch)"), _("got")):
@@ -148,14 +197,11 @@ def failure_view(r: CaseResult, precision: int = 4) -> RenderableType:
             )
         )
     parts.append(Text(""))
-    for bug_id in r.diagnosis:
-        bug = BUGS[bug_id]
-        parts.append(Text.assemble((_("diagnosis "), "ct.label"), (bug_id, "ct.bad")))
-        parts.append(Padding(Text(_(bug.sentence)), (0, 0, 0, 2)))
-        parts.append(Padding(Text.assemble((_("fix: "), "ct.label"), _(bug.fix)), (0, 0, 0, 2)))
     # shapes that differ have no aligned wrong cell: explain the expected tensor's first one
     shown = cell if cell is not None else (0,) * np.ndim(r.expected[component])
-    view = _cell_sum(r, component, shown, precision)
+    view = None
+    if r.case.spec.kind == "conv" and with_sum:
+        view = _cell_sum(r, component, shown, precision)
     if r.unexplained:
         names = ", ".join(LABELS[k] for k in r.unexplained)
         hint = _(": compare with the sum below") if view is not None else ""
@@ -167,44 +213,70 @@ def failure_view(r: CaseResult, precision: int = 4) -> RenderableType:
             else _("the expected first cell, as its sum:")
         )
         parts += [Text(""), Text(what, "ct.label"), view]
-    return Panel(
-        Group(*parts), title=_("first failure"), title_align="left", border_style="ct.border"
-    )
+    return Panel(Group(*parts), title=title, title_align="left", border_style="ct.border")
 
 
 def summary_line(result: FileResult) -> Text:
-    failed = [r for r in result.cases if not r.passed]
-    total = len(result.cases)
-    if not failed:
-        return Text(
-            _("✓ {total} of {total} cases pass · score {score:g}").format(
-                total=total, score=result.score
-            ),
-            "ct.ok",
-        )
-    text = Text(
-        _("✗ {failed} of {total} cases fail · score {score:g}").format(
-            failed=len(failed), total=total, score=result.score
-        ),
-        "ct.bad",
+    """'✗ 3 of 27 cases fail · score 88.9 = % of the 27 cases inside the contract that
+    pass', the diagnosis ids, and the cases outside the contract."""
+    if result.load_failure:
+        text = Text(_("✗ the file does not run: ") + _(result.load_failure), "ct.bad")
+        if result.diagnosis:
+            text.append(_(" · diagnosis: ") + ", ".join(result.diagnosis), "ct.bad")
+        return text
+    counted = len(result.counted)
+    failed = len(result.failed)
+    score = _("score {score:g} = % of the {counted} cases inside the contract that pass").format(
+        score=result.score, counted=counted
     )
-    if result.diagnosis:
-        text.append(_(" · diagnosis: ") + ", ".join(result.diagnosis), "ct.bad")
-    elif result.unexplained:
-        text.append(_(" · no known pattern"), "ct.bad")
+    if not failed:
+        text = Text(_("✓ {total} of {total} cases pass").format(total=counted) + " · " + score,
+                    "ct.ok")  # fmt: skip
+    else:
+        text = Text(
+            _("✗ {failed} of {total} cases fail").format(failed=failed, total=counted)
+            + " · " + score, "ct.bad",
+        )  # fmt: skip
+        if result.diagnosis:
+            text.append(_(" · diagnosis: ") + ", ".join(result.diagnosis), "ct.bad")
+        if result.unexplained:
+            text.append(_(" · no known pattern"), "ct.bad")
+    outside = len(result.cases) - counted
+    if outside:
+        text.append(
+            " · " + _("{outside} outside the contract, not counted").format(outside=outside),
+            "ct.dim",
+        )
+    if result.notes:
+        text.append(_(" · note: ") + ", ".join(result.notes), "ct.dim")
     return text
 
 
-def file_view(result: FileResult, api: str, precision: int = 4) -> Group:
+def isolation_line(isolation) -> Text:
+    """``isolation: namespaces (user, pid, net, mount, ipc, uts)`` or limits only (dim when
+    namespaces, in the warning style when not)."""
+    style = "ct.dim" if str(isolation).startswith("namespaces") else "ct.bad"
+    return Text(_("isolation: ") + _(isolation), style)
+
+
+def file_view(result: FileResult, api: str, isolation=None, precision: int = 4) -> Group:
     """The whole report for one file."""
+    title = _("convtrace check {path} · {api} API").format(path=visible(result.path, 500), api=api)
     parts: list[RenderableType] = [
-        Text(_("convtrace check {path} · {api} API").format(path=result.path, api=api), "ct.title"),
+        Text(title, "ct.title"),
         Text(_("tolerance: ") + _(TOLERANCE).format(rtol=RTOL), "ct.dim"),
-        case_table(result),
+        *([isolation_line(isolation)] if isolation is not None else []),
     ]
+    if result.cases:
+        parts.append(case_table(result))
+    findings = findings_view(result)
+    if findings is not None:
+        parts.append(findings)
     failure = result.first_failure()
     if failure is not None:
-        parts.append(failure_view(failure, precision))
+        parts.append(failure_view(failure, precision, with_sum=result.smallest is None))
+    if result.smallest is not None:
+        parts.append(failure_view(result.smallest, precision, _("smallest failing case")))
     parts.append(summary_line(result))
     return Group(*parts)
 
@@ -220,13 +292,20 @@ def folder_table(rows: list[dict]) -> Table:
     for row in rows:
         verdict = OK if row["passed"] else BAD
         diagnosis = (
-            _(row["error"])
-            or " ".join(row["diagnosis"])
+            " ".join(row["diagnosis"])
+            or _(row["error"])
             or _(row["note"])
             or ("" if row["passed"] else _("no known pattern"))
         )
-        score = "—" if row["error"] else f"{row['score']:g}"
-        table.add_row(row["file"], verdict, score, row["first_failure"] or "", diagnosis)
+        score = "—" if row["error"] and not row["diagnosis"] else f"{row['score']:g}"
+        # every cell a Text: a file name or a message is never read as Rich markup
+        table.add_row(
+            Text(visible(row["file"], 500)),
+            verdict,
+            score,
+            Text(row["first_failure"] or ""),
+            Text(visible(diagnosis, 500)),
+        )
     return table
 
 

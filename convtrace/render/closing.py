@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..i18n import _, plural
+from ..tracing.agreement import rule_text
 from ..tracing.stage import Stage
 from .stages import format_delta, shape_text, verdict_mark
 
@@ -37,14 +38,16 @@ def closing_table(stages: Sequence[Stage], rtol: float) -> Table:
 
 
 def agreement_line(stages: Sequence[Stage], rtol: float) -> Text:
-    """``✓ 25 of 25 stages agree · rtol 1e-05`` (``· 2 not compared`` when some were not)."""
+    """``✓ 25 of 25 stages agree · |Δ| ≤ 1e-05·Σ|terms|`` (``· 2 not compared`` when some
+    were not): the count and the rule it was judged by."""
     stages = list(stages)
     compared = [v for v in (s.agrees(rtol) for s in stages) if v is not None]
     line = Text(
         _("{mark} {agreeing} of {total} stages agree").format(
             mark="✓" if all(compared) else "✗", agreeing=sum(compared), total=len(compared)
         )
-        + f" · rtol {rtol:g}",
+        + " · "
+        + rule_text(rtol),
         "ct.ok" if all(compared) else "ct.bad",
     )
     if len(compared) < len(stages):

@@ -1,10 +1,10 @@
 """The Rich console convtrace prints to, and the theme of named styles every view uses.
 
-Colours are chosen for a classroom projector whose terminal may be dark or light: medium-lightness
-hues (no white, no yellow, no pale cyan) that keep their contrast on both backgrounds, and bold /
-reverse for emphasis. With ``NO_COLOR`` set, Rich drops the colours but keeps bold, dim and
-reverse; the views also put the information in the text itself (``✓``/``✗`` words, ``[6]`` around
-a chosen max-pool cell), so nothing is lost.
+Colours are chosen for a classroom projector whose terminal may be dark or light: hues of middle
+lightness that keep 4.5:1 on both backgrounds (tested), and bold / reverse for emphasis. With
+``NO_COLOR`` set, Rich drops the colours but keeps bold, dim and reverse; the views also put the
+information in the text itself (``✓``/``✗`` words, ``[6]`` around a chosen max-pool cell), so
+nothing is lost.
 """
 
 from __future__ import annotations
@@ -24,36 +24,46 @@ DEFAULT_WIDTH = 100
 MAX_WIDTH = 140
 
 #: Named styles. Diverging heat scale: ``ct.pos.1``–``ct.pos.3`` (blue) and ``ct.neg.1``–
-#: ``ct.neg.3`` (red), from small to large magnitude (muted, full, bold); exact zeros ``ct.zero``.
+#: ``ct.neg.3`` (red), from small to large magnitude (plain, bold, bold reverse); exact zeros
+#: ``ct.zero``. Every colour is one of the few xterm-256 colours that reach 4.5:1 (WCAG AA) on
+#: black and on white alike, so the theme reads on a dark or a light terminal and on a projector;
+#: nothing is ``dim`` (its contrast depends on the terminal), grey #767676 (4.6:1) stands in.
+GREY = "#767676"
+BLUE = "#5f5fff"
+RED = "#af5f5f"
+GREEN = "#00875f"
+MAGENTA = "#d700af"
+PURPLE = "#875fd7"
 THEME = Theme(
     {
-        # Verdicts and names: standard colours, which the terminal's own palette tunes for its
-        # background (a light theme's green is dark, a dark theme's is bright).
-        "ct.ok": "bold green",
-        "ct.bad": "bold red",
-        "ct.name": "bold magenta",
-        "ct.heading": "bold magenta",
+        "ct.ok": f"bold {GREEN}",
+        "ct.bad": f"bold {RED}",
+        "ct.name": f"bold {MAGENTA}",
+        "ct.heading": f"bold {MAGENTA}",
         "ct.title": "bold",
         "ct.label": "bold",
         "ct.big": "bold",
         "ct.formula": "italic",
-        "ct.dim": "dim",
-        "ct.axis": "dim",
-        "ct.zero": "dim",
+        "ct.dim": GREY,
+        "ct.axis": GREY,
+        "ct.zero": GREY,
         "ct.highlight": "bold reverse",
-        # Fixed medium tones: contrast ≥ 3.5:1 on white and on black; on 16-colour terminals
-        # Rich maps them to (bright) blue, red and magenta, never to white or black.
-        "ct.shape": "bold #5f5fd7",
-        "ct.border": "#5f5fd7",
-        "ct.border.grad": "#d700d7",
-        "ct.pos": "#005fd7",
-        "ct.pos.1": "#5f87d7",
-        "ct.pos.2": "#005fd7",
-        "ct.pos.3": "bold #005fd7",
-        "ct.neg": "#d70000",
-        "ct.neg.1": "#af5f5f",
-        "ct.neg.2": "#d70000",
-        "ct.neg.3": "bold #d70000",
+        "ct.shape": f"bold {PURPLE}",
+        "ct.border": PURPLE,
+        "ct.border.grad": MAGENTA,
+        "ct.pos": BLUE,
+        "ct.pos.1": BLUE,
+        "ct.pos.2": f"bold {BLUE}",
+        "ct.pos.3": f"bold reverse {BLUE}",
+        "ct.neg": RED,
+        "ct.neg.1": RED,
+        "ct.neg.2": f"bold {RED}",
+        "ct.neg.3": f"bold reverse {RED}",
+        # Rich's own styles that our tables and rules use (its defaults: a dim caption, a
+        # bright green rule line).
+        "table.caption": GREY,
+        "table.title": "bold",
+        "rule.line": GREY,
     }
 )
 
@@ -103,8 +113,8 @@ def _choice(value: str, choices, option: str) -> str:
     chosen = str(value).strip().lower()
     if chosen not in choices:
         raise ConvtraceError(
-            _("{option} {value!r} is not one of {choices}").format(
-                option=option, value=value, choices=" | ".join(choices)
+            _("{option} must be one of {allowed}; got {value!r}").format(
+                option=option, value=value, allowed=", ".join(choices)
             )
         )
     return chosen

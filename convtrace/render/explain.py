@@ -83,7 +83,7 @@ def _conv_view(e, p: int) -> list[RenderableType]:
             grid(d["products"][c], p, label=_("products {X}·{W}").format(X=X, W=W)),
         ]
         out.append(Flow(items))
-    out.append(sum_line(e, p, limit=32))  # a conv cell's sum is short: show it whole
+    out.append(sum_line(e, p))  # the first 12 terms (the grids above show every product)
     dot = d["im2col_dot"]
     line = Text(
         _(
@@ -357,7 +357,12 @@ def _input_view(e, p: int) -> list[RenderableType]:
         )
     )
     line = Text(
-        _("sum of {count} terms{zero} = ").format(count=len(e.terms), zero=_zero_note_input(e))
+        plural(
+            "sum of {n} term{zero} = ",
+            "sum of {n} terms{zero} = ",
+            len(e.terms),
+            zero=_zero_note_input(e),
+        )  # fmt: skip
     )
     line.append(num(e.value, p), style="ct.big")
     out.append(line)
@@ -366,7 +371,7 @@ def _input_view(e, p: int) -> list[RenderableType]:
 
 def _zero_note_input(e) -> str:
     zero = sum(1 for t in e.terms if t.product == 0)
-    return _(" ({zero} are 0)").format(zero=zero) if zero else ""
+    return plural(" ({n} is 0)", " ({n} are 0)", zero) if zero else ""
 
 
 VIEWS = {

@@ -9,7 +9,7 @@ from rich.console import RenderableType
 from rich.text import Text
 
 from ..i18n import _, plural
-from .explain_parts import grid, num, sum_line, term_lines
+from .explain_parts import SHOWN_TERMS, grid, more_terms, num, sum_line, term_lines
 from .explain_parts import symbol as _sym
 
 
@@ -59,7 +59,7 @@ def loss_view(e, p: int) -> list[RenderableType]:
     """The loss: each averaged term with its numbers, then the mean."""
     d = e.details
     lines = []
-    for k, t in enumerate(e.terms[:12]):
+    for k, t in enumerate(e.terms[:SHOWN_TERMS]):
         m = t.meta
         if d["loss"] == "ce":
             numbers = f"({num(m['lse'], p)} − {_signed(m['z_target'], p)}) / {d['count']}"
@@ -76,9 +76,8 @@ def loss_view(e, p: int) -> list[RenderableType]:
         line.append(f" = {numbers} = ")
         line.append(num(t.product, p))
         lines.append(line)
-    if len(e.terms) > 12:
-        more = _("      … and {count} more terms").format(count=len(e.terms) - 12)
-        lines.append(Text(more, style="ct.dim"))
+    if len(e.terms) > SHOWN_TERMS:
+        lines.append(Text("      " + more_terms(len(e.terms) - SHOWN_TERMS), style="ct.dim"))
     fields = dict(source=d["source"])
     if d["loss"] == "ce":
         mean = plural(

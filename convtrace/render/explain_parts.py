@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from ..i18n import _
+from ..i18n import _, plural
 from .tensors import format_number
 
 #: Terms listed one per line (or in a sum line) before "… and N more terms".
@@ -97,7 +97,7 @@ def sum_line(e, precision: int, limit: int = SHOWN_TERMS) -> Text:
     parts = [product(t.factors, precision, k == 0) for k, t in enumerate(e.terms[:limit])]
     hidden = len(e.terms) - limit
     if hidden > 0:
-        parts.append(_("… ({hidden} more)").format(hidden=hidden))
+        parts.append(more_terms(hidden))
     if e.bias is not None:
         parts.append(_("bias {value}").format(value=_factor(e.bias, precision, not parts)))
     line = Text(" + ".join(parts) if parts else _("0 (no terms)"))
@@ -125,9 +125,13 @@ def term_lines(e, precision: int, note=None, limit: int = SHOWN_TERMS) -> list[T
             line.append(f"   {note(t)}", style="ct.dim")
         lines.append(line)
     if len(e.terms) > limit:
-        more = _("      … and {count} more terms").format(count=len(e.terms) - limit)
-        lines.append(Text(more, style="ct.dim"))
+        lines.append(Text("      " + more_terms(len(e.terms) - limit), style="ct.dim"))
     return lines
+
+
+def more_terms(count: int) -> str:
+    """``… and 24 more terms`` (``… and 1 more term``), as the README promises."""
+    return plural("… and {n} more term", "… and {n} more terms", count)
 
 
 def verdicts(e, precision: int) -> list[Text]:

@@ -14,6 +14,7 @@ import os
 from pathlib import Path
 
 from rich.console import Console
+from rich.terminal_theme import TerminalTheme
 
 from ..core.errors import InputFileError
 from ..i18n import _
@@ -51,6 +52,17 @@ def check_export_path(path) -> Path:
             _("--export {path} cannot be written here (permission denied)").format(path=path)
         )
     return path
+
+
+#: The handouts' page: white, black text, and an ANSI palette of dark tones that keep 4.5:1
+#: on it (Rich's defaults put #808080, #c0c0c0 or bright yellow there; its SVG page is dark
+#: grey, on which the theme's mid tones fall below 4.5:1). tests/cli/test_export.py measures
+#: every colour an HTML or SVG handout uses against its background.
+_DARK_TONES = [
+    (0, 0, 0), (175, 0, 0), (0, 95, 0), (95, 95, 0),
+    (0, 0, 175), (135, 0, 135), (0, 95, 135), (95, 95, 95),
+]  # fmt: skip
+HANDOUT_THEME = TerminalTheme((255, 255, 255), (0, 0, 0), _DARK_TONES, _DARK_TONES)
 
 
 def recording_console(theme: str = "default") -> Console:
@@ -93,9 +105,9 @@ class Handout:
     def save(self, title: str = "convtrace", markdown: str | None = None) -> None:
         try:
             if self.suffix == ".html":
-                self.console.save_html(str(self.path), clear=False)
+                self.console.save_html(str(self.path), theme=HANDOUT_THEME, clear=False)
             elif self.suffix == ".svg":
-                self.console.save_svg(str(self.path), title=title, clear=False)
+                self.console.save_svg(str(self.path), title=title, theme=HANDOUT_THEME, clear=False)
             else:
                 text = self.console.export_text(clear=False, styles=False)
                 text = "\n".join(line.rstrip() for line in text.splitlines()) + "\n"

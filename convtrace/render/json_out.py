@@ -1,7 +1,9 @@
 """The ``--json`` document, written as it is produced: never a whole-document copy in memory.
 
 The document is ``{"scenario": {…}, "tolerance": rtol, "stages": [{"name", "title", "axes"?,
-"shape", "values", "reference", "max_abs_diff", "formula", "agrees", "alternatives"}, …]}``,
+"shape", "values", "reference", "max_abs_diff", "end_to_end_max_abs_diff", "formula",
+"agrees", "numeric"?, "alternatives"}, …]}`` (``reference``: torch's own run; ``max_abs_diff``
+what the verdict judged, torch on our inputs; ``tolerance`` the rule's rtol),
 the same text ``json.dumps`` of the whole would give. Arrays go out one innermost row at a
 time, so memory stays at one row of Python floats beyond the trace itself (a whole-document
 ``tolist()`` + ``dumps`` took 3.5 GB for a 0.9 GB run). It is always valid JSON: a non-finite
@@ -88,7 +90,8 @@ def _optional_array(array, stream: TextIO) -> None:
 def write_trace_document(trace, stages, stream: TextIO) -> None:
     """Write the ``--json`` document of ``stages`` (of ``trace``) to ``stream``, then a newline."""
     rtol = trace.tolerance
-    head = json.dumps({"scenario": trace.scenario.describe(), "tolerance": rtol})
+    rule = f"|Δ| ≤ {rtol:g}·Σ|terms|"  # the agreement rule, in English as every JSON key
+    head = json.dumps({"scenario": trace.scenario.describe(), "tolerance": rtol, "rule": rule})
     stream.write(head[:-1] + ', "stages": [')
     for number, s in enumerate(stages):
         if number:
@@ -104,6 +107,7 @@ def write_trace_document(trace, stages, stream: TextIO) -> None:
         _optional_array(s.reference, stream)
         tail = {
             "max_abs_diff": _number(s.max_abs_diff),
+            "end_to_end_max_abs_diff": _number(s.end_to_end_diff),
             "formula": s.formula,
             "agrees": s.agrees(rtol),
         }
@@ -112,9 +116,9 @@ def write_trace_document(trace, stages, stream: TextIO) -> None:
                 "checked": s.numeric.checked,
                 "of": s.numeric.of,
                 "kinks": int(s.numeric.kinks.sum()),
-                "max_error": _number(s.numeric.max_error(s.values)),
+                "max_error": _number(s.numeric.max_error(s.values, s.terms)),
                 "tolerance": s.numeric.tolerance,
-                "agrees": s.numeric.agrees(s.values),
+                "agrees": s.numeric_agrees(),  # null: no cell could be checked
             }
         stream.write(", " + json.dumps(tail)[1:-1] + ', "alternatives": {')
         for k, (name, values) in enumerate(s.alternatives.items()):

@@ -18,6 +18,7 @@ from rich.rule import Rule
 from rich.text import Text
 
 from ..i18n import N_, _
+from ..tracing.agreement import rule_text
 from ..tracing.stage import Stage, Trace, max_abs_diff, worst_index
 from .marks import highlights
 from .tensors import Flow, format_number, tensor_summary, tensor_view
@@ -64,46 +65,73 @@ def _failures(stage: Stage, rtol: float) -> list[str]:
 
 
 def verdict_text(stage: Stage, rtol: float, *, reference_ran: bool | None = None) -> Text:
-    """The stage's verdict as one line of text.
+    """The stage's verdict, one line (two when torch's own end-to-end run differs more than
+    the rule allows, for rounding carried in from earlier stages: said, not counted).
 
     ``✓ matches torch · max |Δ| 0`` / ``✓ loop = im2col = torch · max |Δ| 0`` (ct.ok),
-    ``✗ max |Δ| 3.1e-01 at [0, 1, 2, 2] · ours ≠ torch (rtol 1e-05)`` (ct.bad; one clause per
-    failing comparison), or, with nothing to compare, ``· no torch equivalent`` (when the
-    reference ran: ``reference_ran=True``) / ``· not compared``.
+    ``✗ max |Δ| 3.1e-01 at [0, 1, 2, 2] · ours ≠ torch (|Δ| ≤ 1e-05·Σ|terms|)`` (ct.bad; one
+    clause per failing comparison), or, with nothing to compare, ``· no torch equivalent``
+    (when the reference ran: ``reference_ran=True``) / ``· not compared``. A saturated loss
+    is said on every gradient stage.
     """
     agrees = stage.agrees(rtol)
     if agrees is None:
-        return Text(_("· no torch equivalent") if reference_ran else _("· not compared"), "ct.dim")
+        text = Text(_("· no torch equivalent") if reference_ran else _("· not compared"), "ct.dim")
+        return _with_notes(text + Text(numeric_clause(stage), "ct.dim"), stage, rtol)
     if agrees:
         names = [*stage.alternatives, _primary(stage)]
-        names += ["torch"] if stage.reference is not None else []
-        names += [_("numeric")] if stage.numeric is not None else []
+        names += ["torch"] if stage.torch is not None else []
+        names += [_("numeric")] if stage.numeric_agrees() else []
         claim = " = ".join(names) if len(names) > 2 or stage.alternatives else _("matches torch")
         diff = stage.max_abs_diff
         text = f"✓ {claim}" + ("" if diff is None else f" · max |Δ| {format_delta(diff)}")
-        return Text(text + numeric_clause(stage), "ct.ok")
+        return _with_notes(Text(text + numeric_clause(stage), "ct.ok"), stage, rtol)
     failures = _failures(stage, rtol)
-    if stage.numeric is not None and not stage.numeric.agrees(stage.values):
-        error = stage.numeric.max_error(stage.values)
+    if stage.numeric_agrees() is False:
+        error = stage.numeric.max_error(stage.values, stage.terms)
         failures.append(
             _("numeric error {error:.1e} > {tolerance:g} · {ours} ≠ numeric").format(
                 error=error, tolerance=stage.numeric.tolerance, ours=_primary(stage)
             )
         )
-    return Text(f"✗ {'; '.join(failures)} (rtol {rtol:g})" + numeric_clause(stage), "ct.bad")
+    line = f"✗ {'; '.join(failures)} ({rule_text(rtol)})" + numeric_clause(stage)
+    return _with_notes(Text(line, "ct.bad"), stage, rtol)
+
+
+def _with_notes(text: Text, stage: Stage, rtol: float) -> Text:
+    """The verdict, then torch's end-to-end difference when it exceeds the rule but was not
+    counted, and the loss's saturation on a gradient stage."""
+    diff = stage.end_to_end_diff
+    if diff is not None and not stage.carried and not stage.within(stage.reference, rtol):
+        text.append(
+            "\n"
+            + _(
+                "· torch end to end: max |Δ| {diff} (rounding carried in from earlier stages; "
+                "judged on this stage's own inputs)"
+            ).format(diff=format_delta(diff)),
+            "ct.dim",
+        )
+    if stage.is_gradient and stage.meta.get("saturated"):
+        text.append("\n⚠ " + _(stage.meta["saturated"]), "ct.bad")
+    return text
 
 
 def numeric_clause(stage: Stage) -> str:
-    """`` · numeric error 3.2e-09 on 18 of 18 cells`` (sampled, kinks skipped), or ``""``."""
+    """`` · numeric error 3.2e-09 on 18 of 18 cells`` (sampled, kinks skipped), or ``""``;
+    `` · not checked numerically (all 18 cells sit at a max-pool tie)`` when no cell could be."""
     check = stage.numeric
     if check is None:
         return ""
     kinks = int(check.kinks.sum())
     if not check.checked:
-        return _(
-            " · numeric: all {kinks} cells tried sit at a kink (max-pool tie or ReLU at 0)"
-        ).format(kinks=kinks)
-    error = check.max_error(stage.values)
+        where = {
+            frozenset({"maxpool"}): N_("all {kinks} cells sit at a max-pool tie"),
+            frozenset({"relu"}): N_("all {kinks} cells sit at a ReLU kink (input 0)"),
+        }.get(check.kink_kinds, N_("all {kinks} cells sit at a kink (max-pool tie or ReLU at 0)"))
+        return " · " + _("not checked numerically ({where})").format(
+            where=_(where).format(kinks=kinks)
+        )
+    error = check.max_error(stage.values, stage.terms)
     text = _(" · numeric error {error:.1e} on {checked} of {of:,} cells").format(
         error=error, checked=check.checked, of=check.of
     )
@@ -255,7 +283,7 @@ def stage_panel(
         shown = format_number(target.flat[0], precision) if target.size == 1 else None
         shown = shown or tensor_summary(target)
         parts.append(Text(_("target y = {value}").format(value=shown), "ct.dim"))
-    if stage.meta.get("saturated"):
+    if stage.meta.get("saturated") and not stage.is_gradient:  # a gradient's verdict says it
         parts.append(Text(f"⚠ {_(stage.meta['saturated'])}", "ct.bad"))
     parts.append(Text(""))
     parts.append(verdict_text(stage, rtol, reference_ran=reference_ran))
@@ -305,6 +333,8 @@ def trace_renderables(
     section = None
     for stage in chosen:
         heading = N_("Backward") if stage.is_gradient else N_("Forward")
+        if stage.name.startswith(("update.", "momentum.")):
+            heading = N_("After the gradient: one SGD step")
         if heading != section:
             out.append(Rule(Text(_(heading), "ct.heading"), style="ct.dim"))
             section = heading

@@ -20,7 +20,9 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from ..i18n import _
 from .thumbnail import Thumbnail
+from .windows import _window_of, focus_pick, pick, value_region  # noqa: F401 (pick: API)
 
 #: Leading-axis names of slices, by number of dimensions (NCHW and (N, rows, L) layouts).
 AXIS_NAMES = {3: ("n",), 4: ("n", "c")}
@@ -106,16 +108,6 @@ def heat_style(value: float, scale: float) -> str:
     return f"ct.{'pos' if value > 0 else 'neg'}.{level}"
 
 
-def pick(n: int, k: int) -> list[int | None]:
-    """Indices to show of ``n`` when at most ``k`` slots fit; ``None`` marks the elided middle."""
-    if n <= k:
-        return list(range(n))
-    k = max(k, 3)
-    head = k // 2
-    tail = k - 1 - head
-    return [*range(head), None, *range(n - tail, n)]
-
-
 def _brief(value: float) -> str:
     return format_number(value, 2)
 
@@ -141,15 +133,19 @@ class Grid:
         row_index: bool = True,
         scale: float | None = None,
         thumbnail: bool = False,
+        focus: tuple[int, int] | None = None,
     ):
         self.matrix = matrix
+        # what an elided grid centres on: the cell asked about, else where the values are
+        region = value_region(matrix) if focus is None else ((focus[0],) * 3, (focus[1],) * 3)
+        self.region = region or ((0, matrix.shape[0] - 1, None), (0, matrix.shape[1] - 1, None))
         self.highlight = highlight
         self.label = label
         self.row_index = row_index
         self.max_cols = max_cols
         self.scale = scale
-        self.rows = pick(matrix.shape[0], max_rows)
-        cols = [j for j in pick(matrix.shape[1], max_cols) if j is not None]
+        self.rows = self._pick(0, max_rows)
+        cols = [j for j in self._pick(1, max_cols) if j is not None]
         self.text = {
             (i, j): format_number(matrix[i, j], precision)
             for i in self.rows
@@ -166,12 +162,32 @@ class Grid:
         # the picture costs at most a few lines: a 28 × 28 digit is drawn in 2 × 2 blocks.
         self.thumb_rows = len(self.rows) + THUMB_SLACK
 
+    def _pick(self, axis: int, k: int) -> list[int | None]:
+        return focus_pick(self.matrix.shape[axis], k, *self.region[axis])
+
+    def shown_note(self, cols: Sequence[int | None]) -> Text | None:
+        """``rows 8–19, cols 6–17 of 28×28`` when a window (not head and tail) is shown."""
+        h, w = self.matrix.shape
+        rows, across = _window_of(self.rows, h), _window_of(cols, w)
+        if rows is None and across is None:
+            return None
+        r0, r1 = rows or (0, h - 1)
+        c0, c1 = across or (0, w - 1)
+        return Text(
+            _("rows {r0}–{r1}, cols {c0}–{c1} of {h}×{w} shown (where the values are)").format(
+                r0=r0, r1=r1, c0=c0, c1=c1, h=h, w=w
+            ),
+            style="ct.dim",
+            no_wrap=True,
+            overflow="ellipsis",
+        )
+
     def width(self, max_cols: int) -> int:
         """Columns of text needed when at most ``max_cols`` columns are shown."""
         return max(self._numbers_width(max_cols), len(self.label))
 
     def _numbers_width(self, max_cols: int) -> int:
-        return self.index_width + self._body_width(pick(self.matrix.shape[1], max_cols))
+        return self.index_width + self._body_width(self._pick(1, max_cols))
 
     def _body_width(self, cols: Sequence[int | None]) -> int:
         # The elided column is a narrow " ⋯ ", the others fit the widest number plus a margin.
@@ -188,7 +204,7 @@ class Grid:
         k = self.max_cols
         while k > 3 and fits(k) > max_width:
             k -= 1
-        return pick(self.matrix.shape[1], k)
+        return self._pick(1, k)
 
     def _cell(self, text: str, style: str = "", marked: bool = False, narrow=False) -> Text:
         pad = "" if narrow else " " * (self.cell - len(text) + self.mark_gap)
@@ -223,6 +239,8 @@ class Grid:
         for j in cols:
             header.append_text(self._cell("⋯" if j is None else str(j), narrow=j is None))
         lines = [header, Text(rule, style="ct.axis", no_wrap=True, overflow="crop")]
+        note = self.shown_note(cols)
+        lines = ([note] if note is not None else []) + lines
         return lines + [self._row(i, cols) for i in self.rows]
 
     def _heading(self, caption: Text | None = None) -> Text:

@@ -1,15 +1,16 @@
 """Heat-map thumbnails: a whole 2-D slice as a small picture of shade glyphs.
 
 A grid of numbers with an elided middle hides the shape of a digit or of a feature map; the
-thumbnail shows all of it. Each cell is two characters wide (so it is about as wide as it is
-tall) and its glyph carries |v| by itself, in four steps of the tensor's largest magnitude:
-``░░`` ≤ ¼, ``▒▒`` ≤ ½, ``▓▓`` ≤ ¾, ``██`` ≤ max, and exact zeros stay blank. That works with
-``NO_COLOR`` and on light or dark terminals; with colour, positive cells are ``ct.pos`` (blue) and
-negative ones ``ct.neg`` (red), as in the numeric grid. Slices larger than the room are reduced
-by blocks, each cell keeping the value of largest magnitude in its block (thin strokes survive,
-and + next to − does not cancel out as it would in an average). Blocks are square, keeping the
-picture's proportions, unless that would flatten an elongated slice (a row of im2col columns) to
-fewer than ``MIN_SIDE`` cells across: then each axis is reduced on its own.
+thumbnail shows all of it. Each cell is two characters wide (so it is about as wide as it is tall)
+and its glyph carries |v| by itself, in four steps of the tensor's largest magnitude: ``░░`` ≤ ¼,
+``▒▒`` ≤ ½, ``▓▓`` ≤ ¾, ``██`` ≤ max, and exact zeros stay blank. That works with ``NO_COLOR`` and
+on light or dark terminals; with colour the scale diverges, as in the numeric grid: positive cells
+blue (``ct.pos``), negative ones red (``ct.neg``), and the caption says so when the slice holds
+negative values. Slices larger than the room are reduced by blocks, each cell keeping the value of
+largest magnitude in its block (thin strokes survive, and + next to − does not cancel out as it
+would in an average). Blocks are square, keeping the picture's proportions, unless that would
+flatten an elongated slice (a row of im2col columns) to fewer than ``MIN_SIDE`` cells across: then
+each axis is reduced on its own.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import numpy as np
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.measure import Measurement
 from rich.text import Text
+
+from ..i18n import _
 
 #: Glyphs by level 1–4 of |v| / max |v| (quarters); zero is blank, NaN / ±Inf ``!!``.
 SHADES = ("░░", "▒▒", "▓▓", "██")
@@ -66,6 +69,7 @@ def shade(value: float, scale: float) -> tuple[str, str]:
     if value == 0 or not scale:
         return BLANK, ""
     level = min(4, max(1, math.ceil(4 * abs(value) / scale)))
+    # diverging: blue for +, red for − (the glyph carries |v|)
     return SHADES[level - 1], "ct.pos" if value > 0 else "ct.neg"
 
 
@@ -115,6 +119,13 @@ class Thumbnail:
                 text.append("  " if level > 1 else " ")
                 text.append(glyphs[0])
                 text.append(f"≤{self.fmt(self.scale * level / 4)}", style="ct.dim")
+            finite = self.matrix[np.isfinite(self.matrix)]
+            if (finite < 0).any():
+                text.append(" · ", style="ct.dim")
+                text.append("+", style="ct.pos.3")
+                text.append(_(" blue, "), style="ct.dim")
+                text.append("−", style="ct.neg.3")
+                text.append(_(" red"), style="ct.dim")
         else:
             text.append(" · all 0", style="ct.dim")
         if not np.isfinite(self.matrix).all():

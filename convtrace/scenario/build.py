@@ -212,6 +212,7 @@ def _build(spec: ScenarioSpec) -> Scenario:
         pool_stride, out_features,
     )  # fmt: skip
     planned = plan(layers, x_shape)
+    _check_bug(spec.bug, planned, net=False)
     return _finish(spec, layers, planned, x_shape, loss, method, dtype, None,
                    in_features=in_features)  # fmt: skip
 
@@ -235,10 +236,6 @@ def _build_net(spec: ScenarioSpec, loss: str, method: str, dtype) -> Scenario:
                 "with it; write the layer's options inside --net, e.g. "
                 "conv(4,3,stride=2,padding=same)"
             ).format(clashing=", ".join(clashing))
-        )
-    if spec.bug is not None:
-        raise ParameterError(
-            _("--bug plants its bug into the classroom network's conv; leave out --net to use it")
         )
     layers = parse_net(spec.net)
     for layer in layers:  # --bn-mode reaches every layer that has a mode (bn)
@@ -279,7 +276,31 @@ def _build_net(spec: ScenarioSpec, loss: str, method: str, dtype) -> Scenario:
                 ).format(classes=spec.classes, spec=planned[-1].spec.text())
             )
     check_net_budget(planned, x_shape, method, spec.max_elements)
+    _check_bug(spec.bug, planned, net=True)
     return _finish(spec, layers, planned, x_shape, loss, method, dtype, net_text(layers))
+
+
+def _check_bug(bug_id, planned, net: bool) -> None:
+    """--bug lives in the network's first layer, a conv (the classroom's is): refused, naming
+    the options that would show it, when this scenario cannot (its variant changes no value
+    of that conv here: stride 1 for stride-ignored, batch 1 for a batch bug, …)."""
+    if bug_id is None:
+        return
+    from ..core.layers.bugs import get_bug, hidden_bug_message, reveals
+
+    get_bug(bug_id)
+    first = planned[0]
+    if first.spec.kind != "conv":
+        raise ParameterError(
+            _(
+                "--bug plants its bug into the network's first layer, which must be a conv; "
+                "this network starts with {layer}"
+            ).format(layer=first.spec.text())
+        )
+    if pair(first.spec.options.get("dilation", 1), "dilation") != (1, 1):
+        raise ParameterError(_("--bug plants its bug into an undilated conv: use --dilation 1"))
+    if not reveals(bug_id, first.spec.options, first.in_shape):
+        raise ParameterError(hidden_bug_message(bug_id, net))
 
 
 def _finish(spec, layers, planned, x_shape, loss, method, dtype, net, in_features=None):

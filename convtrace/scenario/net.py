@@ -224,10 +224,15 @@ class Planned:
 def plan(specs: list[LayerSpec], x_shape: tuple[int, ...]) -> list[Planned]:
     """Build every layer and compute every shape from the spec alone (nothing allocated). A
     layer that does not fit names itself and where its input came from."""
-    planned, shape, origin = [], tuple(x_shape), "the input x"
+    planned, shape, origin = [], tuple(x_shape), _("the input x")
     for spec in specs:
         try:
             layer = spec.cls.build(dict(spec.options), shape)
+        except (ConvtraceError, TypeError, ValueError) as error:
+            # an argument as typed (conv(0,3)): named as written, no input involved
+            typed = spec.text() if spec.name == spec.kind else f"{spec.name} = {spec.text()}"
+            raise ParameterError(_("{layer}: {error}").format(layer=typed, error=error)) from None
+        try:
             out = tuple(layer.output_shape(shape))
         except ConvtraceError as error:
             message = str(error).replace("the padded input", "its padded input")
@@ -237,11 +242,9 @@ def plan(specs: list[LayerSpec], x_shape: tuple[int, ...]) -> list[Planned]:
                     name=spec.name, message=message, origin=origin
                 )
             ) from None
-        except (TypeError, ValueError) as error:
-            raise ParameterError(_("{name}: {error}").format(name=spec.name, error=error)) from None
         layer.name = spec.name
         planned.append(Planned(spec, layer, shape, out))
-        shape, origin = out, f"{spec.name} output"
+        shape, origin = out, _("{name} output").format(name=spec.name)
     return planned
 
 

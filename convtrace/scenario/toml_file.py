@@ -28,6 +28,7 @@ from ..core.errors import InputFileError, ParameterError
 from ..core.geometry import _is_int
 from ..i18n import _
 from . import files as io
+from .images import PICTURE_OPTIONS, check_picture_options, is_picture, load_picture
 from .readers import describe_value
 from .resolved import Scenario
 from .spec import DEFAULT_MAX_ELEMENTS, ScenarioSpec
@@ -35,9 +36,11 @@ from .spec import DEFAULT_MAX_ELEMENTS, ScenarioSpec
 INT_KEYS = ("seed", "batch", "channels", "size", "height", "width", "filters", "classes",
             "max_elements")  # fmt: skip
 PAIR_KEYS = ("kernel", "stride", "dilation", "pool_size", "pool_stride")
-TEXT_KEYS = ("activation", "pool", "loss", "method", "dtype", "net", "bn_mode")
+TEXT_KEYS = ("activation", "pool", "loss", "method", "dtype", "net", "bug", "bn_mode")
 FILE_KEYS = ("input", "weights", "target")
-SCENARIO_KEYS = INT_KEYS + PAIR_KEYS + ("padding",) + TEXT_KEYS + FILE_KEYS
+#: how a picture --input is read (see images.py): rgb, resize, normalize
+PICTURE_KEYS = tuple(PICTURE_OPTIONS)
+SCENARIO_KEYS = INT_KEYS + PAIR_KEYS + ("padding",) + TEXT_KEYS + FILE_KEYS + PICTURE_KEYS
 #: Options that change the network's shapes (a scenario file's saved weights may not fit).
 SHAPE_KEYS = ("net", "size", "height", "width", "batch", "channels", "filters", "kernel",
               "stride", "padding", "dilation", "pool", "pool_size", "pool_stride", "loss",
@@ -123,6 +126,11 @@ def _check_type(path: Path, key: str, value) -> None:
         ok, expected = isinstance(value, str), _("a string")
     elif key == "weights":
         ok, expected = isinstance(value, (str, dict)), _("a file name or a table of arrays")
+    elif key in ("rgb", "normalize"):
+        ok, expected = isinstance(value, bool), _("true or false")
+    elif key == "resize":
+        ok = _is_int(value) or isinstance(value, str)
+        expected = _('an integer N or a string "HxW"')
     elif key == "input":
         ok = isinstance(value, (str, list))
         expected = _("a file name or nested lists of numbers")
@@ -172,6 +180,9 @@ def spec_from_values(values: dict, explicit: set[str] | None = None) -> Scenario
     merged.update({**_hw(from_file), **_hw(given)})
 
     arrays = {k: merged.pop(k) for k in FILE_KEYS if k in merged}
+    picture = {k: merged.pop(k, v) for k, v in PICTURE_OPTIONS.items()}
+    picture = {k: (v if v is not None else PICTURE_OPTIONS[k]) for k, v in picture.items()}
+    check_picture_options(arrays.get("input"), picture)
     spec = ScenarioSpec().updated(**{k: tuple(v) if isinstance(v, list) else v
                                      for k, v in merged.items()})  # fmt: skip
     if isinstance(spec.padding, tuple) and spec.padding and isinstance(spec.padding[0], list):
@@ -182,7 +193,7 @@ def spec_from_values(values: dict, explicit: set[str] | None = None) -> Scenario
         if "weights" in from_file and "weights" not in given:
             spec.overridden = tuple(k for k in given if k in SHAPE_KEYS)
     try:
-        return _load_arrays(spec, arrays, max(int(cap), 1), scenario)
+        return _load_arrays(spec, arrays, max(int(cap), 1), scenario, picture)
     except InputFileError as error:
         if scenario and not str(error).startswith(f"--scenario {scenario}"):
             key = str(error).split(" ", 1)[0].removeprefix("--")
@@ -218,11 +229,16 @@ def _refuse_flags_with_net(given: dict, from_file: dict, scenario) -> None:
 def _default(name: str):
     if name in ("size", "height", "width", "input", "weights", "target", "pool_stride"):
         return None
+    if name in PICTURE_OPTIONS:
+        return PICTURE_OPTIONS[name]
     return getattr(ScenarioSpec(), name, None)
 
 
-def _load_arrays(spec: ScenarioSpec, arrays: dict, cap: int, scenario) -> ScenarioSpec:
-    """Load input / weights / target (file names, or numbers written inline in the TOML)."""
+def _load_arrays(
+    spec: ScenarioSpec, arrays: dict, cap: int, scenario, picture=None
+) -> ScenarioSpec:
+    """Load input / weights / target (file names, or numbers written inline in the TOML);
+    ``picture``: how a picture --input is read (rgb, resize, normalize)."""
     sources = dict(spec.sources)
     inline = f"{scenario} " if scenario else ""
     if "input" in arrays:
@@ -230,6 +246,9 @@ def _load_arrays(spec: ScenarioSpec, arrays: dict, cap: int, scenario) -> Scenar
         if isinstance(value, list):
             name = f"{inline}(input)"
             spec.input = io.as_input(io.nested_array(value, name, "--input"), name)
+        elif is_picture(value):
+            spec.input = load_picture(value, cap, **(picture or {}))
+            name = str(value)
         else:
             spec.input = io.load_input(value, cap)
             name = str(value)
@@ -317,6 +336,7 @@ def save_scenario(scenario: Scenario, directory) -> Path:
             "loss": s.loss,
             "method": s.method,
             "dtype": s.dtype,
+            **({"bug": s.bug} if s.bug else {}),  # a planted bug replays as planted
             "input": "arrays.npz",
             "weights": "arrays.npz",
             "target": "arrays.npz",

@@ -279,11 +279,21 @@ def check_head(fc_w, fc_b, target, in_features: int, batch: int, loss: str, dtyp
     else:
         if target.ndim == 0:
             target = np.full((batch, out), target)
+        elif target.ndim == 1 and target.size == batch * out:
+            target = target.reshape(batch, out)  # comma-separated numbers fill it row-major
         if target.shape != (batch, out):
             raise ShapeError(
-                _("{t_name} must have the logits' shape ({batch}, {out}), got {shape}").format(
-                    t_name=t_name, batch=batch, out=out, shape=target.shape
-                )
+                _(
+                    "{t_name} must have the logits' shape ({batch}, {out}) ({count} numbers, "
+                    "filled row by row), got shape {shape} ({size} numbers)"
+                ).format(
+                    t_name=t_name,
+                    batch=batch,
+                    out=out,
+                    count=batch * out,
+                    shape=target.shape,
+                    size=target.size,
+                )  # fmt: skip
             )
         if loss == "bce" and (target.min() < 0 or target.max() > 1):
             low, high = float(target.min()), float(target.max())

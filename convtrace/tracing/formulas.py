@@ -8,8 +8,9 @@ LOSS_FORMULAS = {
     "ce": "L = mean(logsumexp(z) − z[y])",
 }
 
+#: {z}: the last layer's letter (z, z3)
 LOSS_GRADIENTS = {
-    "bce": "∂L/∂z = (σ(z) − y) / numel",
-    "mse": "∂L/∂z = 2(z − y) / numel",
-    "ce": "∂L/∂z = (softmax(z) − onehot(y)) / N",
+    "bce": "∂L/∂{z} = (σ({z}) − y) / numel",
+    "mse": "∂L/∂{z} = 2({z} − y) / numel",
+    "ce": "∂L/∂{z} = (softmax({z}) − onehot(y)) / N",
 }

@@ -12,8 +12,8 @@ def build_network(scenario) -> list:
     """Fresh layers for one run (layers cache what their backward needs), in order.
 
     Each gets its name (``conv2``), the letter of its output (``H2``) and of its input, the
-    stage it reads, and its parameters from ``scenario.params``. With ``--bug``, the classroom
-    conv is the catalog's buggy one.
+    stage it reads, and its parameters from ``scenario.params``. With ``--bug``, the first
+    layer (a conv: the scenario checked it) is the catalog's buggy one.
     """
     layers = []
     in_symbol, in_stage = "x", "input"
@@ -23,7 +23,7 @@ def build_network(scenario) -> list:
         options = dict(spec.options)
         if "method" in inspect.signature(cls.__init__).parameters:
             options["method"] = scenario.method
-        if scenario.bug and spec.kind == "conv":
+        if scenario.bug and not layers and spec.kind == "conv":  # the first layer's conv
             from ..core.layers.bugs import BuggyConv
 
             options.pop("method", None)

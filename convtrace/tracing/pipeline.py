@@ -106,6 +106,10 @@ def run_pipeline(scenario: Scenario, backward: bool = True, layers: list | None 
     )
     if backward:
         _backward(trace, layers, loss, s)
+        saturated = trace["loss"].meta["saturated"]
+        for stage in trace:  # said in every gradient's verdict, not only under the loss
+            if stage.is_gradient and saturated:
+                stage.meta["saturated"] = saturated
     return trace
 
 
@@ -113,7 +117,7 @@ def _backward(trace: Trace, layers: list, loss, s: Scenario) -> None:
     last = layers[-1]
     dout = loss.backward()
     name = f"grad.{last.name}.out"
-    trace.add(Stage(name, f"∂L/∂{last.symbol}", dout, LOSS_GRADIENTS[s.loss],
+    trace.add(Stage(name, f"∂L/∂{last.symbol}", dout, LOSS_GRADIENTS[s.loss].format(z=last.symbol),
                     axes=trace[f"{last.name}.out"].axes))  # fmt: skip
     for i in range(len(layers) - 1, -1, -1):
         layer = layers[i]

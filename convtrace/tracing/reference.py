@@ -20,7 +20,8 @@ def compute_reference(trace: Trace) -> tuple[dict[str, np.ndarray], list]:
     notes: (stage name, key, count, sentence) for decisions settled our way (rounding ties).
     """
     import torch
-    from torch import nn
+
+    from .local import torch_loss
 
     s = trace.scenario
     dtype = {"float32": torch.float32, "float64": torch.float64}[s.dtype]
@@ -42,12 +43,7 @@ def compute_reference(trace: Trace) -> tuple[dict[str, np.ndarray], list]:
         notes += [(f"{layer.name}.{suffix}", *rest) for suffix, *rest in twin.notes]
         twins.append(twin)
         outputs.append(a)
-    if s.loss == "ce":
-        loss = nn.CrossEntropyLoss()(a, torch.tensor(s.target, dtype=torch.long))
-    elif s.loss == "mse":
-        loss = nn.MSELoss()(a, ctx.tensor(s.target))
-    else:
-        loss = nn.BCEWithLogitsLoss()(a, ctx.tensor(s.target))
+    loss = torch_loss(s.loss, a, s.target, ctx)
     ref["loss"] = loss
     loss.backward()
     for layer, twin, out in zip(trace.layers, twins, outputs, strict=True):
@@ -59,8 +55,10 @@ def compute_reference(trace: Trace) -> tuple[dict[str, np.ndarray], list]:
     return values, notes
 
 
-def attach_reference(trace: Trace) -> Trace:
-    """Compute torch's values for the trace's network and attach each to its stage."""
+def attach_reference(trace: Trace, local: bool = True) -> Trace:
+    """Compute torch's values for the trace's network and attach each to its stage; with
+    ``local``, also torch's value of each stage from our inputs and its Σ|terms| (what the
+    verdict judges: see convtrace.tracing.local)."""
     reference, notes = compute_reference(trace)
     for stage in trace:
         if stage.name in reference:
@@ -74,4 +72,8 @@ def attach_reference(trace: Trace) -> Trace:
             stage.meta[key] = int(count)
             stage.formula += f"  ({int(count)} {what})"
     trace.has_reference = True
+    if local:
+        from .local import attach_local
+
+        attach_local(trace)
     return trace

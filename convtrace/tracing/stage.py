@@ -13,10 +13,15 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core.errors import NumericError
-from ..i18n import _
+from ..i18n import N_, _
+from .agreement import RTOL, carried_rtol, within
 
-#: Agreement tolerance, relative to the size of the numbers compared (see ``Stage.agrees``).
-TOLERANCE = {"float32": 1e-5, "float64": 1e-9}
+#: The second torch line of a verdict: torch's own run from the input, every stage feeding the
+#: next (counted only after an upstream stage disagreed).
+END_TO_END = N_("torch end to end")
+
+#: The agreement rule's rtol by dtype (see convtrace.tracing.agreement).
+TOLERANCE = RTOL
 
 
 def max_abs_diff(a: np.ndarray, b: np.ndarray) -> float:
@@ -32,7 +37,11 @@ class Stage:
     """One tensor of the run.
 
     name: canonical dotted name (``conv.out``). title: human words. values: ours (the primary
-    method's). reference: torch's value for the same tensor, or None. formula: one line.
+    method's). reference: torch's own value for the same tensor (its run from the input, end to
+    end), or None. local: torch's value computed from our inputs to this stage's layer (what
+    the verdict judges; see convtrace.tracing.local). terms: Σ|terms| of each cell, what the
+    agreement rule scales with. carried: an earlier stage disagreed on its own inputs, so the
+    end-to-end difference counts too. formula: one line.
     alternatives: other hand methods' values for the same tensor (``{"loop": …}``).
     meta: display hints (e.g. ``{"argmax": …}`` for highlighting pooled cells).
     axes: the name of each axis (``("f", "c", "u", "v")`` for a conv weight), for labels.
@@ -48,6 +57,10 @@ class Stage:
     axes: tuple[str, ...] | None = None
     numeric: object = None  # a gradcheck.NumericCheck (finite differences) under --gradcheck
     symbol: str | None = None  # the tensor's letter in the formulas (H, W2, z), for summaries
+    local: np.ndarray | None = None
+    terms: np.ndarray | None = None
+    carried: bool = False
+    drift: np.ndarray | None = None  # |torch end to end − the same in float64|, when carried
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -57,46 +70,70 @@ class Stage:
     def is_gradient(self) -> bool:
         return self.name.startswith("grad.")
 
-    def comparisons(self) -> list[tuple[str, np.ndarray]]:
-        """What ``values`` is compared with, as (name, values): other methods, torch last."""
+    @property
+    def torch(self) -> np.ndarray | None:
+        """torch's value the verdict judges: the local one when computed, else the reference."""
+        return self.local if self.local is not None else self.reference
+
+    def own_comparisons(self) -> list[tuple[str, np.ndarray]]:
+        """Other methods, then torch on our inputs: what this stage's own computation is judged
+        by."""
         pairs = list(self.alternatives.items())
-        if self.reference is not None:
-            pairs.append(("torch", self.reference))
+        if self.torch is not None:
+            pairs.append(("torch", self.torch))
+        return pairs
+
+    def comparisons(self) -> list[tuple[str, np.ndarray]]:
+        """What ``values`` is compared with, as (name, values): other methods, torch, and torch
+        end to end when an upstream stage disagreed (``carried``)."""
+        pairs = self.own_comparisons()
+        if self.carried and self.local is not None and self.reference is not None:
+            pairs.append((END_TO_END, self.reference))
         return pairs
 
     @property
     def max_abs_diff(self) -> float | None:
-        """Largest |ours − reference| and |ours − other method| (None: nothing to compare)."""
+        """Largest |ours − torch| and |ours − other method| (None: nothing to compare)."""
         diffs = [max_abs_diff(self.values, other) for _, other in self.comparisons()]
         return max(diffs) if diffs else None
 
-    def worst_index(self) -> tuple[int, ...] | None:
-        """Index of the largest |ours − reference| (None without a reference)."""
-        if self.reference is None or np.shape(self.reference) != self.shape or not self.shape:
-            return None
-        return worst_index(self.values, self.reference)
-
     @property
-    def scale(self) -> float:
-        """What the tolerance is relative to: ``max(1, max|reference|)`` (ours without one)."""
-        base = self.reference if self.reference is not None else self.values
-        return max(1.0, float(np.max(np.abs(base))) if np.size(base) else 1.0)
+    def end_to_end_diff(self) -> float | None:
+        """|ours − torch's own run| when the verdict judged the local value instead."""
+        if self.local is None or self.reference is None:
+            return None
+        return max_abs_diff(self.values, self.reference)
+
+    def worst_index(self) -> tuple[int, ...] | None:
+        """Index of the largest |ours − torch| (None without a reference)."""
+        if self.torch is None or np.shape(self.torch) != self.shape or not self.shape:
+            return None
+        return worst_index(self.values, self.torch)
 
     def within(self, other: np.ndarray, rtol: float) -> bool:
-        """One comparison: |ours − other| ≤ ``rtol · scale`` everywhere."""
-        return max_abs_diff(self.values, other) <= rtol * self.scale
+        """One comparison under the rule: |ours − other| ≤ rtol·Σ|terms| in every cell (torch's
+        end-to-end values may also differ by twice the rounding they carry, ``drift``, and are
+        held to at most a thousand units of rounding: see ``carried_rtol``)."""
+        if other is not self.reference or self.local is None:
+            return within(self.values, other, self.terms, rtol)
+        drift = self.drift if self.drift is not None else 0.0
+        return within(self.values, other, self.terms, carried_rtol(rtol, self.values), 2 * drift)
+
+    def numeric_agrees(self) -> bool | None:
+        """The numeric witness's verdict (None: none, or no cell could be checked)."""
+        if self.numeric is None:
+            return None
+        return self.numeric.agrees(self.values, self.terms)
 
     def agrees(self, rtol: float) -> bool | None:
-        """True when every comparison is within ``rtol · max(1, max|reference|)`` and the
-        numeric witness (``--gradcheck``), when present, agrees within its own tolerance.
-
-        None when there is nothing to compare with.
-        """
+        """True when every comparison is within the rule (torch on our inputs, the other
+        method, torch end to end after an upstream disagreement) and the numeric witness, when
+        it checked any cell, agrees. None when there is nothing to compare with."""
         pairs = self.comparisons()
-        if not pairs and self.numeric is None:
+        numeric = self.numeric_agrees()
+        if not pairs and numeric is None:
             return None
-        numeric_ok = self.numeric is None or self.numeric.agrees(self.values)
-        return numeric_ok and all(self.within(other, rtol) for _, other in pairs)
+        return numeric is not False and all(self.within(other, rtol) for _, other in pairs)
 
 
 def check_in_range(name: str, values, dtype: str) -> None:

@@ -5,7 +5,7 @@ import json
 
 import pytest
 
-from convtrace.check.catalog import BUGS
+from convtrace.core.layers.bugs import BUGS  # the plantable ones (run --bug)
 
 # Flags under which each bug shows, and a stage it must turn red.
 SHOWS = {

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from convtrace.check.catalog import BUGS
+from convtrace.check.catalog import BUGS, PLANTED_IDS
 
 STUDENTS = Path(__file__).resolve().parents[2] / "examples" / "students"
 CORRECT = (STUDENTS / "correct.py").read_text()
@@ -67,14 +67,14 @@ def check_json(invoke, *args):
 
 
 def test_every_catalog_bug_has_a_plant():
-    assert set(PLANTS) == set(BUGS)
+    assert set(PLANTS) == set(PLANTED_IDS) and set(PLANTED_IDS) < set(BUGS)
 
 
 def test_the_correct_solution_passes_every_case(invoke):
     result = invoke("check", STUDENTS / "correct.py", "--class", "Conv2D")
     assert result.exit_code == 0, result.output
     assert "✗" not in result.stdout
-    assert "✓ 12 of 12 cases pass · score 100" in result.stdout
+    assert "✓ 14 of 14 cases pass · score 100 = % of the 14 cases inside" in result.stdout
     assert "(10, 8, 4, 4)" not in result.stdout  # no failure panel
     assert all(len(line) <= 100 for line in result.stdout.splitlines())
     _, doc = check_json(invoke, STUDENTS / "correct.py")
@@ -99,8 +99,9 @@ def test_the_report_shows_the_first_failure_with_fix_and_sum(invoke):
     out = result.stdout
     assert "first wrong cell dF[0,0,0,0]: expected" in out
     assert "diagnosis stride-ignored" in out and "fix:" in out
-    assert "grad.conv.weight[0,0,0,0] = " in out and "✓ torch:" in out  # written as its sum
-    assert "diagnosis: stride-ignored" in out.splitlines()[-1]
+    assert "smallest failing case" in out  # the first wrong cell of the shrunk case, as its sum
+    assert "grad.conv.weight[" in out.split("smallest failing case")[1] and "✓ torch:" in out
+    assert "diagnosis: stride-ignored" in " ".join(out.split("✗ ")[-1].split())  # summary
     assert all(len(line) <= 100 for line in out.splitlines())
 
 
@@ -118,20 +119,23 @@ def test_the_buggy_examples_get_their_diagnosis(invoke, name, bug):
     assert doc["diagnosis"] == [bug]
 
 
+@pytest.mark.slow  # seconds: left out of the quick subset (pytest -m "not slow")
 def test_cs231n_api(invoke, tmp_path):
     path = STUDENTS / "cs231n_layers.py"
     result, doc = check_json(invoke, path, "--api", "cs231n")
     assert result.exit_code == 0, result.output
     assert doc["score"] == 100
     names = [c["name"] for c in doc["cases"]]
-    assert names[-3:] == ["pool-2x2", "pool-3x3-s2", "pool-2x2-s1"]  # max pooling is present
+    pools = ["pool-2x2", "pool-3x3-s2", "pool-2x2-s1", "pool-wide-2x2", "pool-2x3-s1"]
+    assert names[20:25] == pools  # max pooling is present
     assert doc["cases"][-1]["checks"] == {"forward": True, "dF": None, "dX": True, "db": None}
     source = path.read_text()
     pool_bug = planted(tmp_path, "pool", [("+ v] += dout", "+ v] = dout")], source)
     result, doc = check_json(invoke, pool_bug, "--api", "cs231n")
     failing = {c["name"]: c for c in doc["cases"] if not c["passed"]}
-    assert result.exit_code == 1 and set(failing) == {"pool-3x3-s2", "pool-2x2-s1"}  # overlaps
-    assert failing["pool-2x2-s1"]["no_known_pattern"] == ["dX"] and doc["diagnosis"] == []
+    overlapping = {"pool-3x3-s2", "pool-2x2-s1", "pool-2x3-s1"}
+    assert result.exit_code == 1 and set(failing) == overlapping
+    assert doc["diagnosis"] == ["maxpool-overwrite"]  # every overlapping case fails, no other
     bad = planted(
         tmp_path,
         "mean",
@@ -175,6 +179,7 @@ HOSTILE = """
 """
 
 
+@pytest.mark.slow  # seconds: left out of the quick subset (pytest -m "not slow")
 def test_hostile_code_fails_its_case_and_grading_goes_on(invoke, tmp_path, monkeypatch):
     sandboxes = tmp_path / "tmp"
     sandboxes.mkdir()
@@ -192,7 +197,7 @@ def test_hostile_code_fails_its_case_and_grading_goes_on(invoke, tmp_path, monke
     result, doc = check_json(invoke, path, "--timeout", "2")
     assert result.exit_code == 1, result.output
     cases = {c["name"]: c for c in doc["cases"]}
-    assert len(cases) == 12
+    assert len(cases) == 14
     assert cases["worked"]["message"] == "timed out after 2 s"
     assert cases["exercise"]["message"].startswith("raised MemoryError")
     assert "exited with code 3" in cases["s1-valid-odd"]["message"]
@@ -202,7 +207,8 @@ def test_hostile_code_fails_its_case_and_grading_goes_on(invoke, tmp_path, monke
     assert int(message.rsplit(" ", 1)[1]) == planted_line(path, "raise IndexError")
     flood = cases["s1-same-even"]
     assert flood["passed"] and flood["printed_bytes"] == 2 * 20000 * 1001  # forward runs twice
-    assert cases["s2-valid-odd"]["message"].startswith("raised OSError")  # no bytes to any file
+    # no bytes to any file: the size limit (OSError) or, in namespaces, no such path at all
+    assert cases["s2-valid-odd"]["message"].startswith(("raised OSError", "raised FileNotFound"))
     assert not outside.exists() or outside.read_text() == ""
     for name in ("s2-same-odd", "s2-valid-even", "s2-same-even", "kernel-1", "kernel-1-s2-same"):
         assert cases[name]["passed"], name
@@ -213,6 +219,7 @@ def planted_line(path: Path, text: str) -> int:
     return next(i for i, line in enumerate(path.read_text().splitlines(), 1) if text in line)
 
 
+@pytest.mark.slow  # seconds: left out of the quick subset (pytest -m "not slow")
 def test_a_folder_is_graded_file_by_file_with_a_grade_book(invoke, tmp_path):
     folder = tmp_path / "submissions"
     folder.mkdir()
@@ -225,7 +232,7 @@ def test_a_folder_is_graded_file_by_file_with_a_grade_book(invoke, tmp_path):
     assert result.exit_code == 1, result.output
     rows = [line.split(",") for line in grades.read_text().splitlines()]
     header = ["file", "score", "passed", "first_failing_case", "diagnosis", "error", "note"]
-    assert rows[0] == header
+    assert rows[0] == [*header, "isolation"]
     assert [r[0] for r in rows[1:]] == ["a_correct.py", "b_broken.py", "c_swapped.py"]
     assert rows[1][1:4] == ["100.0", "yes", ""]
     assert rows[2][2] == "no" and "SyntaxError" in rows[2][5] and "line 1" in rows[2][5]
@@ -314,11 +321,13 @@ def test_check_help_never_imports_torch_or_the_grader():
     assert result.returncode == 0, result.stderr
 
 
-def test_the_students_own_modules_are_importable_and_ours_are_not(invoke, tmp_path):
+def test_each_submission_is_graded_alone_and_our_modules_are_not_importable(invoke, tmp_path):
+    # the folder beside a submission (its classmates) is never on sys.path
     (tmp_path / "helpers.py").write_text("import numpy as np\nPAD = np.pad\n")
     source = "from helpers import PAD\n" + CORRECT.replace("np.pad(X,", "PAD(X,")
     path = planted(tmp_path, "uses_helpers", [], source)
-    assert invoke("check", path).exit_code == 0
+    result = invoke("check", path)
+    assert result.exit_code == 2 and "No module named 'helpers'" in result.stderr
     shadow = planted(tmp_path, "shadow", [], "import grade\n" + CORRECT)  # our worker's neighbour
     result = invoke("check", shadow)
     assert result.exit_code == 2 and "ModuleNotFoundError" in result.stderr

@@ -121,10 +121,34 @@ def test_disagreement_with_torch_exits_1(invoke, monkeypatch):
 
     def off_by_one(trace):
         original(trace)
-        trace["conv.out"].reference = trace["conv.out"].reference + np.float32(1)
+        trace["conv.out"].local = trace["conv.out"].local + np.float32(1)  # what is judged
         return trace
 
     monkeypatch.setattr(reference, "attach_reference", off_by_one)
     result = invoke("explain", "conv.out[0,1,2,2]")
     assert result.exit_code == 1
     assert "✗ torch: 5" in result.stdout
+
+
+def test_long_sums_show_the_first_12_terms_then_how_many_more_as_the_readme_says(invoke):
+    net = "conv(4,3) relu conv(8,3) fc(10)"
+    result = invoke("explain", "conv2.out[0,3,1,1]", "--net", net)
+    assert result.exit_code == 0, result.output
+    line = next(line for line in result.stdout.splitlines() if "more term" in line)
+    terms = 4 * 3 * 3  # C·kh·kw of conv2 (README's table)
+    assert line.count("·") == 12 and line.rstrip().endswith(f"… and {terms - 12} more terms")
+
+
+def test_counts_are_plural_aware_in_both_languages():
+    from convtrace.i18n import language
+    from convtrace.render.explain_parts import more_terms
+
+    assert more_terms(1) == "… and 1 more term" and more_terms(2) == "… and 2 more terms"
+    with language("es"):
+        assert more_terms(1) == "… y 1 término más" and more_terms(5) == "… y 5 términos más"
+
+
+def test_one_zero_term_is_singular(invoke):
+    result = invoke("explain", "grad.input[0,0,0,0]")
+    assert result.exit_code == 0, result.output
+    assert "(1 is 0)" in result.stdout and "(1 are 0)" not in result.stdout

@@ -76,13 +76,13 @@ def test_markdown_handout_has_a_heading_formula_table_and_verdict_per_stage(invo
     path = tmp_path / "lesson.md"
     assert invoke("run", "--seed", "42", "--export", path).exit_code == 0
     md = path.read_text(encoding="utf-8")
-    headings = re.findall(r"^## `([^`]+)`", md, flags=re.M)
+    headings = re.findall(r"^### `([^`]+)`", md, flags=re.M)
     assert headings == stage_names(invoke)
-    section = md[md.index("## `grad.conv.weight`") : md.index("## `grad.conv.bias`")]
+    section = md[md.index("### `grad.conv.weight`") : md.index("### `grad.conv.bias`")]
     assert "`∂L/∂W_row = Σ_n ∂L/∂H[n] @ X_col[n]ᵀ`" in section
     assert "| **0** | 25 | 17 | 13 |" in section
     assert "**✓ loop = im2col = torch · max |Δ| 0**" in section
-    assert md.rstrip().endswith("**✓ 25 of 25 stages agree · rtol 1e-05**")
+    assert md.rstrip().endswith("**✓ 25 of 25 stages agree · |Δ| ≤ 1e-05·Σ|terms|**")
     assert not ESCAPE.search(md)
 
 
@@ -92,7 +92,8 @@ def test_markdown_shows_torch_beside_a_value_only_where_they_differ(invoke, tmp_
     assert result.exit_code == 1
     md = path.read_text(encoding="utf-8")
     assert "✗" in md and "(torch" in md
-    assert "**✗ 12 of 22 stages agree · rtol 1e-05**" in md  # the terminal's closing lines
+    # the terminal's closing lines
+    assert "**✗ 12 of 22 stages agree · |Δ| ≤ 1e-05·Σ|terms|**" in md
     assert re.search(r"\*\*✗ 10 stages disagree: conv.out, .*grad.input\*\*\n$", md)
 
 
@@ -189,3 +190,73 @@ def test_quiet_without_export_is_refused(invoke):
     for command in (["run"], ["shapes"], ["explain", "loss"], ["check", "--list-bugs"]):
         result = invoke(*command, "--quiet")
         assert result.exit_code == 2 and "give --export FILE too" in result.output
+
+
+def test_markdown_is_the_terminals_view_as_a_document(invoke, tmp_path):
+    """Sections, shapes as the terminal writes them, whole tensors, the pool's marks, 1-D rows
+    without a row header, and the closing table."""
+    path = tmp_path / "lesson.md"
+    assert invoke("run", "--seed", "42", "--export", path, "--quiet").exit_code == 0
+    md = path.read_text(encoding="utf-8")
+    assert re.findall(r"^## (\w+)$", md, flags=re.M) == ["Forward", "Backward"]
+    assert "### `conv.bias` · (2,) · " in md and "### `loss` · scalar · " in md
+
+    def section(name):
+        start = md.index(f"### `{name}`")
+        return md[start : md.index("\n### ", start + 1)]
+
+    # conv.cols is (1, 9, 16): all 16 columns, as torch's unfold has them
+    cols = section("conv.cols")
+    assert "| " + " | ".join(str(j) for j in range(16)) + " |" in cols
+    assert "more columns" not in cols
+    # the max pool's chosen cells are marked, one per pooling window
+    marked = re.findall(r"\\\[(-?[\d.]+)\\\]", section("pool.cols"))
+    assert len(marked) == 2 * 2 * 2  # N·C·(windows): (1, 2, 2, 2) pooled cells
+    # a 1-D tensor is one row under its indices, with no row header "0"
+    bias = section("conv.bias")
+    assert "| 0 | 1 |" in bias and "| **0** |" not in bias
+    # the closing table lists every stage with the terminal's marks
+    table = md[md.index("| stage | shape |") :]
+    rows = re.findall(r"^\| `([^`]+)` \| ([^|]+) \| ([^|]+) \| (.) \|$", table, flags=re.M)
+    assert [r[0] for r in rows] == stage_names(invoke)
+    assert {r[3] for r in rows} == {"✓"} and ("conv.bias", "(2,)", "0", "✓") in rows
+
+
+def _css_colours(html: str):
+    """(class, foreground, background) of every style class, with the page's defaults."""
+    body = re.search(r"body \{\s*color: (#[0-9a-f]{6});\s*background-color: (#[0-9a-f]{6})", html)
+    page_fg, page_bg = body.groups()
+    for name, rules in re.findall(r"\.(r\d+) \{([^}]*)\}", html):
+        fg = re.search(r"(?<!-)color: (#[0-9a-f]{6})", rules)
+        bg = re.search(r"background-color: (#[0-9a-f]{6})", rules)
+        yield name, fg.group(1) if fg else page_fg, bg.group(1) if bg else page_bg
+
+
+def _contrast(a: str, b: str) -> float:
+    def luminance(hex_colour):
+        def linear(c):
+            c /= 255
+            return c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4
+
+        r, g, b = (int(hex_colour[i : i + 2], 16) for i in (1, 3, 5))
+        return 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b)
+
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+@pytest.mark.parametrize("theme", ["default", "high-contrast"])
+def test_every_colour_of_an_html_handout_reaches_4_5_to_1_on_its_page(invoke, tmp_path, theme):
+    path = tmp_path / "lesson.html"
+    args = ("--bug", "stride-ignored", "--stride", "2", "--activation", "relu", "--gradcheck")
+    result = invoke("run", *args, "--theme", theme, "--export", path, "--quiet")
+    assert result.exit_code == 1  # the planted bug: red verdicts are in the page too
+    html = path.read_text(encoding="utf-8")
+    colours = list(_css_colours(html))
+    assert len(colours) >= 5
+    low = [(name, fg, bg, round(_contrast(fg, bg), 2)) for name, fg, bg in colours]
+    assert all(c[3] >= 4.5 for c in low), [c for c in low if c[3] < 4.5]
+
+
+def test_the_contrast_check_catches_riches_dim_grey():
+    assert _contrast("#7f7f7f", "#ffffff") < 4.5 and _contrast("#800080", "#000000") < 4.5

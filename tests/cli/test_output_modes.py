@@ -53,11 +53,12 @@ def test_a_bad_choice_is_one_error_line_and_exit_2(invoke, flag, value):
     assert "Traceback" not in result.output
 
 
-def test_default_theme_is_dim_somewhere_and_high_contrast_never(invoke):
+def test_neither_theme_prints_dim_text(invoke):
+    """Dim's contrast depends on the terminal (on a projector it vanishes): grey stands in."""
     default = invoke("run", "--color", "always").stdout
     high = invoke("run", "--color", "always", "--theme", "high-contrast").stdout
-    assert "\x1b[2m" in default or ";2m" in default or ";2;" in default
-    assert "\x1b[2m" not in high and ";2m" not in high and ";2;" not in high
+    for output in (default, high):
+        assert "\x1b[2m" not in output and ";2m" not in output and ";2;" not in output
 
 
 # --- the high-contrast theme's colours ----------------------------------------------------------
@@ -132,4 +133,36 @@ def test_explain_and_shapes_take_color_and_theme(invoke, args):
     assert ESC not in plain.stdout and ESC in coloured.stdout
     assert "\x1b[2m" not in coloured.stdout
     bad = invoke(*args, "--theme", "neon")
-    assert bad.exit_code == 2 and bad.stderr.startswith("Error: --theme 'neon'")
+    assert bad.exit_code == 2
+    assert bad.stderr.startswith("Error: --theme must be one of default, high-contrast; got 'neon'")
+
+
+# --- the default theme's colours ----------------------------------------------------------------
+DEFAULT_USED = sorted(n for n in THEME.styles if n.startswith(("ct.", "table.", "rule.")))
+
+
+@pytest.mark.parametrize("name", DEFAULT_USED)
+def test_every_default_style_reaches_4_5_to_1_on_black_and_white(name):
+    style: Style = THEME.styles[name]
+    assert not style.dim, name  # its contrast is the terminal's guess
+    for color in (style.color, style.bgcolor):
+        # a standard colour ("green") is whatever the terminal's palette makes it: untestable
+        assert color is None or not color.is_system_defined, (name, color)
+    if style.color is not None:
+        assert contrast(style.color, BLACK) >= 4.5, name
+        assert contrast(style.color, WHITE) >= 4.5, name
+    if style.bgcolor is not None:
+        assert contrast(style.color or BLACK, style.bgcolor) >= 4.5, name
+
+
+def test_the_heat_scale_is_told_apart_by_more_than_lightness():
+    """With every colour at about the same lightness, the levels differ by weight and reverse."""
+    for sign in ("pos", "neg"):
+        levels = [THEME.styles[f"ct.{sign}.{k}"] for k in (1, 2, 3)]
+        assert len({(s.bold, s.reverse) for s in levels}) == 3
+    assert THEME.styles["ct.pos"].color != THEME.styles["ct.neg"].color
+
+
+def test_the_contrast_check_fails_the_old_blue():
+    """#005fd7, the blue of earlier versions, is too dark on black: the test above would fail."""
+    assert contrast(Color.parse("#005fd7"), BLACK) < 4.5

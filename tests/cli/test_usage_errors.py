@@ -19,13 +19,13 @@ def run_main(capsys, *argv: str) -> tuple[int, str, str]:
     [
         (["run", "--sed", "4"], "No such option: --sed"),
         (["run", "--seeed", "4"], "did you mean --seed (or"),
-        (["run", "--seed", "abc"], "Invalid value for '--seed'"),
-        (["run", "--precision", "99"], "Invalid value for '--precision'"),
-        (["explain"], "Missing argument 'CELL'"),
+        (["run", "--seed", "abc"], "--seed must be a whole number, got 'abc'"),
+        (["run", "--precision", "99"], "--precision must be between 0 and 12, got 99"),
+        (["explain"], "CELL is missing"),
         (["rnu"], "No such command 'rnu'. Did you mean 'run'?"),
-        (["shapes", "--kernel"], "Option '--kernel' requires an argument"),
-        (["check", "--timeout"], "requires an argument"),
-        (["bench", "--preset", "huge"], "--preset"),
+        (["shapes", "--kernel"], "--kernel needs a value"),
+        (["check", "--timeout"], "--timeout needs a value"),
+        (["bench", "--preset", "huge"], "--preset must be one of small, medium, large; got 'huge'"),
     ],
 )
 def test_usage_errors_are_one_line_and_exit_2(capsys, argv, expected):

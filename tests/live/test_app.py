@@ -130,9 +130,11 @@ def test_grad_input_touch_counts_match_explains_term_counts(trace):
 
 
 def test_every_key_in_the_footer_does_what_it_says(trace):
-    footer = footer_text(100, in_grid=True).plain
-    for keys, what, _ in KEYS:
-        assert f"{keys} {what}" in footer
+    in_list, in_grid = footer_text(100, in_grid=False).plain, footer_text(100, in_grid=True).plain
+    for keys, what, _ in KEYS:  # each key is offered in the view where it acts, only there
+        assert f"{keys} {what}" in in_list + in_grid, keys
+    assert "↑↓jk" not in in_grid and "⏎" not in in_grid  # the list's keys do nothing there
+    assert "←→↑↓" not in in_list and "esc" not in in_list and "[]" not in in_list
     pressed = set()
 
     async def press(pilot, key):
@@ -148,10 +150,24 @@ def test_every_key_in_the_footer_does_what_it_says(trace):
             await pilot.press("j")
         await press(pilot, "enter")  # ⏎ open
         assert app.stage.name == "conv.out" and isinstance(app.focused, CellView)
-        await press(pilot, "right")  # ←→ cell
+        await press(pilot, "right")  # ←→↑↓ cell
         assert app.cursor == (0, 0, 0, 1)
         await press(pilot, "left")
         assert app.cursor == (0, 0, 0, 0)
+        await press(pilot, "down")
+        assert app.cursor == (0, 0, 1, 0) and app.stage.name == "conv.out"
+        await press(pilot, "up")
+        assert app.cursor == (0, 0, 0, 0)
+        await pilot.press("j")  # j / k move the cell cursor in the grid, as ↓ / ↑
+        await pilot.pause()
+        assert app.cursor == (0, 0, 1, 0) and app.stage.name == "conv.out"
+        await pilot.press("k")
+        await pilot.pause()
+        box = app.query_one("#explainbox")
+        await press(pilot, "pagedown")  # PgUp/Dn sum: the side panel scrolls
+        assert box.scroll_y > 0 or box.max_scroll_y == 0
+        await press(pilot, "pageup")
+        assert box.scroll_y == 0
         await press(pilot, "right_square_bracket")  # [] slice
         assert app.cursor == (0, 1, 0, 0)
         await press(pilot, "left_square_bracket")
@@ -178,6 +194,8 @@ def test_every_key_in_the_footer_does_what_it_says(trace):
         assert app.frame is None and isinstance(app.focused, CellView)
         await press(pilot, "escape")
         assert app.focused is app.query_one("#stages")
+        await press(pilot, "u")  # u SGD: this trace has no --lr, so it says how
+        assert "--lr" in screen_text(app) and app.stage.name == "conv.out"
         await press(pilot, "question_mark")  # ? keys
         assert isinstance(app.screen, HelpScreen) and "the keys" in screen_text(app)
         await pilot.press("x")
@@ -241,7 +259,9 @@ def test_no_color_keeps_the_marks_in_the_text(trace, monkeypatch):
         assert app.no_color
         assert "[7]" in screen_text(app)
         svg = app.export_screenshot()
-        assert "#005fd7" not in svg.lower()  # no heat colour survives NO_COLOR
+        from convtrace.render.console import BLUE
+
+        assert BLUE not in svg.lower()  # no heat colour survives NO_COLOR
 
     drive(trace, check=check)
 

@@ -46,6 +46,7 @@ def outputs(cell) -> str:
     return "\n".join(parts)
 
 
+@pytest.mark.slow  # seconds: left out of the quick subset (pytest -m "not slow")
 def test_the_notebook_runs_and_shows_the_stage_panels(this_python_kernel):
     nb = nbformat.read(NOTEBOOK, as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell("import sys\nprint(sys.executable)"))

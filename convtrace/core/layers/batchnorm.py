@@ -186,6 +186,50 @@ class BatchNorm(Layer):
         return ch(inv) / m * (m * dxhat - ch(dxhat.sum(axis=axes))
                               - xhat * ch((dxhat * xhat).sum(axis=axes)))  # fmt: skip
 
+    # ------------------------------------------------------------------ rounding bounds
+    def term_sums(self, x: np.ndarray, dout) -> dict[str, np.ndarray]:
+        """Σ|terms| of every stage this layer computes, per cell, for the agreement rule
+        (|Δ| ≤ rtol·Σ|terms|): bn is not bilinear, so running it on absolute values bounds
+        nothing. From the signed input x and output gradient dout (None: forward only), in
+        float64: the sizes of the numbers each stage adds, plus what the rounding of σ² does
+        through 1/√(σ² + ε) (the relative error of 1/√v is half that of v)."""
+        x = np.asarray(x, np.float64)
+        ch, axes = (lambda v: self._channel(v, x.ndim)), self._axes(x)
+        m = x.size // self.channels
+        gamma, beta = np.abs(self.weight.astype(np.float64)), np.abs(self.bias.astype(np.float64))
+        if self.mode == "train":
+            mu = x.mean(axis=axes)
+            var = ((x - ch(mu)) ** 2).mean(axis=axes)
+        else:
+            mu, var = self.running_mean.astype(np.float64), self.running_var.astype(np.float64)
+        inv = 1.0 / np.sqrt(var + self.eps)
+        size = np.abs(x) + ch(np.abs(mu))  # x − μ, and torch's x·α − μ·α
+        s_mean = np.abs(x).mean(axis=axes)
+        s_var = (size**2).mean(axis=axes) if self.mode == "train" else np.abs(var)
+        rel = s_var / (2 * (var + self.eps)) if self.mode == "train" else np.zeros_like(var)
+        xhat = (x - ch(mu)) * ch(inv)
+        s_xhat = size * ch(inv) + np.abs(xhat) * ch(rel)
+        sums = {"mean": s_mean, "var": s_var, "xhat": s_xhat,
+                "out": ch(gamma) * s_xhat + ch(beta)}  # fmt: skip
+        if self.mode == "train":
+            k = self.momentum
+            sums["updated_mean"] = (1 - k) * np.abs(self.running_mean) + k * s_mean
+            sums["updated_var"] = (1 - k) * np.abs(self.running_var) + k * s_var * m / (m - 1)
+        if dout is None:
+            return sums
+        d = np.asarray(dout, np.float64)
+        sums["grad.weight"] = (np.abs(d) * s_xhat).sum(axis=axes)
+        sums["grad.bias"] = np.abs(d).sum(axis=axes)
+        dxhat = np.abs(d) * ch(gamma)
+        if self.mode == "eval":
+            sums["grad.input"] = dxhat * ch(inv)
+            return sums
+        total = ch(dxhat.sum(axis=axes))
+        paths = m * dxhat + total + s_xhat * ch((dxhat * np.abs(xhat)).sum(axis=axes))
+        paths = paths + np.abs(xhat) * ch((dxhat * s_xhat).sum(axis=axes))
+        sums["grad.input"] = ch(inv) / m * paths * (1 + ch(rel))
+        return sums
+
     # ------------------------------------------------------------------ protocol
     def tensors(self, in_shape) -> list[tuple[str, tuple[int, ...]]]:
         return [(f"{self.name}'s x̂", tuple(in_shape)), (f"{self.name}'s output", tuple(in_shape))]

@@ -54,11 +54,23 @@ class Variant:
 
 
 @dataclass(frozen=True)
+class Needs:
+    """What a scenario must have for ``run --bug`` to show the bug (its variant to change a
+    value): ``what`` in words, and the options that give it, as classroom flags (``flags``)
+    and as a --net conv (``net``). Whether a scenario has it is judged by :func:`reveals`."""
+
+    what: str
+    flags: str
+    net: str
+
+
+@dataclass(frozen=True)
 class Bug:
     id: str
     sentence: str
     fix: str
     variants: tuple[Variant, ...] = field(default_factory=tuple)
+    needs: Needs | None = None  # None: every scenario shows it
 
 
 CATALOG: tuple[Bug, ...] = (
@@ -85,6 +97,7 @@ CATALOG: tuple[Bug, ...] = (
             Variant("window at i, j", stride_in_window=False),
             Variant("stride 1 throughout", unit_stride=True),
         ),
+        Needs(N_("--stride 2 or more"), "--stride 2 --size 7", "conv(2,3,stride=2)"),
     ),
     Bug(
         "same-padding-symmetric",
@@ -100,12 +113,18 @@ CATALOG: tuple[Bug, ...] = (
             Variant("odd pixel top/left", pads="odd-first"),
             Variant("(k-1)//2 on every side", pads="half-kernel"),
         ),
+        Needs(
+            N_("--padding same with an odd amount of padding (an even kernel)"),
+            "--padding same --kernel 2",
+            "conv(2,2,padding=same)",
+        ),
     ),
     Bug(
         "padding-not-removed",
         N_("dX still holds the padded border: it has the padded input's shape."),
         N_("Return dx_pad[:, :, top:top+H, left:left+W], the part that covers the real input."),
         (Variant("padded dX", crop=False),),
+        Needs(N_("padding"), "--padding 1", "conv(2,3,padding=1)"),
     ),
     Bug(
         "overwrite-not-accumulate",
@@ -117,6 +136,11 @@ CATALOG: tuple[Bug, ...] = (
         (
             Variant("= over windows and filters", accumulate="overwrite"),
             Variant("= over windows, filters summed", accumulate="overwrite-sum-filters"),
+        ),
+        Needs(
+            N_("overlapping windows (a stride smaller than the kernel) or 2 filters or more"),
+            "--stride 1",
+            "conv(2,3)",
         ),
     ),
     Bug(
@@ -131,6 +155,7 @@ CATALOG: tuple[Bug, ...] = (
             Variant("last sample only", batch="last"),
             Variant("mean over the batch", batch="mean"),
         ),
+        Needs(N_("a batch of 2 or more"), "--batch 2", "--batch 2"),
     ),
     Bug(
         "channels-last-output",
@@ -165,6 +190,89 @@ def get_bug(bug_id: str) -> Bug:
                 bug_id=bug_id, BUGS=", ".join(BUGS)
             )
         ) from None
+
+
+def reveals(bug_id: str, options: dict, in_shape, forward_only: bool = False) -> bool:
+    """Whether the bug changes any value of a conv with ``options`` (its constructor's) on an
+    input of ``in_shape``: its output (layout included), or (unless ``forward_only``) any of
+    its gradients. Judged on
+    random numbers of that geometry, so only the geometry decides (a redrawn weight always
+    shows)."""
+    from .conv import Conv
+
+    variant = get_bug(bug_id).variants[0]
+    if variant.reinitialise:
+        return True
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(tuple(in_shape))
+    options = {k: v for k, v in options.items() if k not in ("method", "dilation")}
+    clean, buggy = Conv(**options, method="loop"), BuggyConv(bug_id, **options)
+    weight = rng.standard_normal((clean.filters, x.shape[1], *clean.kernel_size))
+    bias = rng.standard_normal(clean.filters)
+    for layer in (clean, buggy):
+        layer.set_params(weight=weight, bias=bias)
+
+    def differ(a, b) -> bool:  # float64 sums in two orders: equal up to rounding
+        return a.shape != b.shape or not np.allclose(a, b, rtol=1e-9, atol=1e-12)
+
+    out, wrong = clean.forward(x), buggy.forward(x)
+    if differ(out, wrong) or forward_only:
+        return differ(out, wrong)
+    dout = rng.standard_normal(out.shape)
+    dx, wrong_dx = clean.backward(dout), buggy.backward(dout)
+    pairs = [(dx, wrong_dx)] + [(clean.grads[k], buggy.grads[k]) for k in ("weight", "bias")]
+    return any(differ(a, b) for a, b in pairs)
+
+
+def shows_in_run(bug_id: str, options: dict, x, weight, bias, dout=None) -> bool:
+    """Whether the bug changes the conv's output or (given ``dout``) its gradients for these
+    very numbers: a geometry that can reveal it may still hide it (a weight of 0, a gradient
+    that is all 0 where the loss saturates, one max-pool cell per window for overlapping
+    writes)."""
+    from .conv import Conv
+
+    if get_bug(bug_id).variants[0].reinitialise:
+        return True
+    options = {k: v for k, v in options.items() if k not in ("method", "dilation")}
+    x, weight, bias = (np.asarray(a, np.float64) for a in (x, weight, bias))
+    dout = None if dout is None else np.asarray(dout, np.float64)
+    right, wrong = (
+        _conv_run(Conv(**options, method="loop"), x, weight, bias, dout),
+        _conv_run(BuggyConv(bug_id, **options), x, weight, bias, dout),
+    )
+    # Σ|terms| of every right value: a change below 0.1% of it is rounding, not the mistake
+    size = _conv_run(Conv(**options, method="loop"), np.abs(x), np.abs(weight), np.abs(bias),
+                     None if dout is None else np.abs(dout))  # fmt: skip
+    return any(_visibly_different(*arrays) for arrays in zip(right, wrong, size, strict=True))
+
+
+def _conv_run(layer, x, weight, bias, dout) -> list[np.ndarray]:
+    """[output, and with ``dout``: dx, dW, db] of ``layer`` on these numbers."""
+    layer.set_params(weight=weight, bias=bias)
+    out = [layer.forward(x)]
+    if dout is not None:
+        out.append(layer.backward(dout))
+        out += [layer.grads["weight"], layer.grads["bias"]]
+    return out
+
+
+def _visibly_different(right: np.ndarray, wrong: np.ndarray, size: np.ndarray) -> bool:
+    """Another shape, or a change of more than 0.1% of the largest Σ|terms|: what a verdict
+    can tell from rounding, whatever the dtype."""
+    if right.shape != wrong.shape:
+        return True
+    scale = float(size.max()) if size.size else 0.0
+    return bool(np.any(np.abs(wrong - right) > 1e-3 * scale))
+
+
+def hidden_bug_message(bug_id: str, net: bool) -> str:
+    """``--bug stride-ignored needs --stride 2 or more: try --stride 2 --size 7``."""
+    needs = get_bug(bug_id).needs
+    if needs is None:  # pragma: no cover - every bug without needs shows everywhere
+        return _("--bug {id} changes no value in this scenario").format(id=bug_id)
+    return _("--bug {id} needs {what}: try {hint}").format(
+        id=bug_id, what=_(needs.what), hint=needs.net if net else needs.flags
+    )
 
 
 def variant_pads(variant: Variant, padding, x_hw, kernel, stride) -> Pads:

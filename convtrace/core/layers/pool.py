@@ -133,7 +133,11 @@ class _Pool2D(Layer):
 
     @property
     def input_grad_formula(self) -> str:
-        return Msg("col2im of the window gradients (overlaps add)")
+        return Msg(
+            "∂L/∂{x} = col2im of the window gradients ∂L/∂{P} (overlaps add)",
+            x=self.in_symbol,
+            P=self.symbol,
+        )
 
     def decisions(self) -> np.ndarray | None:
         return getattr(self, "argmax", None)
@@ -220,9 +224,8 @@ class PoolTwin(Twin):
         if layer.op == "max":
             p, indices = F.max_pool2d(a, size, stride, return_indices=True)
             chosen = _window_local_argmax(indices, a.shape[3], size, stride)
-            p, chosen, ties = _settle_near_ties(
-                p, chosen, self.values["cols"], getattr(layer, "argmax", None), self.ctx.rtol
-            )
+            ours = getattr(layer, "argmax", None) if self.ctx.settle else None  # not under --bug
+            p, chosen, ties = _settle_near_ties(p, chosen, self.values["cols"], ours, self.ctx.rtol)
             self.values["argmax"] = self.argmax = chosen
             self.notes.append(("argmax", "near_ties", ties, "window(s) hold two maxima equal up "
                                "to rounding: torch follows our choice"))  # fmt: skip

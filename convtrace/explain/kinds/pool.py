@@ -83,10 +83,11 @@ def pool_input_grad(trace, layer, index):
             meta = {"output": (i, j), "offset": (u, v)}
             terms.append(product(g, share, f"∂L/∂{P}[{idx(n, c, i, j)}]", meta))
     details = {"symbols": {"P": P}, "source": source, "pool": kind}
-    chosen = Msg("[a is the chosen cell]") if kind == "max" else f"1/{ph * pw}"
+    a = layer.in_symbol  # the letter of what the pool read (A2, H, x): as the other stages
+    chosen = Msg("[{a} is the chosen cell]", a=a) if kind == "max" else f"1/{ph * pw}"
     formula = Msg(
-        "∂L/∂{source}[n,c,r,q] = Σ over the windows holding (r,q) of ∂L/∂{P}[n,c,i,j] · {chosen}",
-        source=source,
+        "∂L/∂{a}[n,c,r,q] = Σ over the windows holding (r,q) of ∂L/∂{P}[n,c,i,j] · {chosen}",
+        a=a,
         P=P,
         chosen=chosen,
     )
