@@ -104,7 +104,8 @@ def test_weights_refuse_unknown_keys_listing_the_accepted_ones(tmp_path):
     assert str(error.value) == (
         f"--weights {tmp_path / 'w.npz'} has unknown key(s) 'conv_1.w'; the accepted keys "
         "are <layer>.weight and <layer>.bias (conv.weight, conv.bias, fc.weight, fc.bias, "
-        "conv2.weight, …), or a torch nn.Sequential's state dict (0.weight, 3.bias, …)"
+        "conv2.weight, …; a bn's also <layer>.running_mean and .running_var), or a torch "
+        "nn.Sequential's state dict (0.weight, 3.bias, …)"
     )
 
 

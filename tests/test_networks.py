@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -51,9 +52,12 @@ def _conv_out(h: int, k: int, d: int, s: int, padding: str) -> int:
 
 @st.composite
 def networks(draw):
-    """1–3 conv blocks (random filters, kernel, stride, padding kind, dilation, relu on/off,
-    max/avg/no pool) and 1–2 fc layers, with a loss, batch, channels, method and dtype."""
+    """1–3 conv blocks (random filters, kernel, stride, padding kind, dilation, bn on/off,
+    relu on/off, max/avg/no pool, a convT on/off) and 1–2 fc layers (a bn between them), or for
+    mse/bce sometimes a convT at the end instead, with a loss, batch, channels, --bn-mode,
+    method and dtype."""
     size = draw(st.integers(5, 12))
+    batch = draw(st.integers(1, 2))
     h, layers = size, []
     for _ in range(draw(st.integers(1, 3))):
         k, d, s = draw(st.integers(1, 3)), draw(st.integers(1, 2)), draw(st.integers(1, 2))
@@ -65,19 +69,34 @@ def networks(draw):
             f"conv({draw(st.integers(1, 3))},{k},stride={s},padding={padding},dilation={d})"
         )
         if draw(st.booleans()):
+            layers.append(draw(st.sampled_from(["bn", "bn(eps=0.1,momentum=0.5)"])))
+        if draw(st.booleans()):
             layers.append("relu")
+        if h <= 8 and draw(st.booleans()):  # a transposed conv: the map grows
+            kt, st_ = draw(st.integers(1, 3)), draw(st.integers(1, 2))
+            op = draw(st.integers(0, st_ - 1))
+            pt = draw(st.integers(0, 1)) if (h - 1) * st_ + kt + op > 2 else 0
+            layers.append(f"convT({draw(st.integers(1, 2))},{kt},stride={st_},padding={pt},"
+                          f"output_padding={op})")  # fmt: skip
+            h = (h - 1) * st_ - 2 * pt + kt + op
         pool = draw(st.sampled_from(["maxpool", "avgpool", None]))
         if pool and h >= 2:
             layers.append(f"{pool}(2)")
             h //= 2
     loss = draw(st.sampled_from(["mse", "ce", "bce"]))
-    if draw(st.booleans()):
-        layers += [f"fc({draw(st.integers(2, 5))})"] + (["relu"] if draw(st.booleans()) else [])
-    layers.append(f"fc({draw(st.integers(2, 4))})")
+    if loss != "ce" and draw(st.integers(0, 3)) == 0:  # an image at the end: no fc
+        layers.append(f"convT(1,{draw(st.integers(1, 3))},stride=2)")
+    else:
+        if draw(st.booleans()):
+            layers.append(f"fc({draw(st.integers(2, 5))})")
+            layers += ["bn"] if batch > 1 and draw(st.booleans()) else []
+            layers += ["relu"] if draw(st.booleans()) else []
+        layers.append(f"fc({draw(st.integers(2, 4))})")
     spec = ScenarioSpec(
         net=" ".join(layers),
         loss=loss,
-        batch=draw(st.integers(1, 2)),
+        bn_mode=draw(st.sampled_from(["train", "eval"])),
+        batch=batch,
         channels=draw(st.integers(1, 2)),
         height=size,
         width=size,
@@ -85,6 +104,13 @@ def networks(draw):
         method=draw(st.sampled_from(["im2col", "loop", "both"])),
         dtype=draw(st.sampled_from(["float32", "float64"])),
     )
+    if "bn" in spec.net:
+        # float64: in float32 a bn makes rounding the whole answer in places, which the rule of
+        # "Verdicts that cannot lie" (issue 20) judges, not this one: ∂L/∂W of a conv before a
+        # bn is ~0 by scale invariance (ours and torch's are both cancellation noise), and over a
+        # constant channel torch's x·α + (β − μ·α) rounds at |μ|/√ε while ours is exact.
+        # (float32 bn is checked on the done-when network in test_batchnorm.py.)
+        spec = replace(spec, dtype="float64")
     return spec
 
 

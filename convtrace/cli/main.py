@@ -31,6 +31,7 @@ from .output import (
     spinner,
 )
 from .sgd_options import LrOption, MomentumOption, WeightDecayOption, make_sgd
+from .shapes import transposed_shapes
 from .show import show as _show
 from .train import train_command
 from .usage import COMMANDS, usage_message
@@ -75,7 +76,7 @@ def _root(
 
 def _trace(spec: ScenarioSpec, *, backward: bool, compare_torch: bool, quiet: bool,
            only: str | None = None, cell: str | None = None, gradcheck: bool = False,
-           sgd=None):  # fmt: skip
+           sgd=None, convt: bool = False):  # fmt: skip
     """The run (see tracing/run.py) with a spinner unless ``quiet`` (JSON output); ``only``: an
     --only glob, refused before computing when no stage of this network matches it; ``cell``:
     explain's stage, refused likewise when this network has no sum for it; ``sgd``: one SGD
@@ -100,6 +101,7 @@ def _trace(spec: ScenarioSpec, *, backward: bool, compare_torch: bool, quiet: bo
         backward=backward,
         reference=compare_torch,
         gradcheck=gradcheck,
+        convt=convt,
         before_run=before_run,
         status=lambda message: spinner(message, quiet),
         sgd=sgd,
@@ -139,6 +141,16 @@ def run(
         ),
     ] = None,
     gradcheck: Annotated[bool, GRADCHECK_OPTION] = False,
+    convt: Annotated[
+        bool,
+        typer.Option(
+            "--convt",
+            rich_help_panel="Output",
+            help="Show that each conv's input gradient is a transposed convolution of ∂L/∂H "
+            "with the same weights: computed that way too (and by torch's conv_transpose2d) "
+            "and checked, with a panel.",
+        ),
+    ] = False,
     lr: LrOption = None,
     momentum: MomentumOption = 0.0,
     weight_decay: WeightDecayOption = 0.0,
@@ -151,6 +163,7 @@ def run(
       convtrace run --padding same --stride 2 --size 7
       convtrace run --only 'grad.*' --precision 6
       convtrace run --json > trace.json
+      convtrace run --convt                        ∂L/∂x as a transposed convolution
       convtrace run --scenario examples/digit.toml  your own numbers (see examples/)
       convtrace run --seed 42 --lr 0.1             then one SGD step (update.* stages)
 
@@ -158,7 +171,7 @@ def run(
     """
     sgd = make_sgd(lr, momentum, weight_decay)
     trace = _trace(spec, backward=True, compare_torch=out.compare_torch, quiet=out.json,
-                   only=out.only, gradcheck=gradcheck, sgd=sgd)  # fmt: skip
+                   only=out.only, gradcheck=gradcheck, sgd=sgd, convt=convt)  # fmt: skip
     if save_scenario is not None:
         from ..scenario.toml_file import save_scenario as write_scenario
 
@@ -237,6 +250,17 @@ def shapes(
         ),
     ] = "valid",
     dilation: Annotated[int, typer.Option("--dilation", "-d", help="Dilation.")] = 1,
+    transposed: Annotated[
+        bool,
+        typer.Option(
+            "--transposed",
+            help="A transposed convolution (convT): the input is the small map, "
+            "H_out = (H − 1)·s − 2p + d·(k − 1) + output_padding + 1.",
+        ),
+    ] = False,
+    output_padding: Annotated[
+        int, typer.Option("--output-padding", help="With --transposed: rows added at the end.")
+    ] = 0,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON instead.")] = False,
     color: ColorOption = "auto",
     theme: ThemeOption = "default",
@@ -250,6 +274,7 @@ def shapes(
 
       convtrace shapes --size 7 --kernel 3 --stride 2 --padding same
       convtrace shapes --height 28 --width 20 --kernel 5 --dilation 2
+      convtrace shapes --transposed --size 4 --kernel 3 --stride 2 --output-padding 1
     """
     from ..core.geometry import check_limit, positive_int
     from ..core.shapes import conv_geometry, geometry_document
@@ -267,6 +292,12 @@ def shapes(
     if None in hw:
         fail(_("give --size, or both --height and --width"))
     pad = parse_padding(padding)
+    if transposed:
+        transposed_shapes(console, handout, quiet, json_out, hw, kernel, stride, pad,
+                          output_padding, dilation)  # fmt: skip
+        return
+    if output_padding:
+        fail(_("--output-padding belongs to a transposed convolution: add --transposed"))
     axes = conv_geometry(hw, kernel, stride, pad, dilation)
     if json_out:
         with english():

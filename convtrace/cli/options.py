@@ -115,8 +115,9 @@ SCENARIO_PARAMS: list[inspect.Parameter] = [
         help='A whole network, in quotes: e.g. "conv(4,3) relu maxpool(2) conv(8,3,stride=2,'
         'padding=same) relu avgpool(2) fc(10)". Kinds: conv(filters, kernel, stride=1, '
         "padding=valid, dilation=1), relu, maxpool(size, stride=size), avgpool(size, "
-        "stride=size), flatten (implied before the first fc), fc(out). Replaces the "
-        "single-layer options below.",
+        "stride=size), flatten (implied before the first fc), fc(out), bn(eps=1e-5, "
+        "momentum=0.1), convT(filters, kernel, stride=1, padding=0, output_padding=0, "
+        "dilation=1). Replaces the single-layer options below.",
     ),
     option("filters", int, 2, "--filters", "-f", help="Conv filters F.", panel=LAYERS),
     option("kernel", int, 3, "--kernel", "-k", help="Conv kernel size (square).", panel=LAYERS),
@@ -173,6 +174,17 @@ SCENARIO_PARAMS: list[inspect.Parameter] = [
         panel=LAYERS,
     ),
     option("classes", int, 3, "--classes", help="Classes for --loss ce.", panel=LAYERS),
+    option(
+        "bn_mode",
+        str,
+        "train",
+        "--bn-mode",
+        metavar="train|eval",
+        panel=LAYERS,
+        help="How a bn layer of --net normalises: train (the batch's mean and variance) or "
+        "eval (the running statistics from --weights, else 0 and 1), as torch's "
+        "module.train()/eval().",
+    ),
     option(
         "bug",
         str | None,

@@ -91,6 +91,10 @@ def print_view(target, trace, stages, out: OutputOptions, summary_only, failing,
         )
         for renderable in renderables:
             target.print(renderable)
+        for stage in (s for s in stages if "convt" in s.meta):
+            from ..render.equivalence import equivalence_panel
+
+            target.print(equivalence_panel(trace, stage, out.precision))
     if trace.has_reference or any(s.alternatives for s in stages):
         target.print(closing_table(stages, rtol))
     else:

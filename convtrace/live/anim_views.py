@@ -241,3 +241,70 @@ def col2im_view(frame: Col2imFrame, g: Geometry, channel: int = 0, precision: in
             style="ct.dim",
         ),
     )
+
+
+def scatter_view(frame: Col2imFrame, g: Geometry, f: int, precision: int, source: str,
+                 target: str):  # fmt: skip
+    """A transposed conv's input pixel (n, c, i, j) adds x·Wt[c] onto the output: the copy for
+    output channel ``f``, the output of channel f so far (bias not yet added) and how many
+    kernel copies have landed on each cell. ``source``/``target``: the stages that are the
+    input (the small map) and the output (the big one)."""
+    n, c, i, j = frame.index
+    shape = frame.touches.shape
+    mask = _tap_mask(shape, frame.taps)
+    dim = _padding_mask(shape, g.pads)
+    (pt, _pb), (pl, _pr) = g.pads
+    rows, cols = _labels(shape[0], pt), _labels(shape[1], pl)
+    line = Text(_("input pixel (i={i}, j={j}) of channel c={c}: {x} = ").format(
+        i=i, j=j, c=c, x=f"{source}[{n},{c},{i},{j}]"))  # fmt: skip
+    line.append(num(frame.g, precision), style="ct.big")
+    line.append(_(" times {W} lands on the output · {geometry}").format(
+        W=f"Wt[c={c}]", geometry=_geometry_words(g)))  # fmt: skip
+    return Group(
+        Text(
+            _("input: {source} (the small map) → output: {target} (the big map)").format(
+                source=source, target=target
+            ),
+            style="ct.label",
+        ),  # fmt: skip
+        line,
+        Flow(
+            [
+                cell_grid(
+                    frame.contribution[f],
+                    precision,
+                    label=_("the copy: {term}").format(
+                        term=f"{num(frame.g, precision)}·Wt[{c},{f}]"
+                    ),
+                ),  # fmt: skip
+                cell_grid(
+                    frame.grad[f],
+                    precision,
+                    marks=mask,
+                    dim=dim,
+                    row_labels=rows,
+                    col_labels=cols,
+                    label=_("{grid} so far, before the bias").format(
+                        grid=f"{target}[n={n}, f={f}]"
+                    ),
+                ),  # fmt: skip
+                cell_grid(
+                    frame.touches,
+                    precision,
+                    marks=mask,
+                    dim=dim,
+                    row_labels=rows,
+                    col_labels=cols,
+                    label=_("kernel copies landing on each cell"),
+                ),  # fmt: skip
+            ],
+            gap=2,
+        ),
+        Text(
+            _(
+                "overlapping copies add up: a cell under k copies sums k terms per input "
+                "channel (explain lists them); grey cells are the padding, cropped away"
+            ),
+            style="ct.dim",
+        ),
+    )

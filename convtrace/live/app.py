@@ -218,7 +218,7 @@ class LiveApp(App):
     def _need_animation(self) -> bool:
         if self.animation is None:
             self.message = _(
-                "{stage} has no animation (conv.out, pool.out and grad.input have)"
+                "{stage} has no animation (conv.out, pool.out, grad.input and convt.out have)"
             ).format(stage=self.stage.name)
             self.redraw()
             return False
@@ -386,6 +386,11 @@ class LiveApp(App):
         elif a.kind == "pool":
             source = self.trace.layer(a.layer).in_stage
             view = anim_views.pool_view(frame, a.frames.map, a.geometry, a.frames.op, source, p)
+        elif a.kind == "scatter":
+            channel = self.cursor[1] if len(self.cursor) > 1 else 0
+            layer = self.trace.layer(a.layer)
+            view = anim_views.scatter_view(frame, a.geometry, channel, p, layer.in_stage,
+                                           stage.name)  # fmt: skip
         else:
             channel = self.cursor[1] if len(self.cursor) > 1 else 0
             view = anim_views.col2im_view(frame, a.geometry, channel, p)

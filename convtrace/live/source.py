@@ -2,7 +2,10 @@
 
 A conv layer's ``<conv>.out`` gets ``ConvFrames``, a pool's ``<pool>.out`` ``PoolFrames``, and
 the gradient of a conv's input (``grad.input`` for the first layer, ``grad.pool1.out`` for a
-conv reading pool1) ``Col2imFrames``. The geometry is read from the layer, as explain does.
+conv reading pool1) ``Col2imFrames``, and a transposed conv's ``<convt>.out`` the same scatter
+(``scatter``: every input pixel adds a weighted copy of the kernel to the output, overlaps
+counted; the copies that land in the padding are cropped away). The geometry is read from the
+layer, as explain does.
 """
 
 from __future__ import annotations
@@ -16,8 +19,8 @@ from .frames import Col2imFrames, ConvFrames, Geometry, PoolFrames
 
 @dataclass
 class Animation:
-    """kind: ``conv`` | ``pool`` | ``col2im``; frames: the sequence; layer: the layer's name;
-    slice_axis: the name of the second axis of a frame's index (``f`` or ``c``)."""
+    """kind: ``conv`` | ``pool`` | ``col2im`` | ``scatter``; frames: the sequence; layer: the
+    layer's name; slice_axis: the name of the second axis of a frame's index (``f`` or ``c``)."""
 
     kind: str
     frames: ConvFrames | PoolFrames | Col2imFrames
@@ -28,7 +31,7 @@ class Animation:
         """The frames played from a cursor at ``index`` of the stage: one output slice (n, f)
         for conv/pool (H_out·W_out windows), every window of sample n for col2im."""
         n = int(index[0]) if index else 0
-        if self.kind == "col2im":
+        if self.kind in ("col2im", "scatter"):
             return self.frames.sample_range(n)
         a = int(index[1]) if len(index) > 1 else 0
         return self.frames.slice_range(n, a)
@@ -51,6 +54,12 @@ def animation_for(trace, stage_name: str) -> Animation | None:
             geometry = Geometry.of_pool(layer)
             frames = PoolFrames(trace[layer.in_stage].values, geometry, layer.op)
             return Animation("pool", frames, layer.name, geometry)
+        if family == "convt" and stage_name == f"{layer.name}.out":
+            geometry = Geometry(tuple(layer.kernel_size), tuple(layer.stride),
+                                tuple(layer.dilation), layer.pads)  # fmt: skip
+            x, weight = trace[layer.in_stage].values, trace[f"{layer.name}.weight"].values
+            frames = Col2imFrames(x, weight, geometry, trace[stage_name].shape[2:])
+            return Animation("scatter", frames, layer.name, geometry)
         if family == "conv" and stage_name == f"grad.{layer.in_stage}":
             dh_name = f"grad.{layer.name}.out"
             if dh_name not in trace:

@@ -33,10 +33,12 @@ def target_text(scenario) -> str:
 def network_line(s) -> str:
     """The network's shape and settings in one line."""
     n, c, h, w = s.x.shape
-    if s.net is not None:  # a --net network: as it was written
-        return f"x {n}×{c}×{h}×{w} · {s.net} · {s.loss} · {target_text(s)} · {s.dtype} · " + _(
-            "seed {seed}"
-        ).format(seed=s.seed)
+    if s.net is not None:  # a --net network: as it was written (and how its bn normalises)
+        mode = f" · bn {s.bn_mode}" if getattr(s, "has_bn", False) else ""
+        return (
+            f"x {n}×{c}×{h}×{w} · {s.net}{mode} · {s.loss} · {target_text(s)} · {s.dtype} · "
+            + _("seed {seed}").format(seed=s.seed)
+        )
     pad = s.padding if isinstance(s.padding, str) else _("padding {pad}").format(pad=s.padding)
     size = f"{s.pool_size[0]}×{s.pool_size[1]}"
     pool = {"none": _("no pool"), "max": _("max-pool {size}"), "avg": _("avg-pool {size}")}.get(

@@ -91,3 +91,31 @@ def shapes_view(axes, padding) -> Panel:
     out = axes[0].out, axes[1].out
     title = _("padding {padding!r} → output {h}×{w}").format(padding=padding, h=out[0], w=out[1])
     return Panel(Group(table, Text(""), *lines, legend), title=title, title_align="left")
+
+
+def transposed_view(axes) -> Panel:
+    """``shapes --transposed``: the transposed convolution's size arithmetic, axis by axis,
+    naming which map is the input (small) and which the output (big)."""
+    table = Table(box=None, pad_edge=False, show_header=True, header_style="bold")
+    columns = (N_("axis"), N_("in (small)"), N_("kernel"), N_("stride"), N_("padding"),
+               N_("output_padding"), N_("out (big)"))  # fmt: skip
+    for column in columns:
+        table.add_column(_(column), justify="right" if column != "axis" else "left")
+    lines = []
+    for a in axes:
+        table.add_row(a.axis, str(a.size), str(a.kernel), str(a.stride), str(a.padding),
+                      str(a.output_padding), f"[bold]{a.out}[/]")  # fmt: skip
+        lines.append(Text(a.formula, style="ct.formula"))
+        lines.append(
+            Text(
+                _(
+                    "  every input pixel adds a {k}-wide copy of the kernel, {s} apart; a conv "
+                    "with the same options maps {out} back to {back}"
+                ).format(k=a.kernel, s=a.stride, out=a.out, back=a.conv_back),
+                style="ct.dim",
+            )
+        )
+    title = _("transposed: input {h}×{w} → output {oh}×{ow}").format(
+        h=axes[0].size, w=axes[1].size, oh=axes[0].out, ow=axes[1].out
+    )
+    return Panel(Group(table, Text(""), *lines), title=title, title_align="left")

@@ -10,6 +10,7 @@ layer's parameters, and the seeded generator's draws, are in ``params.py``.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import replace
 
 import numpy as np
@@ -26,7 +27,17 @@ from ..core.geometry import (
 from ..i18n import _
 from .net import classic_layers, plan
 from .resolved import Scenario
-from .spec import ACTIVATIONS, DTYPES, LOSSES, METHODS, POOLS, ScenarioSpec, choice, parse_padding
+from .spec import (
+    ACTIVATIONS,
+    BN_MODES,
+    DTYPES,
+    LOSSES,
+    METHODS,
+    POOLS,
+    ScenarioSpec,
+    choice,
+    parse_padding,
+)
 
 
 def _with_supplied_shapes(spec: ScenarioSpec, loss: str) -> ScenarioSpec:
@@ -124,8 +135,9 @@ def _build(spec: ScenarioSpec) -> Scenario:
     dtype_name = choice(spec.dtype, DTYPES, "--dtype")
     dtype = np.dtype(dtype_name)
     # Choices are case-blind; normalise once so the generator, describe() and JSON agree.
+    bn_mode = choice(spec.bn_mode, BN_MODES, "--bn-mode")
     spec = replace(spec, pool=pool, activation=activation, loss=loss, method=method,
-                   dtype=dtype_name)  # fmt: skip
+                   dtype=dtype_name, bn_mode=bn_mode)  # fmt: skip
     positive_int(spec.max_elements, "--max-elements")
     if not (_is_int(spec.seed) and -(2**63) <= spec.seed < 2**64):
         raise ParameterError(
@@ -226,6 +238,9 @@ def _build_net(spec: ScenarioSpec, loss: str, method: str, dtype) -> Scenario:
             ).format(clashing=", ".join(clashing))
         )
     layers = parse_net(spec.net)
+    for layer in layers:  # --bn-mode reaches every layer that has a mode (bn)
+        if "mode" in inspect.signature(layer.cls.__init__).parameters:
+            layer.options["mode"] = spec.bn_mode
     if spec.input is not None:
         from .validation import array_name, check_supplied
 
@@ -238,6 +253,13 @@ def _build_net(spec: ScenarioSpec, loss: str, method: str, dtype) -> Scenario:
     x_shape = (spec.batch, spec.channels, spec.height, spec.width)
     planned = plan(layers, x_shape)
     head = planned[-1].layer
+    if loss == "ce" and planned[-1].spec.kind != "fc":
+        raise ParameterError(
+            _(
+                "--loss ce compares logits with class indices, so --net must end with "
+                "fc(classes); a network ending in {last} suits --loss mse or bce"
+            ).format(last=planned[-1].spec.text())
+        )
     if loss == "ce":
         if head.out_features < 2:
             raise ParameterError(
@@ -294,21 +316,20 @@ def _finish(spec, layers, planned, x_shape, loss, method, dtype, net, in_feature
         if getattr(spec, field_name) is not None:
             supplied[key] = getattr(spec, field_name)
     P.check_names(supplied, planned, sources)
-    layered = P.parametrised(planned)
-    head = layered[-1]
+    drawn = [p for p in P.parametrised(planned) if "weight" in P.drawn(p.layer)]
+    head = planned[-1] if planned[-1].spec.kind == "fc" else None  # else an image ends the net
     classes = head.layer.out_features if loss == "ce" else spec.classes
+    if drawn and drawn[-1].spec.kind == "fc" and loss != "ce":
+        drawn = drawn[:-1]  # the last fc's weight is ones for bce/mse: never drawn
     needs = (
         spec.input is None
-        or any(
-            f"{p.spec.name}.weight" not in supplied
-            for p in (layered if loss == "ce" else layered[:-1])
-        )
+        or any(f"{p.spec.name}.weight" not in supplied for p in drawn)
         or (loss == "ce" and spec.target is None)
     )
     generated = P.generate(spec.seed, x_shape, planned, loss, classes, dtype) if needs else {}
     x = spec.input if spec.input is not None else generated["input"]
     x = in_dtype(x, dtype, array_name(sources, "input", "the input"))
-    head_keys = (f"{head.spec.name}.weight", f"{head.spec.name}.bias")
+    head_keys = (f"{head.spec.name}.weight", f"{head.spec.name}.bias") if head else ()
     conv_keys = ("conv.weight", "conv.bias") if net is None else ()
     params = P.resolve(supplied, generated, planned, loss, dtype, sources,
                        skip=(*head_keys, *conv_keys))  # fmt: skip
@@ -324,12 +345,21 @@ def _finish(spec, layers, planned, x_shape, loss, method, dtype, net, in_feature
     elif loss == "ce":
         target = generated["target"]
     else:
-        target = np.zeros((x.shape[0], head.layer.out_features))
+        target = np.zeros(planned[-1].out_shape)
+    if head is None:
+        from .validation import check_image_target
+
+        target = check_image_target(target, planned[-1].out_shape, loss, dtype, sources)
+        return _scenario(spec, x, target, layers, params, loss, method, dtype, sources, net)
     head_in = head.layer.in_features if in_features is None else in_features
     params[head_keys[0]], params[head_keys[1]], target = check_head(
         params[head_keys[0]], params[head_keys[1]], target, head_in, x.shape[0], loss, dtype,
         sources, name=head.spec.name,
     )  # fmt: skip
+    return _scenario(spec, x, target, layers, params, loss, method, dtype, sources, net)
+
+
+def _scenario(spec, x, target, layers, params, loss, method, dtype, sources, net) -> Scenario:
     return Scenario(
         x=x,
         target=target,
@@ -343,6 +373,7 @@ def _finish(spec, layers, planned, x_shape, loss, method, dtype, net, in_feature
         max_elements=spec.max_elements,
         bug=spec.bug,
         net=net,
+        bn_mode=spec.bn_mode,
     )
 
 

@@ -130,21 +130,25 @@ def load_weights(path, max_elements: int, option: str = "--weights") -> dict[str
     return _accepted_weights(named, option, str(path))
 
 
-#: ``<layer name>.weight`` / ``.bias`` (conv, conv2, fc1, …), or a torch ``nn.Sequential``
-#: state dict's ``<position>.weight`` / ``.bias`` (0.weight, 3.bias), mapped by position later.
-PARAM_KEY = re.compile(r"^(?:[a-z]+\d*|\d+)\.(?:weight|bias)$")
+#: ``<layer name>.weight`` / ``.bias`` (conv, conv2, fc1, …; a bn's ``.running_mean`` and
+#: ``.running_var`` too), or a torch ``nn.Sequential`` state dict's ``<position>.weight`` /
+#: ``.bias`` (0.weight, 3.bias), mapped by position later.
+PARAM_KEY = re.compile(r"^(?:[a-z]+\d*|\d+)\.(?:weight|bias|running_mean|running_var)$")
+#: a BatchNorm's step counter in a torch state dict: read by nothing convtrace computes
+IGNORED_KEY = re.compile(r"^(?:[a-z]+\d*|\d+)\.num_batches_tracked$")
 
 
 def _accepted_weights(named: dict, option: str, label: str) -> dict[str, np.ndarray]:
-    named = {k: v for k, v in named.items() if k not in BUNDLE_KEYS}
+    named = {k: v for k, v in named.items()
+             if k not in BUNDLE_KEYS and not IGNORED_KEY.match(str(k))}  # fmt: skip
     extra = sorted(k for k in named if not PARAM_KEY.match(str(k)))
     if extra:
         raise InputFileError(
             _(
                 "{option} {label} has unknown key(s) {repr}; the accepted keys "
                 "are <layer>.weight and <layer>.bias ({WEIGHT_KEYS}, "
-                "conv2.weight, …), or a torch nn.Sequential's state dict "
-                "(0.weight, 3.bias, …)"
+                "conv2.weight, …; a bn's also <layer>.running_mean and .running_var), or a "
+                "torch nn.Sequential's state dict (0.weight, 3.bias, …)"
             ).format(
                 option=option,
                 label=label,

@@ -21,6 +21,7 @@ from ..i18n import _
 
 _LAYER = re.compile(r"\s*([A-Za-z_][\w-]*)(?:\s*\(([^()]*)\))?")
 _INT = re.compile(r"^-?\d{1,18}$")
+_FLOAT = re.compile(r"^-?(\d+\.\d*|\.\d+|\d+(\.\d*)?[eE][-+]?\d{1,3})$")
 
 
 @dataclass
@@ -53,7 +54,7 @@ class LayerSpec:
             else:
                 keyword = True
                 parts.append(f"{spell.get(arg, arg)}={shown}")
-        return self.kind + (f"({','.join(parts)})" if parts else "")
+        return self.cls.kind + (f"({','.join(parts)})" if parts else "")
 
 
 def _compact(value):
@@ -73,6 +74,8 @@ def _value(text: str):
     text = text.strip()
     if _INT.match(text):
         return int(text)
+    if _FLOAT.match(text):  # bn(eps=1e-3, momentum=0.2)
+        return float(text)
     if re.match(r"^-?\d+$", text):
         raise ParameterError(
             _("--net: the number {text}… has {text2} digits").format(
@@ -159,7 +162,7 @@ def parse_net(text: str) -> list[LayerSpec]:
         if kind not in KINDS:
             raise ParameterError(
                 _("--net: unknown layer {match!r}; the kinds are {KINDS}").format(
-                    match=match.group(1), KINDS=", ".join(KINDS)
+                    match=match.group(1), KINDS=", ".join(cls.kind for cls in KINDS.values())
                 )
             )
         specs.append(LayerSpec(kind, _arguments(kind, match.group(2) or "")))
@@ -175,29 +178,23 @@ def parse_net(text: str) -> list[LayerSpec]:
 
 def with_flatten(specs: list[LayerSpec]) -> list[LayerSpec]:
     """Insert the flatten implied before the first fc that reads an image; refuse an image
-    layer after the features were flattened, and a network that does not end in fc."""
+    layer after the features were flattened. (A network may end in any layer: --loss ce
+    needs an fc at the end, which the scenario judges with the loss in hand.)"""
     out, flat = [], False
     for spec in specs:
         if spec.kind == "fc" and not flat:
             out.append(LayerSpec("flatten", implicit=True))
             flat = True
         if spec.cls.needs_image and flat:
-            images = ", ".join(k for k, cls in KINDS.items() if cls.needs_image)
+            images = ", ".join(cls.kind for cls in KINDS.values() if cls.needs_image)
             raise ParameterError(
                 _(
                     "--net: {kind} comes after the features were flattened (by fc or "
                     "flatten); image layers ({images}) go before the first fc"
-                ).format(kind=spec.kind, images=images)
+                ).format(kind=spec.cls.kind, images=images)
             )
         flat = flat or spec.kind in ("flatten", "fc")
         out.append(spec)
-    if not out or out[-1].kind != "fc":
-        raise ParameterError(
-            _(
-                "--net must end with fc(out): the loss compares its logits with "
-                "the target, e.g. add fc(1)"
-            )
-        )
     return out
 
 

@@ -25,7 +25,9 @@ from ..core.errors import InputFileError, ShapeError
 from ..i18n import _
 from .validation import array_name, check_finite, check_numeric, in_dtype
 
-_POSITIONAL = re.compile(r"^(\d+)\.(weight|bias)$")
+_POSITIONAL = re.compile(r"^(\d+)\.(weight|bias|running_mean|running_var|num_batches_tracked)$")
+#: a BatchNorm's step counter in a torch state dict: only torch's momentum=None reads it
+_IGNORED = "num_batches_tracked"
 
 
 def parametrised(planned) -> list:
@@ -67,6 +69,8 @@ def by_position(supplied: dict, sources: dict, planned) -> tuple[dict, dict]:
     arrays, new_sources = {}, dict(sources)
     for key, value in numbered.items():
         index, part = _POSITIONAL.match(key).groups()
+        if part == _IGNORED:
+            continue
         ours = f"{names[int(index)]}.{part}"
         arrays[ours] = value
         new_sources[ours] = f"{sources.get(key, '--weights')} (key {key} → {ours})"
@@ -76,7 +80,8 @@ def by_position(supplied: dict, sources: dict, planned) -> tuple[dict, dict]:
 
 def check_names(supplied: dict, planned, sources: dict) -> None:
     """Every supplied key names a parameter of this network."""
-    known = {f"{p.spec.name}.{part}" for p in parametrised(planned) for part in ("weight", "bias")}
+    known = {f"{p.spec.name}.{part}" for p in parametrised(planned)
+             for part in p.layer.param_shapes(p.in_shape)}  # fmt: skip
     unknown = sorted(set(supplied) - known)
     if unknown:
         where = ", ".join(sources.get(key, key) for key in unknown)
@@ -87,13 +92,24 @@ def check_names(supplied: dict, planned, sources: dict) -> None:
         )
 
 
+def drawn(layer) -> tuple[str, ...]:
+    """The parameters the seeded generator draws for ``layer`` (a weight, unless its kind says
+    otherwise: a BatchNorm's γ, β and running statistics start at torch's defaults)."""
+    return layer.DRAWN
+
+
+def default_value(layer, part: str, shape) -> np.ndarray:
+    """A parameter neither supplied nor drawn: the kind's default (``DEFAULTS``), else ones."""
+    return np.full(shape, layer.DEFAULTS.get(part, 1.0))
+
+
 def generate(seed: int, x_shape, planned, loss: str, classes: int, dtype) -> dict:
     """The seeded draws, in the documented order (see the module docstring)."""
     import torch  # the classroom example is defined by torch's generator
 
     gen = torch.Generator().manual_seed(seed)
     out = {"input": torch.randint(1, 10, tuple(x_shape), generator=gen).numpy().astype(dtype)}
-    layers = parametrised(planned)
+    layers = [p for p in parametrised(planned) if "weight" in drawn(p.layer)]
     for p in layers[:-1] if layers and layers[-1].spec.kind == "fc" else layers:
         shape = p.layer.param_shapes(p.in_shape)["weight"]
         draw = torch.randint(-1, 2, shape, generator=gen)
@@ -143,8 +159,8 @@ def resolve(supplied: dict, generated: dict, planned, loss: str, dtype, sources:
                 value = supplied[key]
             elif key in generated:
                 value = generated[key]
-            else:  # biases, and the last fc's weight for bce/mse: ones
-                value = np.ones(shape)
+            else:  # biases, and the last fc's weight for bce/mse: ones (or the kind's own)
+                value = default_value(p.layer, part, shape)
             if key in skip:
                 params[key] = value
                 continue

@@ -36,6 +36,8 @@ class Scenario:
     #: the run's element budget (--max-elements), which the --json document is held to too
     max_elements: int = DEFAULT_MAX_ELEMENTS
     net: str | None = None
+    #: --bn-mode, for the network's BatchNorm layers (train: batch statistics; eval: running)
+    bn_mode: str = "train"
 
     # The classroom network's options, read from its layers: the first conv, the first pool,
     # the last fc (what the heading, --save-scenario and `check` speak of).
@@ -47,8 +49,14 @@ class Scenario:
         return self._first("conv")
 
     @property
-    def fc_name(self) -> str:
-        return [spec.name for spec in self.layers if spec.kind == "fc"][-1]
+    def fc_name(self) -> str | None:
+        """The last fc's name (None for a network without one, e.g. conv → convT)."""
+        names = [spec.name for spec in self.layers if spec.kind == "fc"]
+        return names[-1] if names else None
+
+    @property
+    def has_bn(self) -> bool:
+        return any(spec.kind == "bn" for spec in self.layers)
 
     @property
     def conv_weight(self) -> np.ndarray:
@@ -133,11 +141,12 @@ class Scenario:
             })  # fmt: skip
         doc.update({
             "loss": self.loss,
-            "fc": list(self.fc_weight.shape),
+            "fc": list(self.fc_weight.shape) if self.fc_name else None,
             "method": self.method,
             "dtype": self.dtype,
             "sources": dict(self.sources),
             "bug": self.bug,
+            **({"bn_mode": self.bn_mode} if self.has_bn else {}),
             "net": self.net if self.net is not None else net_text(self.layers),
             "layers": [{"name": s.name, "kind": s.kind, "spec": s.text(),
                         **({"implicit": True} if s.implicit else {})} for s in self.layers],

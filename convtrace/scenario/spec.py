@@ -22,6 +22,7 @@ ACTIVATIONS = ("none", "relu")
 LOSSES = ("bce", "mse", "ce")
 METHODS = ("both", "im2col", "loop")
 DTYPES = ("float32", "float64")
+BN_MODES = ("train", "eval")
 
 
 @dataclass
@@ -46,6 +47,8 @@ class ScenarioSpec:
     classes: int = 3
     method: str = "both"
     dtype: str = "float32"
+    #: --bn-mode: a BatchNorm normalises with the batch's statistics (train) or the running ones
+    bn_mode: str = "train"
     max_elements: int = DEFAULT_MAX_ELEMENTS
     # Arrays given directly (already loaded from files); None means "generate from the seed".
     input: np.ndarray | None = None

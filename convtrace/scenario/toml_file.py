@@ -36,7 +36,7 @@ from .spec import DEFAULT_MAX_ELEMENTS, ScenarioSpec
 INT_KEYS = ("seed", "batch", "channels", "size", "height", "width", "filters", "classes",
             "max_elements")  # fmt: skip
 PAIR_KEYS = ("kernel", "stride", "dilation", "pool_size", "pool_stride")
-TEXT_KEYS = ("activation", "pool", "loss", "method", "dtype", "net", "bug")
+TEXT_KEYS = ("activation", "pool", "loss", "method", "dtype", "net", "bug", "bn_mode")
 FILE_KEYS = ("input", "weights", "target")
 #: how a picture --input is read (see images.py): rgb, resize, normalize
 PICTURE_KEYS = tuple(PICTURE_OPTIONS)
@@ -319,7 +319,7 @@ def save_scenario(scenario: Scenario, directory) -> Path:
         np.savez(directory / "arrays.npz", input=s.x, **s.params, target=s.target)
         n, c, h, w = s.x.shape
         if s.net is not None:  # the whole network, as --net writes it
-            layers = {"net": s.net}
+            layers = {"net": s.net, **({"bn_mode": s.bn_mode} if s.has_bn else {})}
         else:
             layers = {
                 "stride": s.stride,

@@ -305,3 +305,22 @@ def check_head(fc_w, fc_b, target, in_features: int, batch: int, loss: str, dtyp
             )
         target = in_dtype(target, dtype, t_name)
     return in_dtype(fc_w, dtype, w_name), in_dtype(fc_b, dtype, b_name), target
+
+
+def check_image_target(target, out_shape, loss: str, dtype, sources) -> np.ndarray:
+    """The target of a network that ends in an image layer (mse or bce): the last output's
+    shape (a single number fills it), real and finite, in ``dtype`` (in [0, 1] for bce)."""
+    t_name = array_name(sources, "target", "the target")
+    target = check_numeric(target, t_name)
+    check_finite(target, t_name)
+    if target.ndim == 0:
+        target = np.full(out_shape, target)
+    if tuple(target.shape) != tuple(out_shape):
+        raise ShapeError(
+            _("{t_name} must have the last output's shape {out}, got {shape}").format(
+                t_name=t_name, out=tuple(out_shape), shape=tuple(target.shape)
+            )
+        )
+    if loss == "bce" and target.size and (target.min() < 0 or target.max() > 1):
+        raise ShapeError(_("{t_name} for bce must be between 0 and 1").format(t_name=t_name))
+    return in_dtype(target, dtype, t_name)

@@ -129,8 +129,9 @@ def _unravel(flat: np.ndarray, shape) -> np.ndarray:
     return np.stack(np.unravel_index(flat, shape), axis=1).reshape(len(flat), len(shape))
 
 
-def numeric_gradients(scenario, budget: int = BUDGET) -> dict[str, NumericCheck]:
-    """{stage name: NumericCheck} for the gradients of the input and every parameter.
+def numeric_gradients(scenario, budget: int = BUDGET, stages=None) -> dict[str, NumericCheck]:
+    """{stage name: NumericCheck} for the gradients of the input and every parameter (only
+    those in ``stages`` when given: a BatchNorm's running statistics have no gradient).
 
     Cells are tried in a fixed order until ``budget`` of them were checked: a cell at a kink
     is counted and replaced by the next one (up to ``budget`` more tries), so a sample steps
@@ -143,6 +144,8 @@ def numeric_gradients(scenario, budget: int = BUDGET) -> dict[str, NumericCheck]
     eps = np.finfo(np.float64).eps
     checks = {}
     for key in base:
+        if stages is not None and f"grad.{key}" not in stages:
+            continue
         shape = base[key].shape
         tried, values, kinks, noise, kinds = [], [], [], [], set()
         for flat in _order(shape):
@@ -184,7 +187,7 @@ def attach_numeric(trace, budget: int = BUDGET):
     A float32 run's gradient also carries the rounding of every stage before it (a saturated
     σ(z) − y is 0 in float32 and 7e-16 in float64): that part, |ours − ours in float64| (the
     same layers, the same --bug), is added, twice, to what each cell may differ by."""
-    checks = numeric_gradients(trace.scenario, budget)
+    checks = numeric_gradients(trace.scenario, budget, set(trace.names))
     wide = None
     if trace.dtype != "float64":
         from .pipeline import run_pipeline

@@ -96,6 +96,15 @@ def term_sums(trace: Trace) -> dict[str, np.ndarray]:
                     method="im2col", dtype="float64")  # fmt: skip
     sums: dict[str, np.ndarray] = {}
     for (layer, a, dout, into), twin in zip(rows, build_network(clean), strict=True):
+        if hasattr(layer, "term_sums"):  # not bilinear (bn): the layer bounds its own rounding
+            for key, value in layer.term_sums(np.asarray(a, np.float64), dout).items():
+                if key == "grad.input":
+                    sums[into] = value
+                elif key.startswith("grad."):
+                    sums[f"grad.{layer.name}.{key[5:]}"] = value
+                else:
+                    sums[f"{layer.name}.{key}"] = value
+            continue
         a = np.abs(np.asarray(a, np.float64))
         out = twin.forward(a)
         for record in twin.records(a, out):

@@ -17,7 +17,7 @@ def build_network(scenario) -> list:
     """
     layers = []
     in_symbol, in_stage = "x", "input"
-    last_fc = [spec.name for spec in scenario.layers if spec.kind == "fc"][-1]
+    last_fc = scenario.fc_name
     for p in plan(scenario.layers, scenario.x.shape):
         spec, cls = p.spec, p.spec.cls
         options = dict(spec.options)

@@ -20,6 +20,7 @@ def compute_trace(
     backward: bool = True,
     reference: bool = True,
     gradcheck: bool = False,
+    convt: bool = False,
     before_run: Callable | None = None,
     status: Callable = _silent,
     sgd=None,
@@ -27,7 +28,8 @@ def compute_trace(
     """The Trace of ``spec`` (a ScenarioSpec). ``before_run(layers)``: refusals that must come
     before any computing (an --only pattern, explain's cell); ``status(message)``: a context
     manager around each step (the CLI's spinner). ``sgd`` (a ``core.optim.SGD``): one step after
-    the backward pass, as ``update.*`` stages (see tracing/update.py)."""
+    the backward pass, as ``update.*`` stages (see tracing/update.py).; ``convt``: each conv's input
+    gradient also computed as a transposed convolution of ∂L/∂H (see equivalence.py)."""
     from ..scenario.build import build_scenario
     from .pipeline import run_pipeline
 
@@ -42,6 +44,17 @@ def compute_trace(
             from .reference import attach_reference
 
             attach_reference(trace)
+    if convt:
+        from ..core.errors import ParameterError
+        from .equivalence import attach_convt
+
+        if not attach_convt(trace, torch=reference):
+            raise ParameterError(
+                _(
+                    "--convt shows a conv layer's input gradient as a transposed convolution, "
+                    "but this network has no conv"
+                )  # fmt: skip
+            )
     if gradcheck:
         with status(_("finite differences of the loss…")):
             from .gradcheck import attach_numeric

@@ -317,3 +317,25 @@ def test_the_loss_is_explained_too(trace):
         assert "No sum to show" not in text and "loss = " in text and "bce(z[0,0]" in text, text
 
     drive(trace, ["j"] * trace.names.index("loss"), check=check)
+
+
+def test_a_transposed_conv_animates_its_scatter_naming_input_and_output():
+    from convtrace.scenario.build import build_scenario
+    from convtrace.scenario.spec import ScenarioSpec
+    from convtrace.tracing.pipeline import run_pipeline
+
+    spec = ScenarioSpec(net="conv(2,3,stride=2) convT(1,3,stride=2,output_padding=1)",
+                        height=8, width=8, loss="mse")  # fmt: skip
+    trace = run_pipeline(build_scenario(spec), backward=True)
+    names = trace.names
+
+    async def check(app, pilot):
+        await pilot.press(*(["k"] * len(names)), *(["j"] * names.index("convt.out")))
+        await pilot.press("enter", "full_stop", "full_stop", "right")
+        await pilot.pause()
+        assert app.stage.name == "convt.out" and app.frame == 1
+        screen = screen_text(app)
+        assert "input: conv.out (the small map) → output: convt.out (the big map)" in screen
+        assert "kernel copies landing on each cell" in screen
+
+    drive(trace, check=check)

@@ -94,3 +94,30 @@ def test_frames_import_neither_textual_nor_rich():
         "sys.exit(3 if {'textual', 'rich'} & {m.split('.')[0] for m in sys.modules} else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+@pytest.mark.parametrize("net", ["conv(2,3,stride=2) convT(2,3,stride=2,output_padding=1)",
+                                 "conv(3,2) convT(2,3,stride=2,padding=1)"])  # fmt: skip
+def test_convt_scatter_frames_build_torchs_output_and_count_explains_pairs(net):
+    """The scatter of convt.out, copy by copy, ends at torch's ConvTranspose2d output (minus
+    the bias), and the copies landing on each cell are explain's terms per channel."""
+    from convtrace.scenario.build import build_scenario
+    from convtrace.scenario.spec import ScenarioSpec
+    from convtrace.tracing.pipeline import run_pipeline
+    from convtrace.tracing.reference import attach_reference
+
+    spec = ScenarioSpec(net=net, loss="mse", batch=2, height=8, width=8, channels=2)
+    trace = attach_reference(run_pipeline(build_scenario(spec)))
+    anim = animation_for(trace, "convt.out")
+    assert anim.kind == "scatter"
+    out, bias = trace["convt.out"].reference, trace["convt.bias"].reference
+    channels = trace["conv.out"].shape[1]
+    for n in range(out.shape[0]):
+        frames = anim.frames.sample_range(n)
+        assert len(frames) == np.prod(trace["conv.out"].shape[1:])  # one per input pixel
+        grad, touches = anim.frames[frames[-1]].inside(anim.geometry.pads)
+        assert np.allclose(grad + bias[:, None, None], out[n], atol=1e-4)
+        for y, q in np.ndindex(*touches.shape):
+            e = explain_cell(trace, "convt.out", (n, 0, y, q))
+            assert touches[y, q] == len(e.terms), (n, y, q)  # C · landing pairs
+    assert channels == anim.frames.shape[1]

@@ -6,7 +6,9 @@ its module plus one line here (and, if ``explain`` should write its cells as sum
 """
 
 from .base import Layer, Record, Twin, TwinContext
+from .batchnorm import BatchNorm
 from .conv import Conv, Conv2D
+from .conv_transpose import ConvTranspose
 from .dense import Dense, Linear
 from .flatten import Flatten
 from .pool import AvgPool2D, MaxPool2D
@@ -19,7 +21,10 @@ KINDS: dict[str, type[Layer]] = {
     "avgpool": AvgPool2D,
     "flatten": Flatten,
     "fc": Dense,
+    "bn": BatchNorm,
+    "convt": ConvTranspose,  # written convT: --net reads kinds case-blind
 }
 
 __all__ = ["Conv2D", "Conv", "MaxPool2D", "AvgPool2D", "Flatten", "Linear", "Dense", "ReLU",
+           "BatchNorm", "ConvTranspose",
            "Layer", "Record", "Twin", "TwinContext", "KINDS"]  # fmt: skip

@@ -111,6 +111,10 @@ class Layer:
     GRAD_SUFFIXES: tuple = ()
     #: True for kinds that read (N, C, H, W) images, refused after the features are flattened
     needs_image: bool = False
+    #: the parameters the seeded generator draws (integers -1..1, in network order), and the
+    #: value of one neither supplied nor drawn (missing here: ones, as the classroom biases)
+    DRAWN: tuple = ("weight",)
+    DEFAULTS: dict = {}
 
     @classmethod
     def build(cls, options: dict, in_shape):

@@ -68,15 +68,16 @@ def _sigmoid(v: float) -> float:
     return 1 / (1 + math.exp(-v)) if v >= 0 else math.exp(v) / (1 + math.exp(v))
 
 
-@explains("loss", "grad", ("n", "o"))
+@explains("loss", "grad")  # axes follow the last output: (n, o) logits, or an image for mse/bce
 def loss_grad(trace, layer, index):
     """One cell of ∂L/∂z, written with its numbers."""
     last = trace.layers[-1]
     z = np.asarray(trace[f"{last.name}.out"].values, dtype=np.float64)
     y = np.asarray(trace["loss"].meta.get("target", getattr(trace.scenario, "target", None)))
-    loss, zs, (n, o) = trace.scenario.loss, last.symbol, index
-    zv = float(z[n, o])
+    loss, zs = trace.scenario.loss, last.symbol
+    zv = float(z[tuple(index)])
     if loss == "ce":
+        n, o = index
         count, row = z.shape[0], [float(v) for v in z[n]]
         soft = math.exp(zv - _logsumexp(row))
         hot = 1.0 if int(y[n]) == o else 0.0
@@ -86,14 +87,15 @@ def loss_grad(trace, layer, index):
         )
         inner, meta, size = soft - hot, {"softmax": soft, "onehot": hot}, soft + hot
     else:
-        count, yv = z.size, float(y[n, o])
+        at = idx(*index)
+        count, yv = z.size, float(y[tuple(index)])
         if loss == "mse":
             inner, size = 2 * (zv - yv), 2 * (abs(zv) + abs(yv))
-            where = f"2({zs}[{n},{o}] − y[{n},{o}]) / {count} = 2({zv:.6g} − {yv:g}) / {count}"
+            where = f"2({zs}[{at}] − y[{at}]) / {count} = 2({zv:.6g} − {yv:g}) / {count}"
         else:
             inner, size = _sigmoid(zv) - yv, _sigmoid(zv) + abs(yv)
             where = (
-                f"(σ({zs}[{n},{o}]) − y[{n},{o}]) / {count} = (σ({zv:.6g}) − {yv:g}) / {count}"
+                f"(σ({zs}[{at}]) − y[{at}]) / {count} = (σ({zv:.6g}) − {yv:g}) / {count}"
                 f" = ({_sigmoid(zv):.6g} − {yv:g}) / {count}"
             )
         meta = {"z": zv, "y": yv}
