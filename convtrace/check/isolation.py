@@ -234,8 +234,10 @@ def command(
         binds += ["--ro-bind", str(grader_file), f"{GRADER_DIR}/{grader_file.name}"]
         helper = grader_file.with_name("confine.py")  # the worker's second layer
         binds += ["--ro-bind", str(helper), f"{GRADER_DIR}/{helper.name}"]
-    args += _parents(binds) + binds
+    # the private /tmp first: a venv or a clone that lives under the host's /tmp (as a CI
+    # checkout may) is then bound on top of it instead of being hidden by it
     args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", WORK_DIR]
+    args += _parents(binds) + binds
     if not allow_torch:
         for path in _torch_dirs():
             args += ["--tmpfs", path]
