@@ -104,3 +104,41 @@ def gradescope_document(result: FileResult, hide_cases: bool = False, seconds: f
         "visibility": "visible",
         "tests": tests,
     }
+
+
+def unreadable_document(why: str, seconds: float = 0.0) -> dict:
+    """The document for a submission that could not even be handed to the grader (no file,
+    not Python): score 0 and the reason, so the student reads why."""
+    text = "\n\n".join([_("**Your file could not be graded.**"), _code(why), _("Score: 0.")])
+    return {
+        "score": 0.0,
+        "execution_time": round(float(seconds), 3),
+        "output": text,
+        "output_format": OUTPUT_FORMAT,
+        "stdout_visibility": "hidden",
+        "visibility": "visible",
+        "tests": [],
+    }
+
+
+def write_results(doc: dict, folder: str) -> str:
+    """``folder/results.json``, atomically (a temporary file beside it, then a rename)."""
+    import json
+    import os
+    import tempfile
+
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "results.json")
+    fd, temporary = tempfile.mkstemp(prefix=".results-", suffix=".json", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(doc, handle, allow_nan=False, ensure_ascii=False, indent=1)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
+    return path

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -25,6 +26,21 @@ PANEL = "Checking"
 class Api(str, Enum):  # noqa: UP042 (StrEnum is 3.11+)
     course = "course"
     cs231n = "cs231n"
+
+
+# an option with an optional value (`--gradescope` alone: the default folder); Typer warns that
+# click's flag_value is not its own API, so the warning is silenced for this one definition
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    GRADESCOPE = typer.Option(
+        "--gradescope",
+        metavar="[DIR]",
+        is_flag=False,
+        flag_value="/autograder/results",
+        rich_help_panel=PANEL,
+        help="Write Gradescope's results.json in DIR (after FILE; default "
+        "/autograder/results), whatever the submission does; exit 0 once written.",
+    )
 
 
 def check_command(
@@ -131,6 +147,15 @@ def check_command(
             help="Refuse to grade unless the student's code runs in namespaces (Linux).",
         ),
     ] = False,
+    gradescope: Annotated[str | None, GRADESCOPE] = None,
+    hide_cases: Annotated[
+        bool,
+        typer.Option(
+            "--hide-cases",
+            rich_help_panel=PANEL,
+            help="--gradescope: the cases hidden from students.",
+        ),
+    ] = False,
     list_bugs: Annotated[
         bool,
         typer.Option(
@@ -153,6 +178,7 @@ def check_command(
       convtrace check layers.py --api cs231n
       convtrace check submissions/ --class Conv --csv grades.csv
       convtrace check --list-bugs
+      convtrace check submission.py --gradescope results/   Gradescope's results.json
       convtrace check my_conv.py --export feedback.html      the report as a handout
 
     Exit code 0 when every case passes, 1 when any fails, 2 for bad input.
@@ -177,9 +203,17 @@ def check_command(
     from ..check.escape import visible
 
     target = Path(path)
-    if not target.exists() and not target.is_symlink():
+    if gradescope is not None and target.is_dir() and not target.is_symlink():
+        fail(_("--gradescope grades one FILE (one results.json per submission)"))
+    if gradescope is not None and gradescope.startswith("-"):  # `--gradescope --hide-cases`
+        fail(_("--gradescope {value}: give the folder, or put --gradescope last").format(
+            value=visible(gradescope)))  # fmt: skip
+    if hide_cases and gradescope is None:
+        fail(_("--hide-cases goes with --gradescope"))
+    # --gradescope: a missing or non-Python submission still gets a results.json saying so
+    if gradescope is None and not target.exists() and not target.is_symlink():
         fail(_("{path} does not exist").format(path=visible(path)))
-    if target.is_file() and target.suffix != ".py":
+    if gradescope is None and target.is_file() and target.suffix != ".py":
         fail(_("{path} is not a Python file (.py): not run").format(path=visible(path)))
     for name in allow or []:
         if name != "torch":
@@ -218,6 +252,11 @@ def check_command(
         allow_torch="torch" in (allow or []),
         isolation=isolation,
     )
+    if gradescope is not None:
+        from .check_gradescope import write_gradescope
+
+        write_gradescope(target, options, gradescope, hide_cases, quiet or json_out)
+        return
     if target.is_dir() and not target.is_symlink():
         _check_folder(target, options, json_out, csv_path, out, _jobs(jobs))
     else:
