@@ -56,7 +56,7 @@ def _summary(result: FileResult) -> str:
         return "\n\n".join(
             [_("**Your file could not be graded.**"), _code(_(result.error)), _("Score: 0.")]
         )
-    parts = []
+    parts = [] if result.remark is None else [_(result.remark)]
     if result.passed:
         parts.append(_("**Every case matches PyTorch.**"))
     if result.load_failure is not None:

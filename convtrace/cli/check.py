@@ -47,8 +47,9 @@ def check_command(
     path: Annotated[
         str | None,
         typer.Argument(
-            metavar="FILE.py|FOLDER",
-            help="The student's file, or a folder: every .py in it is graded.",
+            metavar="FILE.py|FILE.ipynb|FOLDER",
+            help="The student's file (.py, or a notebook .ipynb), or a folder: every .py and "
+            ".ipynb in it is graded.",
             show_default=False,
         ),
     ] = None,
@@ -213,8 +214,12 @@ def check_command(
     # --gradescope: a missing or non-Python submission still gets a results.json saying so
     if gradescope is None and not target.exists() and not target.is_symlink():
         fail(_("{path} does not exist").format(path=visible(path)))
-    if gradescope is None and target.is_file() and target.suffix != ".py":
-        fail(_("{path} is not a Python file (.py): not run").format(path=visible(path)))
+    if gradescope is None and target.is_file() and target.suffix not in (".py", ".ipynb"):
+        fail(
+            _("{path} is not a Python file (.py) or a notebook (.ipynb): not run").format(
+                path=visible(path)
+            )
+        )
     for name in allow or []:
         if name != "torch":
             fail(_("--allow {name}: only torch can be allowed").format(name=visible(name)))
@@ -359,7 +364,7 @@ def _check_folder(
     from ..render.console import make_console
 
     no_shrink = dataclasses.replace(options, shrink=False)  # the table shows no smallest case
-    files = sorted(p for p in folder.iterdir() if p.name.endswith(".py"))
+    files = sorted(p for p in folder.iterdir() if p.name.endswith((".py", ".ipynb")))
     if not files:
         fail(_("{folder} holds no .py file").format(folder=visible(folder)))
     cases, references = _battery(options.api, json_out)

@@ -24,8 +24,10 @@ def write_gradescope(target: Path, options, folder: str, hide_cases: bool, quiet
     why = None
     if not target.exists() and not target.is_symlink():
         why = _("{path} does not exist").format(path=visible(target))
-    elif target.suffix != ".py":
-        why = _("{path} is not a Python file (.py): not run").format(path=visible(target))
+    elif target.suffix not in (".py", ".ipynb"):
+        why = _("{path} is not a Python file (.py) or a notebook (.ipynb): not run").format(
+            path=visible(target)
+        )
     elif _refused(target):
         why = _("{target}: {error}").format(target=visible(target), error=_(_refused(target)))
     if why is not None:
