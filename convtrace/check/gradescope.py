@@ -103,6 +103,23 @@ def gradescope_document(result: FileResult, hide_cases: bool = False, seconds: f
         "stdout_visibility": "hidden",
         "visibility": "visible",
         "tests": tests,
+        # for `check --summarize` over a folder of results.json: ids and verdicts (English)
+        "extra_data": {
+            "convtrace": {
+                "file": visible(result.path, width=500),
+                "diagnosis": result.diagnosis,
+                "notes": result.notes,
+                "cases": [
+                    {
+                        "name": r.case.name,
+                        "passed": r.passed,
+                        "in_contract": True,
+                        "checks": {LABELS[k]: v for k, v in r.checks.items()},
+                    }
+                    for r in counted
+                ],  # fmt: skip
+            }
+        },
     }
 
 

@@ -44,8 +44,8 @@ with warnings.catch_warnings():
 
 
 def check_command(
-    path: Annotated[
-        str | None,
+    paths: Annotated[
+        list[str] | None,
         typer.Argument(
             metavar="FILE.py|FILE.ipynb|FOLDER",
             help="The student's file (.py, or a notebook .ipynb), or a folder: every .py and "
@@ -157,6 +157,15 @@ def check_command(
             help="--gradescope: the cases hidden from students.",
         ),
     ] = False,
+    summarize: Annotated[
+        bool,
+        typer.Option(
+            "--summarize",
+            rich_help_panel=PANEL,
+            help="The class report of RESULTS... (grade books, --json documents, folders of "
+            "results.json): students per mistake, failure rate per case and tensor, scores.",
+        ),
+    ] = False,
     list_bugs: Annotated[
         bool,
         typer.Option(
@@ -179,6 +188,7 @@ def check_command(
       convtrace check layers.py --api cs231n
       convtrace check submissions/ --class Conv --csv grades.csv
       convtrace check --list-bugs
+      convtrace check --summarize grades.csv      the class report (--export report.html)
       convtrace check submission.py --gradescope results/   Gradescope's results.json
       convtrace check my_conv.py --export feedback.html      the report as a handout
 
@@ -199,6 +209,14 @@ def check_command(
         if out.handout is not None or not json_out:
             out.emit(catalog_view())
         return
+    if summarize:
+        from .check_summary import summarize_command
+
+        summarize_command(paths or [], json_out, out)
+        return
+    if paths and len(paths) > 1:
+        fail(_("give one FILE or FOLDER (several RESULTS go with --summarize)"))
+    path = paths[0] if paths else None
     if path is None:
         fail(_("give the student's FILE.py or a FOLDER of them (or --list-bugs)"))
     from ..check.escape import visible
