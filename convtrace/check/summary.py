@@ -2,9 +2,11 @@
 
 Reads what ``check`` writes: the ``--csv`` grade book, the ``--json`` document (one file or a
 folder's), and Gradescope ``results.json`` files (``--gradescope``; a folder of them is
-searched). Each submission becomes a record (file, score, catalog ids, and when the source has
-them the cases with their tensors' verdicts); the summary counts the students behind each
-catalog mistake, the failure rate of each case and tensor, and the score histogram.
+searched). Each submission becomes a record (file, score, catalog ids, notes, and when the
+source has them the cases with their tensors' verdicts); the summary counts the students
+behind each catalog mistake, the failure rate of each case and tensor, and the score
+histogram. The grade book's diagnosis column holds the notes too (``stride-must-divide``):
+from it they count as mistakes; the JSON sources keep them apart.
 """
 
 from __future__ import annotations
@@ -22,9 +24,9 @@ class SummaryError(ValueError):
     """A RESULTS file that is none of check's outputs."""
 
 
-def _record(file, score, diagnosis, cases=None) -> dict:
+def _record(file, score, diagnosis, cases=None, notes=()) -> dict:
     return {"file": str(file), "score": float(score or 0.0), "diagnosis": list(diagnosis),
-            "cases": cases}  # fmt: skip
+            "cases": cases, "notes": list(notes)}  # fmt: skip
 
 
 def _from_document(doc: dict) -> dict:
@@ -33,8 +35,8 @@ def _from_document(doc: dict) -> dict:
         for c in doc.get("cases", [])
         if c.get("in_contract", True)
     }
-    return _record(doc.get("file"), doc.get("score"), doc.get("diagnosis", []) + doc.get(
-        "notes", []), cases)  # fmt: skip
+    return _record(doc.get("file"), doc.get("score"), doc.get("diagnosis", []), cases,
+                   doc.get("notes", []))  # fmt: skip
 
 
 def _from_gradescope(doc: dict, path: str) -> dict:
@@ -108,6 +110,7 @@ def summarize(records: list[dict]) -> dict:
          "sentence": _(BUGS[bug].sentence) if bug in BUGS else ""}
         for bug, names in sorted(files.items(), key=lambda kv: (-len(kv[1]), kv[0]))
     ]  # fmt: skip
+    noted = Counter(n for r in records for n in dict.fromkeys(r["notes"]))
     with_cases = [r for r in records if r["cases"]]
     seen, failed = Counter(), Counter()
     tensor_seen, tensor_failed = Counter(), Counter()
@@ -124,6 +127,7 @@ def summarize(records: list[dict]) -> dict:
         "students": students,
         "passed": sum(r["score"] >= 100.0 for r in records),
         "mistakes": mistakes,
+        "notes": [{"id": n, "students": c} for n, c in sorted(noted.items())],
         "no_diagnosis_below_100": sorted(r["file"] for r in records
                                          if r["score"] < 100.0 and not r["diagnosis"]),
         "cases": [{"case": n, "submissions": seen[n], "failed": failed[n],

@@ -32,6 +32,9 @@ def summary_view(doc: dict) -> Group:
         names = ", ".join(visible(f, 80) for f in m["files"])
         mistakes.add_row(Text(m["id"], "ct.name"), str(m["students"]), names)
     parts += [Text(_("Students per catalog mistake"), "ct.label"), mistakes]
+    if doc["notes"]:
+        notes = ", ".join(f"{n['id']} ({n['students']})" for n in doc["notes"])
+        parts.append(Text(_("notes (no points lost): {notes}").format(notes=notes), "ct.dim"))
     if doc["no_diagnosis_below_100"]:
         files = ", ".join(visible(f, 80) for f in doc["no_diagnosis_below_100"])
         line = _("below 100 with no catalog mistake: {files}").format(files=files)
