@@ -3,7 +3,8 @@
     python scripts/torch_judge.py FILE.py [FILE.py ...]   # a JSON line per file: {file: verdicts}
 
 Each file runs in a forked child of this process (torch is imported once) with a time limit,
-runs conv / max-pool / affine / ReLU forward and backward on its own shapes and seeds (not the
+runs conv / max-pool / affine / ReLU / batch normalisation (train and test mode) forward
+and backward on its own shapes and seeds (not the
 grader's), and compares with torch's autograd in float64. A pair is ``pass`` when every case
 inside the assignment's contract agrees within 1e-6 · max(1, max|torch|); ``fail`` otherwise;
 ``absent`` when the file does not define both functions. Outside the contract (a stride that
@@ -28,6 +29,8 @@ PAIRS = {
     "pool": ("max_pool_forward_naive", "max_pool_backward_naive"),
     "affine": ("affine_forward", "affine_backward"),
     "relu": ("relu_forward", "relu_backward"),
+    "bn": ("batchnorm_forward", "batchnorm_backward"),
+    "sbn": ("spatial_batchnorm_forward", "spatial_batchnorm_backward"),
 }
 
 # (N, C, H, W, F, HH, WW, stride, pad): inside the contract ((H + 2 pad - HH) % stride == 0)
@@ -45,6 +48,11 @@ CONV_OUTSIDE = [(1, 2, 6, 6, 2, 3, 3, 2, 0)]  # stride 2 does not divide 6 - 3
 POOL = [(2, 2, 4, 4, 2, 2, 2), (1, 2, 5, 7, 3, 3, 2), (2, 1, 4, 5, 2, 3, 1), (1, 1, 6, 4, 2, 2, 2)]
 POOL_OUTSIDE = [(1, 1, 5, 5, 2, 2, 2)]
 assert all((h - ph) % s == 0 == (w - pw) % s for _, _, h, w, ph, pw, s in POOL)
+# (x shape, eps, momentum, mode): CS231n's bn_param; a large eps shows where eps goes
+BN = [((5, 4), 1e-5, 0.9, "train"), ((4, 3), 0.1, 0.7, "train"), ((5, 4), 1e-5, 0.9, "test"),
+      ((3, 6), 0.05, 0.9, "test")]  # fmt: skip
+SBN = [((2, 3, 3, 4), 1e-5, 0.9, "train"), ((3, 2, 2, 3), 0.1, 0.7, "train"),
+       ((2, 3, 3, 4), 0.05, 0.9, "test"), ((2, 2, 4, 3), 1e-5, 0.9, "test")]  # fmt: skip
 AFFINE = [((3, 4), 5), ((2, 3, 2, 2), 4), ((4, 6, 1), 3)]  # x shape, M
 
 
@@ -132,11 +140,48 @@ def judge_relu(fwd, bwd, case, rng):
     return None if close(bwd(dout.copy(), cache), tx.grad) else "dx"
 
 
+def judge_bn(fwd, bwd, case, rng):
+    """torch.nn.functional.batch_norm; the running statistics as CS231n's docstring says
+    (momentum weighs the old value, the batch's biased variance), with torch's mean and var."""
+    import torch
+    import torch.nn.functional as F
+
+    shape, eps, momentum, mode = case
+    c = shape[1]
+    x, dout = rng.standard_normal(shape), rng.standard_normal(shape)
+    gamma, beta = rng.uniform(0.3, 2.0, c), rng.standard_normal(c)
+    rm, rv = rng.standard_normal(c), rng.uniform(0.3, 3.0, c)
+    param = {"mode": mode, "eps": eps, "momentum": momentum, "running_mean": rm.copy(),
+             "running_var": rv.copy()}  # fmt: skip
+    tx, tg, tb = (torch.tensor(a, requires_grad=True) for a in (x, gamma, beta))
+    out, cache = fwd(x.copy(), gamma.copy(), beta.copy(), param)
+    if mode == "test":
+        want = F.batch_norm(tx, torch.tensor(rm), torch.tensor(rv), tg, tb, False, 0.0, eps)
+        return None if close(out, want) else "forward (test mode)"
+    tout = F.batch_norm(tx, None, None, tg, tb, True, 0.0, eps)
+    tout.backward(torch.tensor(dout))
+    if not close(out, tout):
+        return "forward"
+    dims = [0] if len(shape) == 2 else [0, 2, 3]
+    tmean, tvar = torch.tensor(x).mean(dims), torch.tensor(x).var(dims, unbiased=False)
+    for key, old, stat in (("running_mean", rm, tmean), ("running_var", rv, tvar)):
+        if not close(param.get(key), momentum * torch.tensor(old) + (1 - momentum) * stat):
+            return key
+    dx, dgamma, dbeta = bwd(dout.copy(), cache)
+    for name, got, want in (("dx", dx, tx.grad), ("dgamma", dgamma, tg.grad),
+                            ("dbeta", dbeta, tb.grad)):  # fmt: skip
+        if not close(got, want):
+            return name
+    return None
+
+
 JUDGES = {
     "conv": (judge_conv, CONV, CONV_OUTSIDE),
     "pool": (judge_pool, POOL, POOL_OUTSIDE),
     "affine": (judge_affine, AFFINE, []),
     "relu": (judge_relu, [(3, 4), (2, 3, 4, 5)], []),
+    "bn": (judge_bn, BN, []),
+    "sbn": (judge_bn, SBN, []),
 }
 
 

@@ -2,7 +2,16 @@
 would otherwise print Spanish (tests/test_i18n.py sets the language it tests explicitly).
 Session-wide, so module-scoped fixtures are built in English too."""
 
+import os
+
 import pytest
+from hypothesis import settings
+
+# CI draws the same examples on every run (a failure there is reproducible, never a coin toss);
+# everywhere else hypothesis explores new ones each time.
+settings.register_profile("ci", derandomize=True, print_blob=True)
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -14,7 +14,8 @@ so every run grades the same numbers. In the CS231n API (one symmetric ``pad``),
 stride 2 with batch and channels > 1), then, for each pair of functions the file defines:
 max pooling (``max_pool_forward_naive``/``_backward_naive``: 2×2 stride 2, overlapping 3×3
 stride 2 and 2×2 stride 1, a wide input, a 2×3 window), ``affine_forward``/``_backward`` (x of
-2, 3 and 4 dimensions, flattened per sample) and ``relu_forward``/``_backward``.
+2, 3 and 4 dimensions, flattened per sample), ``relu_forward``/``_backward`` and the batch
+normalisation pairs (``batchnorm.py``: train and test mode, eps 1e-5, 1e-2 and 1e-1).
 
 The contract: CS231n's naive layers assume the stride divides ``H + 2 pad - HH``; a case where
 it does not (``Case.in_contract``) is graded apart: a refusal there costs nothing. Ties in a
@@ -29,6 +30,7 @@ import numpy as np
 
 from ..core.geometry import conv_output_shape, resolve_padding
 from ..i18n import N_, Msg
+from . import batchnorm
 
 #: |got − torch| ≤ RTOL · max(1, max |torch|), per tensor (float64 inputs).
 RTOL = 1e-6
@@ -53,10 +55,13 @@ class CaseSpec:
     stride: int
     padding: str  # "valid" | "same"
     seed: int
-    kind: str = "conv"  # "conv" | "pool" | "affine" | "relu"
+    kind: str = "conv"  # "conv" | "pool" | "affine" | "relu" | "bn" | "sbn"
     pad: int | None = None
     shape: tuple[int, ...] = ()
     outputs: int = 0
+    eps: float = 0.0  # batch normalisation: bn_param's eps, momentum and mode
+    momentum: float = 0.0
+    mode: str = ""
 
     @property
     def hw(self) -> tuple[int, int]:
@@ -119,12 +124,21 @@ RELU_BATTERY: tuple[CaseSpec, ...] = (
     CaseSpec("relu-4d", 2, 0, 0, 0, 0, 0, "", 51, "relu", shape=(2, 3, 4, 5)),
 )
 
+#: batchnorm_forward/_backward (x of (N, D)) and the spatial pair (N, C, H, W): see batchnorm.py
+BN_BATTERY: tuple[CaseSpec, ...] = tuple(
+    CaseSpec(name, shape[0], 0, 0, 0, 0, 0, "", seed, "sbn" if len(shape) == 4 else "bn",
+             shape=shape, eps=eps, momentum=momentum, mode=mode)
+    for name, shape, eps, momentum, mode, seed in batchnorm.SPECS
+)  # fmt: skip
+
 #: The sections of the report, in order: what each kind of case grades.
 SECTIONS = {
     "conv": N_("convolution"),
     "pool": N_("max pooling"),
     "affine": N_("affine"),
     "relu": N_("ReLU"),
+    "bn": N_("batch normalisation"),
+    "sbn": N_("spatial batch normalisation"),
 }
 
 
@@ -141,6 +155,7 @@ class Case:
     dout: np.ndarray
     pads: tuple
     api: str = "course"
+    running: tuple = ()  # batch normalisation: bn_param's running_mean and running_var
 
     @property
     def name(self) -> str:
@@ -167,6 +182,8 @@ class Case:
 
     def describe(self) -> str:
         s = self.spec
+        if s.kind in batchnorm.KINDS:
+            return batchnorm.describe(s)
         if s.kind in ("affine", "relu"):
             shape = "×".join(map(str, s.shape))
             if s.kind == "relu":
@@ -217,6 +234,10 @@ def build_case(spec: CaseSpec, api: str = "course") -> Case:
         return Case(spec, x, w, b, dout, pads, api)
     rng = np.random.default_rng(spec.seed)
     empty = np.zeros(0)
+    if spec.kind in batchnorm.KINDS:
+        a = batchnorm.build(spec, rng)
+        return Case(spec, a["x"], a["w"], a["b"], a["dout"], pads, api,
+                    (a["running_mean"], a["running_var"]))  # fmt: skip
     if spec.kind == "relu":  # continuous draws: no input is exactly 0 (outside the contract)
         x = rng.standard_normal(spec.shape)
         return Case(spec, x, empty, empty, rng.standard_normal(spec.shape), pads, api)
@@ -241,7 +262,7 @@ def build_case(spec: CaseSpec, api: str = "course") -> Case:
 def build_battery(api: str = "course") -> list[Case]:
     specs = BATTERY
     if api == "cs231n":
-        specs = BATTERY + CS231N_CONV + POOL_BATTERY + AFFINE_BATTERY + RELU_BATTERY
+        specs = BATTERY + CS231N_CONV + POOL_BATTERY + AFFINE_BATTERY + RELU_BATTERY + BN_BATTERY
     return [build_case(spec, api) for spec in specs]
 
 
@@ -271,8 +292,10 @@ def torch_reference(case: Case, with_bias: bool = True) -> dict[str, np.ndarray]
     import torch
     import torch.nn.functional as F
 
-    x = torch.tensor(case.x, dtype=torch.float64, requires_grad=True)
     kind = case.spec.kind
+    if kind in batchnorm.KINDS:
+        return batchnorm.torch_reference(case)
+    x = torch.tensor(case.x, dtype=torch.float64, requires_grad=True)
     if kind in ("pool", "relu"):  # torch's own backward kernels, called directly (as conv)
         xd, dout = x.detach(), torch.tensor(case.dout, dtype=torch.float64)
         if kind == "pool":

@@ -121,6 +121,43 @@ WILD: tuple[Bug, ...] = (
         ),
         N_("x2 = x.reshape(x.shape[0], -1); out = x2 @ w + b; dx = (dout @ w.T).reshape(x.shape)."),
     ),
+    Bug(
+        "bn-test-eps-missing",
+        N_(
+            "Test mode normalises with (x - running_mean) / sqrt(running_var), leaving eps out: "
+            "every train-mode check passes, because the assignment's gradient checks never run "
+            "test mode."
+        ),
+        N_("In test mode too: x_hat = (x - running_mean) / np.sqrt(running_var + eps)."),
+    ),
+    Bug(
+        "bn-eps-misplaced",
+        N_(
+            "eps is ignored, or added outside the square root (sqrt(var) + eps): with eps = 1e-5 "
+            "the output changes by a few parts in a million, with a large eps by much more."
+        ),
+        N_("Add eps to the variance, inside the root: x_hat = (x - mu) / np.sqrt(var + eps)."),
+    ),
+    Bug(
+        "bn-running-var-std",
+        N_(
+            "The running variance is updated with the batch's standard deviation instead of its "
+            "variance, so test mode normalises with the wrong scale."
+        ),
+        N_("running_var = momentum * running_var + (1 - momentum) * var (var = x.var(axis=0))."),
+    ),
+    Bug(
+        "bn-spatial-shared-param",
+        N_(
+            "spatial_batchnorm_forward loops over channels and passes the same bn_param to "
+            "every call: each channel's statistics update the running mean and variance of "
+            "all channels, one after the other."
+        ),
+        N_(
+            "Reshape once instead of looping: x.transpose(0, 2, 3, 1).reshape(-1, C), one call "
+            "of batchnorm_forward, then reshape back."
+        ),
+    ),
 )
 
 CATALOG: tuple[Bug, ...] = PLANTED + WILD

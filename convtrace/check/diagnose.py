@@ -4,7 +4,9 @@
 module looks at the whole file, one kind of case (conv, pool, affine, ReLU) at a time:
 
 - the split of failing and passing cases: only pad = 0, only pad ≠ 1, only H ≠ W (or
-  HH ≠ WW), only overlapping pooling windows, only x with more than two dimensions;
+  HH ≠ WW), only overlapping pooling windows, only x with more than two dimensions; for
+  batch normalisation, the output or running statistics a known mistake computes
+  (``batchnorm.findings``);
 - the structure of what came back: None, all zeros, an exception's kind and message (a name
   NumPy removed, Python 2's xrange or float sizes), dW equal to the last window's term alone;
 - the variants' own verdicts, with kernel-flipped renamed dx-kernel-flipped when the forward
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..i18n import Msg
+from . import batchnorm
 from .catalog import BUGS
 from .grade import LABELS, CaseResult, FileResult, within
 
@@ -36,7 +39,7 @@ class Finding:
     evidence: str
     cases: set[str] = field(default_factory=set)
     note: bool = False
-    kind: str = ""  # the section: conv, pool, affine, relu ("" for the whole file)
+    kind: str = ""  # the section: conv, pool, affine, relu, bn, sbn ("" for the whole file)
 
 
 REMOVED_NUMPY = {
@@ -258,6 +261,10 @@ def _kind_findings(kind: str, rs: list[CaseResult], source: str = "") -> list[Fi
     if kind == "pool" and overlapping and not errors:  # wrong numbers, not a crash
         add("maxpool-overwrite", Msg("every case with overlapping windows fails, every other "
                                      "passes"))  # fmt: skip
+        return found
+    if kind in batchnorm.KINDS:
+        for bug_id, evidence, cases in batchnorm.findings(kind, rs, failing, within):
+            add(bug_id, evidence, cases)
         return found
     if kind == "affine" and _split(rs, failing, lambda r: len(r.case.spec.shape) > 2):
         add("affine-not-flattened", Msg("every case with x of more than two dimensions fails, "

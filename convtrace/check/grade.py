@@ -21,7 +21,9 @@ from .cases import RTOL, Case
 from .catalog import CATALOG, Variant, conv_backward, conv_forward, variant_pads
 
 COMPONENTS = ("out", "dF", "dX", "db")
-LABELS = {"out": "forward", "dF": "dF", "dX": "dX", "db": "db"}
+RUNNING = ("running_mean", "running_var")  # batch normalisation's bn_param after train mode
+LABELS = {"out": "forward", "dF": "dF", "dX": "dX", "db": "db", "running_mean": "running_mean",
+          "running_var": "running_var"}  # fmt: skip
 STAGES = {"out": "conv.out", "dF": "grad.conv.weight", "dX": "grad.input", "db": "grad.conv.bias"}
 
 
@@ -73,7 +75,7 @@ class CaseResult:
         return self.status == "ok" and all(v is not False for v in self.checks.values())
 
     def first_wrong(self) -> str | None:
-        return next((k for k in COMPONENTS if self.checks.get(k) is False), None)
+        return next((k for k in COMPONENTS + RUNNING if self.checks.get(k) is False), None)
 
     def first_wrong_cell(self, component: str) -> tuple[int, ...] | None:
         """Row-major first index where got and torch differ beyond the tolerance."""
@@ -203,7 +205,7 @@ def grade_case(case: Case, expected: dict, reply: dict, arrays: dict) -> CaseRes
         result.bias = np.zeros_like(case.b)
         expected = {**expected, "out": expected["out"] - case.b.reshape(1, -1, 1, 1)}
         result.expected = expected
-    for k in COMPONENTS:
+    for k in COMPONENTS + tuple(k for k in RUNNING if k in expected):
         result.checks[k] = within(result.got[k], expected[k]) if k in result.got else None
     if not result.passed and case.spec.kind == "conv" and np.ndim(case.w) == 4:
         diagnose(result)
@@ -223,6 +225,8 @@ class CheckOptions:
             "pool": ("max_pool_forward_naive", "max_pool_backward_naive"),
             "affine": ("affine_forward", "affine_backward"),
             "relu": ("relu_forward", "relu_backward"),
+            "bn": ("batchnorm_forward", "batchnorm_backward"),
+            "sbn": ("spatial_batchnorm_forward", "spatial_batchnorm_backward"),
         }
     )
     weight_attr: str | None = None
@@ -330,7 +334,11 @@ def run_in(box, case: Case) -> tuple[dict, dict]:
         "kind": case.spec.kind,
         "kernel": list(case.spec.khw),
     }
-    return box.run(header, {"x": case.x, "w": case.w, "b": case.b, "dout": case.dout})
+    arrays = {"x": case.x, "w": case.w, "b": case.b, "dout": case.dout}
+    if case.running:
+        header.update(eps=case.spec.eps, momentum=case.spec.momentum, mode=case.spec.mode)
+        arrays.update(running_mean=case.running[0], running_var=case.running[1])
+    return box.run(header, arrays)
 
 
 def reply_message(reply: dict):

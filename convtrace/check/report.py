@@ -18,7 +18,7 @@ import numpy as np
 from .cases import RTOL
 from .catalog import BUGS, CATALOG
 from .escape import csv_cell, visible
-from .grade import COMPONENTS, LABELS, CaseResult, FileResult
+from .grade import COMPONENTS, LABELS, RUNNING, CaseResult, FileResult
 
 
 def _shape(a) -> list[int] | None:
@@ -45,10 +45,13 @@ def case_document(r: CaseResult) -> dict:
         "status": r.status,
         "message": None if r.message is None else str(r.message),
         "passed": r.passed,
-        "checks": {LABELS[k]: r.checks.get(k) for k in COMPONENTS},
+        "checks": {
+            LABELS[k]: r.checks.get(k)
+            for k in COMPONENTS + tuple(k for k in RUNNING if k in r.checks)
+        },
         "shapes": {
             LABELS[k]: {"expected": _shape(r.expected[k]), "got": _shape(r.got.get(k))}
-            for k in COMPONENTS
+            for k in COMPONENTS + RUNNING
             if k in r.expected
         },
         "diagnosis": list(r.diagnosis),

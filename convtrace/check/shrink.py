@@ -25,7 +25,7 @@ def _signature(r: CaseResult) -> tuple:
 
 def _smaller(spec: CaseSpec):
     """Specs one step smaller than ``spec``, most useful first."""
-    if spec.kind in ("affine", "relu"):
+    if spec.kind in ("affine", "relu", "bn", "sbn"):
         for axis, n in enumerate(spec.shape):
             if n > 1:
                 shape = spec.shape[:axis] + (n - 1,) + spec.shape[axis + 1 :]
@@ -45,8 +45,8 @@ def _smaller(spec: CaseSpec):
 
 def _valid(case) -> bool:
     s = case.spec
-    if s.kind in ("affine", "relu"):
-        return True
+    if s.kind in ("affine", "relu", "bn", "sbn"):
+        return True  # a batch torch refuses (one value per channel in train mode) is skipped
     if not case.in_contract or case.dout.size == 0 or min(case.dout.shape) < 1:
         return False
     return True

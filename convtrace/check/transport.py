@@ -32,9 +32,9 @@ MAX_FRAME = 96 * 1024 * 1024
 MAX_HEADER = 64 * 1024
 MAX_ELEMENTS = 2_000_000  # per array; the worker refuses bigger ones itself (same number)
 MAX_FIELD = 160
-ARRAYS = {"out", "dF", "dX", "db", "weights_after"}
+ARRAYS = {"out", "dF", "dX", "db", "weights_after", "running_mean", "running_var"}
 STATUSES = {"loaded", "ok", "error", "setup", "load"}
-KINDS = {"conv", "pool", "affine", "relu"}  # what a cs231n file may define
+KINDS = {"conv", "pool", "affine", "relu", "bn", "sbn"}  # what a cs231n file may define
 
 #: id -> (template, its fields). The child sends the id and the fields' values, never text
 #: to format; these are the only templates a reply can be shown with.

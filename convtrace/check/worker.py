@@ -263,9 +263,9 @@ def run_cs231n_case(functions, h: dict, a: dict) -> tuple[dict, dict]:
     conv_backward_naive(dout, cache) -> (dx, dw, db); likewise max pooling, affine, ReLU."""
     kind = h.get("kind", "conv")
     if kind != "conv":
-        return {"pool": run_pool_case, "affine": run_affine_case, "relu": run_relu_case}[kind](
-            functions[kind], h, a
-        )
+        runners = {"pool": run_pool_case, "affine": run_affine_case, "relu": run_relu_case,
+                   "bn": run_bn_case, "sbn": run_bn_case}  # fmt: skip
+        return runners[kind](functions[kind], h, a)
     forward, backward = functions["conv"]
     param = {"stride": h["stride"], "pad": h["padding"]}
     out, cache = _pair(forward(a["x"].copy(), a["w"].copy(), a["b"].copy(), param), "forward")
@@ -321,6 +321,33 @@ def run_relu_case(functions, h: dict, a: dict) -> tuple[dict, dict]:
     out, cache = _pair(forward(a["x"].copy()), "ReLU forward")
     result = {"out": _as_array(out, "out")}
     result["dX"] = _as_array(backward(a["dout"].copy(), cache), "dx")
+    return {}, result
+
+
+def run_bn_case(functions, h: dict, a: dict) -> tuple[dict, dict]:
+    """(spatial_)batchnorm_forward(x, gamma, beta, bn_param) -> (out, cache), bn_param's running
+    statistics read back after a train-mode forward; batchnorm_backward(dout, cache) ->
+    (dx, dgamma, dbeta) in train mode only (CS231n's backward is for a train-mode cache)."""
+    forward, backward = functions
+    param = {k: h[k] for k in ("mode", "eps", "momentum")}
+    param.update(running_mean=a["running_mean"].copy(), running_var=a["running_var"].copy())
+    returned = forward(a["x"].copy(), a["w"].copy(), a["b"].copy(), param)
+    out, cache = _pair(returned, "batchnorm forward")
+    result = {"out": _as_array(out, "out")}
+    if h["mode"] != "train":
+        return {}, result
+    for key in ("running_mean", "running_var"):
+        if param.get(key) is None:
+            raise ValueError(f"bn_param has no {key} after forward")
+        result[key] = _as_array(param[key], f"bn_param['{key}']")
+    grads = backward(a["dout"].copy(), cache)
+    if grads is None:
+        raise ReturnedNone("the batchnorm backward function")
+    if not isinstance(grads, (tuple, list)) or len(grads) != 3:
+        raise ValueError("the batchnorm backward function must return (dx, dgamma, dbeta)")
+    result["dX"] = _as_array(grads[0], "dx")
+    result["dF"] = _as_array(grads[1], "dgamma")
+    result["db"] = _as_array(grads[2], "dbeta")
     return {}, result
 
 

@@ -69,7 +69,8 @@ def check_command(
             "--api",
             rich_help_panel=PANEL,
             help="course (the class above) or cs231n (conv_forward_naive / "
-            "conv_backward_naive; max-pool, affine and ReLU pairs are graded when present).",
+            "conv_backward_naive; max-pool, affine, ReLU and batchnorm pairs are graded when "
+            "present).",
         ),
     ] = Api.course,
     function: Annotated[

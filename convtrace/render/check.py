@@ -21,7 +21,7 @@ from rich.text import Text
 from ..check.cases import RTOL
 from ..check.catalog import BUGS, CATALOG
 from ..check.escape import visible
-from ..check.grade import COMPONENTS, LABELS, STAGES, CaseResult, FileResult
+from ..check.grade import COMPONENTS, LABELS, RUNNING, STAGES, CaseResult, FileResult
 from ..i18n import N_, _
 from .tensors import format_number
 
@@ -35,6 +35,8 @@ def _mark(value: bool | None) -> Text:
 
 def _geometry(case) -> str:
     s = case.spec
+    if s.kind in ("bn", "sbn"):
+        return "×".join(map(str, s.shape)) + f" {s.mode} eps={s.eps:g}"
     if s.kind in ("affine", "relu"):
         shape = "×".join(map(str, s.shape))
         return shape if s.kind == "relu" else f"{shape} → {s.outputs}"
@@ -79,11 +81,16 @@ def case_table(result: FileResult) -> Group:
                       title_style="ct.title")  # fmt: skip
         table.add_column(_("case"), style="ct.name", no_wrap=True)
         table.add_column(_("geometry"), no_wrap=True)
-        for name in (_("shape"), "forward", "dF", "dX", "db"):
+        bn = kind in ("bn", "sbn")  # dγ, dβ and bn_param's running statistics
+        names = ("forward", "dγ", "dX", "dβ", "running") if bn else ("forward", "dF", "dX", "db")
+        for name in (_("shape"), *names):
             table.add_column(name, justify="center", no_wrap=True)
         table.add_column(_("note"), overflow="fold", ratio=1)
         for r in rows:
             checks = [r.checks.get(k) for k in COMPONENTS]
+            if bn:
+                running = [r.checks.get(k) for k in RUNNING if r.checks.get(k) is not None]
+                checks.append(all(running) if running else None)
             shape = r.shape_ok if r.status == "ok" else False
             table.add_row(
                 r.case.name, _geometry(r.case), _mark(shape), *map(_mark, checks), Text(_note(r))
@@ -170,7 +177,7 @@ def failure_view(
     shapes.add_row(
         Text(_("tensor"), "ct.label"), Text(_("expected"), "ct.label"), Text(_("got"), "ct.label")
     )
-    for k in (k for k in COMPONENTS if k in r.expected):
+    for k in (k for k in COMPONENTS + RUNNING if k in r.expected):
         got = _shape(r.got[k]) if k in r.got else _("not exposed")
         row_style = "ct.bad" if r.checks.get(k) is False else None
         shapes.add_row(LABELS[k], _shape(r.expected[k]), Text(got, row_style or ""))

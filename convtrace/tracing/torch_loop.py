@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..core.layers import TwinContext
+from .local import torch_loss
 
 
 def torch_dtype(dtype: str):
@@ -32,18 +33,6 @@ def torch_forward(layers, ctx: TwinContext, x):
             a.retain_grad()  # a twin's gradients() may read its output's gradient
         twins.append(twin)
     return a, twins
-
-
-def torch_loss(kind: str, z, target, ctx: TwinContext):
-    """torch's loss module ``kind`` (bce | mse | ce) of logits ``z`` against ``target``."""
-    import torch
-    from torch import nn
-
-    if kind == "ce":
-        return nn.CrossEntropyLoss()(z, torch.tensor(np.asarray(target), dtype=torch.long))
-    if kind == "mse":
-        return nn.MSELoss()(z, ctx.tensor(target))
-    return nn.BCEWithLogitsLoss()(z, ctx.tensor(target))
 
 
 class TorchModel:
