@@ -18,7 +18,7 @@ ORDER = [
     {"explain", "check", "bench"},
     {"render"},
     {"live"},
-    {"cli", "notebook", "notebook_train"},
+    {"cli", "notebook", "notebook_train", "notebook_check"},
 ]
 LEVEL = {package: level for level, group in enumerate(ORDER) for package in group}
 

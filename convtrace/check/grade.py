@@ -99,6 +99,7 @@ class FileResult:
     findings: list = field(default_factory=list)  # diagnose.Finding, file-level
     smallest: CaseResult | None = None  # the shrunk failing case (shrink.py)
     source: str = ""
+    remark: str | None = None  # how the file was read (a notebook's cells, lines dropped)
 
     @property
     def diagnosis(self) -> list[str]:
@@ -238,6 +239,29 @@ class CheckOptions:
 
 
 def grade_file(path, cases, references, options: CheckOptions, on_case=None) -> FileResult:
+    """``_grade_python`` on a ``.py``; a ``.ipynb`` is first turned into one (its code cells in
+    order, IPython lines dropped: ``notebook_source``), graded the same way."""
+    if not str(path).endswith(".ipynb"):
+        return _grade_python(path, cases, references, options, on_case)
+    import tempfile
+
+    from .notebook_source import note, notebook_to_python
+
+    try:
+        with open(path, encoding="utf-8", errors="replace") as handle:
+            source, cells, dropped = notebook_to_python(handle.read(20_000_000))
+    except (OSError, ValueError) as error:
+        return FileResult(str(path), error=str(error))
+    with tempfile.TemporaryDirectory(prefix="convtrace-notebook-") as folder:
+        python = os.path.join(folder, os.path.basename(str(path))[: -len(".ipynb")] + ".py")
+        with open(python, "w", encoding="utf-8") as handle:
+            handle.write(source)
+        result = _grade_python(python, cases, references, options, on_case)
+    result.path, result.remark = str(path), note(cells, dropped)
+    return result
+
+
+def _grade_python(path, cases, references, options: CheckOptions, on_case=None) -> FileResult:
     """Run every case of ``cases`` on the student's file in a sandbox and grade it.
 
     references: torch's values per case (``cases.torch_reference``); on_case(result) is called

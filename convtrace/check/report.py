@@ -76,6 +76,7 @@ def file_document(result: FileResult) -> dict:
     return {
         "file": visible(result.path, width=500),
         "error": result.error,
+        "remark": result.remark,
         "tolerance": {"rtol": RTOL, "rule": "|got - torch| <= rtol * max(1, max|torch|)"},
         "cases": [case_document(r) for r in result.cases],
         "diagnosis": result.diagnosis,

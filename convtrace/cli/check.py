@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from enum import Enum
 from pathlib import Path
 from typing import Annotated
@@ -27,12 +28,28 @@ class Api(str, Enum):  # noqa: UP042 (StrEnum is 3.11+)
     cs231n = "cs231n"
 
 
+# an option with an optional value (`--gradescope` alone: the default folder); Typer warns that
+# click's flag_value is not its own API, so the warning is silenced for this one definition
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", DeprecationWarning)
+    GRADESCOPE = typer.Option(
+        "--gradescope",
+        metavar="[DIR]",
+        is_flag=False,
+        flag_value="/autograder/results",
+        rich_help_panel=PANEL,
+        help="Write Gradescope's results.json in DIR (after FILE; default "
+        "/autograder/results), whatever the submission does; exit 0 once written.",
+    )
+
+
 def check_command(
-    path: Annotated[
-        str | None,
+    paths: Annotated[
+        list[str] | None,
         typer.Argument(
-            metavar="FILE.py|FOLDER",
-            help="The student's file, or a folder: every .py in it is graded.",
+            metavar="FILE.py|FILE.ipynb|FOLDER",
+            help="The student's file (.py, or a notebook .ipynb), or a folder: every .py and "
+            ".ipynb in it is graded.",
             show_default=False,
         ),
     ] = None,
@@ -132,6 +149,24 @@ def check_command(
             help="Refuse to grade unless the student's code runs in namespaces (Linux).",
         ),
     ] = False,
+    gradescope: Annotated[str | None, GRADESCOPE] = None,
+    hide_cases: Annotated[
+        bool,
+        typer.Option(
+            "--hide-cases",
+            rich_help_panel=PANEL,
+            help="--gradescope: the cases hidden from students.",
+        ),
+    ] = False,
+    summarize: Annotated[
+        bool,
+        typer.Option(
+            "--summarize",
+            rich_help_panel=PANEL,
+            help="The class report of RESULTS... (grade books, --json documents, folders of "
+            "results.json): students per mistake, failure rate per case and tensor, scores.",
+        ),
+    ] = False,
     list_bugs: Annotated[
         bool,
         typer.Option(
@@ -154,6 +189,8 @@ def check_command(
       convtrace check layers.py --api cs231n
       convtrace check submissions/ --class Conv --csv grades.csv
       convtrace check --list-bugs
+      convtrace check --summarize grades.csv      the class report (--export report.html)
+      convtrace check submission.py --gradescope results/   Gradescope's results.json
       convtrace check my_conv.py --export feedback.html      the report as a handout
 
     Exit code 0 when every case passes, 1 when any fails, 2 for bad input.
@@ -173,15 +210,35 @@ def check_command(
         if out.handout is not None or not json_out:
             out.emit(catalog_view())
         return
+    if summarize:
+        from .check_summary import summarize_command
+
+        summarize_command(paths or [], json_out, out)
+        return
+    if paths and len(paths) > 1:
+        fail(_("give one FILE or FOLDER (several RESULTS go with --summarize)"))
+    path = paths[0] if paths else None
     if path is None:
         fail(_("give the student's FILE.py or a FOLDER of them (or --list-bugs)"))
     from ..check.escape import visible
 
     target = Path(path)
-    if not target.exists() and not target.is_symlink():
+    if gradescope is not None and target.is_dir() and not target.is_symlink():
+        fail(_("--gradescope grades one FILE (one results.json per submission)"))
+    if gradescope is not None and gradescope.startswith("-"):  # `--gradescope --hide-cases`
+        fail(_("--gradescope {value}: give the folder, or put --gradescope last").format(
+            value=visible(gradescope)))  # fmt: skip
+    if hide_cases and gradescope is None:
+        fail(_("--hide-cases goes with --gradescope"))
+    # --gradescope: a missing or non-Python submission still gets a results.json saying so
+    if gradescope is None and not target.exists() and not target.is_symlink():
         fail(_("{path} does not exist").format(path=visible(path)))
-    if target.is_file() and target.suffix != ".py":
-        fail(_("{path} is not a Python file (.py): not run").format(path=visible(path)))
+    if gradescope is None and target.is_file() and target.suffix not in (".py", ".ipynb"):
+        fail(
+            _("{path} is not a Python file (.py) or a notebook (.ipynb): not run").format(
+                path=visible(path)
+            )
+        )
     for name in allow or []:
         if name != "torch":
             fail(_("--allow {name}: only torch can be allowed").format(name=visible(name)))
@@ -219,6 +276,11 @@ def check_command(
         allow_torch="torch" in (allow or []),
         isolation=isolation,
     )
+    if gradescope is not None:
+        from .check_gradescope import write_gradescope
+
+        write_gradescope(target, options, gradescope, hide_cases, quiet or json_out)
+        return
     if target.is_dir() and not target.is_symlink():
         _check_folder(target, options, json_out, csv_path, out, _jobs(jobs))
     else:
@@ -321,7 +383,7 @@ def _check_folder(
     from ..render.console import make_console
 
     no_shrink = dataclasses.replace(options, shrink=False)  # the table shows no smallest case
-    files = sorted(p for p in folder.iterdir() if p.name.endswith(".py"))
+    files = sorted(p for p in folder.iterdir() if p.name.endswith((".py", ".ipynb")))
     if not files:
         fail(_("{folder} holds no .py file").format(folder=visible(folder)))
     cases, references = _battery(options.api, json_out)

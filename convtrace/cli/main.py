@@ -14,6 +14,7 @@ import typer
 
 from ..i18n import _, english, language, resolve_language
 from ..scenario.spec import ScenarioSpec
+from .autograder import app as autograder_app
 from .bench import bench_command
 from .check import check_command
 from .help import HelpCommand, HelpGroup
@@ -399,6 +400,7 @@ app.command("bench", cls=HelpCommand)(guarded(bench_command))
 app.command("check", cls=HelpCommand)(guarded(check_command))
 app.command("train", cls=HelpCommand)(guarded(scenario_options(train_command)))
 app.command("live", cls=HelpCommand)(live_command)
+app.add_typer(autograder_app, name="autograder")
 
 
 def main(argv: list[str] | None = None) -> None:

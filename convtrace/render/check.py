@@ -273,6 +273,7 @@ def file_view(result: FileResult, api: str, isolation=None, precision: int = 4) 
         Text(title, "ct.title"),
         Text(_("tolerance: ") + _(TOLERANCE).format(rtol=RTOL), "ct.dim"),
         *([isolation_line(isolation)] if isolation is not None else []),
+        *([Text(_(result.remark), "ct.dim")] if result.remark else []),
     ]
     if result.cases:
         parts.append(case_table(result))
