@@ -34,11 +34,7 @@ def steps_table(run, precision: int = 4) -> Table:
         table.add_column(_("torch's loop"), justify="right")
         table.add_column("|Δ|", justify="right", style="ct.dim")
     for k in shown_steps(len(run.steps)):
-        step = run.steps[k]
-        row = [str(step.step), f"{step.loss + 0.0:.{max(precision, 1)}g}"]
-        if has_ref:
-            row += [f"{step.reference_loss + 0.0:.{max(precision, 1)}g}",
-                    format_delta(abs(step.loss - step.reference_loss))]  # fmt: skip
+        row = _step_row(run.steps[k], precision, has_ref)
         table.add_row(*row)
     return table
 
@@ -99,11 +95,7 @@ def train_markdown(run, heading: str, precision: int = 4) -> str:
     head = [_("step"), _("loss")] + ([_("torch's loop"), "|Δ|"] if has_ref else [])
     lines += ["| " + " | ".join(head) + " |", "|" + "---:|" * len(head)]
     for k in shown_steps(len(run.steps)):
-        step = run.steps[k]
-        row = [str(step.step), f"{step.loss + 0.0:.{max(precision, 1)}g}"]
-        if has_ref:
-            row += [f"{step.reference_loss + 0.0:.{max(precision, 1)}g}",
-                    format_delta(abs(step.loss - step.reference_loss))]  # fmt: skip
+        row = _step_row(run.steps[k], precision, has_ref)
         lines.append("| " + " | ".join(row) + " |")
     lines += ["", loss_verdict(run).plain, ""]
     for stage in run.final:
@@ -135,3 +127,14 @@ def train_document(run) -> dict:
     return {"scenario": doc["scenario"], "tolerance": doc["tolerance"], "steps": steps,
             "max_abs_loss_diff": run.max_loss_diff, "interrupted": run.interrupted,
             "stages": doc["stages"]}  # fmt: skip
+
+
+def _step_row(step, precision: int, has_ref: bool) -> list[str]:
+    """One step's cells, for the terminal table and the Markdown export alike: step, loss, and
+    (with torch's loop) torch's loss and |Δ|."""
+    digits = max(precision, 1)
+    row = [str(step.step), f"{step.loss + 0.0:.{digits}g}"]
+    if has_ref:
+        row += [f"{step.reference_loss + 0.0:.{digits}g}",
+                format_delta(abs(step.loss - step.reference_loss))]  # fmt: skip
+    return row
