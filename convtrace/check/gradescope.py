@@ -13,7 +13,7 @@ from ..i18n import _
 from .catalog import BUGS
 from .escape import visible
 from .grade import LABELS, CaseResult, FileResult
-from .report import finite
+from .report import atomic_write, finite
 
 OUTPUT_FORMAT = "md"
 
@@ -142,20 +142,9 @@ def write_results(doc: dict, folder: str) -> str:
     """``folder/results.json``, atomically (a temporary file beside it, then a rename)."""
     import json
     import os
-    import tempfile
 
     os.makedirs(folder, exist_ok=True)
     path = os.path.join(folder, "results.json")
-    fd, temporary = tempfile.mkstemp(prefix=".results-", suffix=".json", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(doc, handle, allow_nan=False, ensure_ascii=False, indent=1)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
+    with atomic_write(path, ".results-", perms=0o644) as handle:
+        json.dump(doc, handle, allow_nan=False, ensure_ascii=False, indent=1)
     return path

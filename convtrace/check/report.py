@@ -12,6 +12,7 @@ import json
 import math
 import os
 import tempfile
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -131,30 +132,41 @@ HEADER = ["file", "score", "passed", "first_failing_case", "diagnosis", "error",
 
 def write_csv(rows: list[dict], path: str, isolation: str = "") -> None:
     """The grade book, atomically: a temporary file in the same folder, then a rename."""
+    with atomic_write(path, ".grades-", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(HEADER)
+        for row in rows:
+            writer.writerow(
+                [
+                    csv_cell(row["file"]),
+                    csv_cell(row["score"]),
+                    csv_cell(row["passed"]),
+                    csv_cell(row["first_failure"] or ""),
+                    csv_cell(" ".join(row["diagnosis"] + row.get("notes", []))),
+                    csv_cell(row["error"] or ""),
+                    csv_cell(row["note"] or ""),
+                    csv_cell(str(isolation)),
+                ]
+            )
+
+
+@contextmanager
+def atomic_write(path: str, prefix: str, perms: int | None = None, newline: str | None = None):
+    """A text file written beside ``path`` and renamed onto it once complete and on disk, so
+    a reader (or a crash) never sees half of it and a failure leaves ``path`` as it was.
+    ``perms``: the file's mode, or what the umask gives a new file."""
     folder = os.path.dirname(os.path.abspath(path))
-    fd, temporary = tempfile.mkstemp(prefix=".grades-", suffix=".csv", dir=folder)
+    fd, temporary = tempfile.mkstemp(prefix=prefix, suffix=os.path.splitext(path)[1], dir=folder)
     try:
-        with os.fdopen(fd, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle)
-            writer.writerow(HEADER)
-            for row in rows:
-                writer.writerow(
-                    [
-                        csv_cell(row["file"]),
-                        csv_cell(row["score"]),
-                        csv_cell(row["passed"]),
-                        csv_cell(row["first_failure"] or ""),
-                        csv_cell(" ".join(row["diagnosis"] + row.get("notes", []))),
-                        csv_cell(row["error"] or ""),
-                        csv_cell(row["note"] or ""),
-                        csv_cell(str(isolation)),
-                    ]
-                )
+        with os.fdopen(fd, "w", newline=newline, encoding="utf-8") as handle:
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        mask = os.umask(0o022)
-        os.umask(mask)
-        os.chmod(temporary, 0o666 & ~mask)
+        if perms is None:
+            mask = os.umask(0o022)
+            os.umask(mask)
+            perms = 0o666 & ~mask
+        os.chmod(temporary, perms)
         os.replace(temporary, path)
     except BaseException:
         try:
