@@ -205,3 +205,30 @@ def test_saturation_note_follows_the_gradient_torch_computes():
         note = saturation_note(np.array([[z]], dtype), np.array([[y]], dtype), "bce")
         assert (note is not None) == vanishing, (z, y, dtype)
     assert saturation_note(np.array([[-29.0]]), np.array([[0.0]]), "mse") is None
+
+
+def test_softmax_saturation_note_follows_the_gradient_torch_computes():
+    """CE: the note appears exactly when every cell of torch's ∂L/∂z (times N) is below the
+    dtype's resolution, in every sample of the batch."""
+    import torch
+
+    from convtrace.tracing.pipeline import saturation_note
+
+    cases = [
+        ([[40.0, 0.0, 0.0]], [0], np.float32),  # saturated on its target
+        ([[40.0, 0.0, 0.0]], [1], np.float32),  # confidently wrong: gradient ~1
+        ([[3.0, 0.0, 0.0]], [0], np.float32),
+        ([[40.0, 0.0, 0.0]], [0], np.float64),
+        ([[30.0, 0.0, 0.0]], [0], np.float64),  # 1e-13 is above float64's eps
+        ([[40.0, 0.0, 0.0], [0.0, 0.0, 0.0]], [0, 2], np.float32),  # one sample still learns
+        ([[40.0, 0.0, 0.0], [0.0, 0.0, 50.0]], [0, 2], np.float32),
+    ]
+    for z, y, dtype in cases:
+        logits = torch.tensor(z, dtype=torch.float64, requires_grad=True)
+        torch.nn.CrossEntropyLoss(reduction="sum")(logits, torch.tensor(y)).backward()
+        vanishing = bool((logits.grad.abs() < np.finfo(dtype).eps).all())
+        note = saturation_note(np.array(z, dtype), np.array(y), "ce")
+        assert (note is not None) == vanishing, (z, y, dtype)
+        if note is not None:
+            shown = str(note)
+            assert len(shown) <= 94 and "--target" in shown and "--dtype float64" in shown

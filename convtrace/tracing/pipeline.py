@@ -23,15 +23,20 @@ LOSSES = {"bce": BCEWithLogitsLoss, "mse": MSELoss, "ce": CrossEntropyLoss}
 
 
 def saturation_note(z: np.ndarray, target: np.ndarray, loss: str) -> str | None:
-    """One line when BCE saturates: σ(z) lies within the dtype's rounding of the target y in
-    every sample, so the loss and every gradient (σ(z) − y) are too small to teach anything.
+    """One line when the loss saturates, so the loss and every gradient are too small to teach
+    anything: BCE when σ(z) lies within the dtype's rounding of the target y in every cell; CE
+    when softmax(z) lies within it of the one-hot target in every sample (the gradient is
+    (softmax(z) − onehot(y)) / N).
 
-    z: (N, out) logits, target: (N, out). None when the loss is not saturated (or not bce).
+    z: (N, out) logits; target: (N, out) for bce, class indices (N,) for ce. None when the loss
+    is not saturated (or is mse, which has no flat tail).
     """
-    if loss != "bce" or z.size == 0:
+    if loss not in ("bce", "ce") or z.size == 0:
         return None
     eps = np.finfo(z.dtype).eps
     z64 = np.asarray(z, np.float64)
+    if loss == "ce":
+        return _softmax_saturation(z64, np.asarray(target), eps)
     sigma = np.exp(-np.logaddexp(0.0, -z64))  # σ(z) without overflow
     gap = np.abs(sigma - np.asarray(target, np.float64))
     if not np.all(gap < eps):
@@ -46,6 +51,25 @@ def saturation_note(z: np.ndarray, target: np.ndarray, loss: str) -> str | None:
         ys=ys,
         gap=float(gap.max()),
         other=other,
+    )
+
+
+def _softmax_saturation(z64: np.ndarray, target: np.ndarray, eps: float) -> str | None:
+    """CE's note: every sample's softmax puts all but eps of its mass on its target class."""
+    y = target.astype(np.int64).reshape(-1)
+    if z64.ndim != 2 or y.shape != (z64.shape[0],):
+        return None
+    p = np.exp(z64 - np.logaddexp.reduce(z64, axis=1, keepdims=True))
+    gap = np.abs(p - np.eye(z64.shape[1])[y])
+    if not np.all(gap < eps):
+        return None
+    worst = int(np.argmin(p[np.arange(len(y)), y]))
+    return Msg(
+        "saturated: p(y={y}) ≈ 1, gradients ~{gap:.0e}: try smaller weights, "
+        "--target {other}, --dtype float64",
+        y=int(y[worst]),
+        gap=float(gap.max()),
+        other=int(np.argmin(p[worst])),  # the least likely class: the largest gradient
     )
 
 

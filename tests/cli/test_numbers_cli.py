@@ -21,3 +21,19 @@ def test_no_saturation_note_when_gradients_are_alive(invoke):
     # z = 18 and y = 0: σ(z) rounds to 1 but the gradient σ(z) - y is 1, far from vanishing
     assert "saturated" not in invoke("run", "--only", "loss").stdout
     assert "saturated" not in invoke("run", "--pool", "avg", "--dtype", "float64").stdout
+
+
+def test_saturated_cross_entropy_is_said_and_a_live_one_is_not(invoke, tmp_path):
+    """Large inputs push one logit far above the others: with that class as the target every
+    gradient vanishes (the note names a target that brings them back); with another it does not."""
+    import numpy as np
+
+    x = (np.arange(36, dtype=np.float32).reshape(1, 1, 6, 6) - 10) * 40
+    np.save(tmp_path / "x.npy", x)
+    common = ["--net", "fc(3)", "--loss", "ce", "--classes", "3", "--input", tmp_path / "x.npy"]
+    runs = {t: invoke("run", *common, "--target", t, "--only", "grad.*") for t in range(3)}
+    outputs = {t: result.stdout for t, result in runs.items()}
+    saturated = [t for t, out in outputs.items() if "⚠ saturated" in out]  # not tmp_path's name
+    assert len(saturated) == 1, outputs
+    note = next(line for line in outputs[saturated[0]].splitlines() if "⚠ saturated" in line)
+    assert f"p(y={saturated[0]}) ≈ 1" in note and "--target" in note
