@@ -40,7 +40,8 @@ def steps_table(run, precision: int = 4) -> Table:
 
 
 def loss_verdict(run) -> Text:
-    """``✓ every step's loss agrees with torch's loop · max |Δloss| 1.9e-06 · rtol 1e-05``."""
+    """``✓ every step's loss agrees with torch's loop · max |Δloss| 1.9e-06 ·
+    |Δ| ≤ 1e-05·Σ|terms|`` (the run's rule, said as ``run`` says it)."""
     diff = run.max_loss_diff
     if diff is None:
         return Text(_("torch comparison skipped (--no-compare-torch)"), "ct.dim")
@@ -53,7 +54,7 @@ def loss_verdict(run) -> Text:
     )
     mark = "✓" if agrees else "✗"
     return Text(
-        f"{mark} {words} · max |Δloss| {format_delta(diff)} · rtol {run.tolerance:g}",
+        f"{mark} {words} · max |Δloss| {format_delta(diff)} · |Δ| ≤ {run.tolerance:g}·Σ|terms|",
         "ct.ok" if agrees else "ct.bad",
     )
 
