@@ -54,6 +54,7 @@ def test_train_issue_command(invoke_cli):
     result = invoke_cli("train", *ISSUE)
     assert result.exit_code == 0, result.output
     assert "every step's loss agrees with torch's loop" in result.output
+    assert "· |Δ| ≤ 1e-05·Σ|terms|" in result.output  # the rule run's closing line states
     assert "loss 11 → 0.4962" in result.output and "●" in result.output
 
 
@@ -95,6 +96,7 @@ def test_train_a_wrong_optimizer_exits_1(invoke_cli, monkeypatch):
     monkeypatch.setattr(SGD, "direction", lambda self, name, w, g: 2 * np.asarray(g, w.dtype))
     result = invoke_cli("train", *ISSUE, "--steps", "5")
     assert result.exit_code == 1 and "disagree with torch's loop" in result.output
+    assert "✗ the losses disagree" in result.output and "Σ|terms|" in result.output
 
 
 def test_train_ctrl_c_keeps_the_steps_so_far(invoke_cli, monkeypatch):
