@@ -63,12 +63,16 @@ class CheckResult:
 
         return file_document(self._result)
 
-    def to_gradescope(self, hide_cases: bool = False) -> dict:
-        from .check.gradescope import gradescope_document
+    def to_gradescope(self, hide_cases: bool = False, points: str | dict | None = None) -> dict:
+        """Gradescope's ``results.json`` document; ``points`` per graded function
+        (``"conv=60,pool=40"`` or a dict), None for a score out of 100."""
+        from .check.gradescope import gradescope_document, parse_points
         from .i18n import language
 
+        if isinstance(points, str):
+            points = parse_points(points, self.api)
         with language(self.lang):
-            return gradescope_document(self._result, hide_cases, self.seconds)
+            return gradescope_document(self._result, hide_cases, self.seconds, points)
 
     def _view(self):
         from .i18n import language

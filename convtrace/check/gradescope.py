@@ -75,12 +75,68 @@ def _summary(result: FileResult) -> str:
     return "\n\n".join(parts)
 
 
-def gradescope_document(result: FileResult, hide_cases: bool = False, seconds: float = 0.0) -> dict:
-    """The ``results.json`` document for ``result`` (cases hidden from students if asked)."""
+def parse_points(text: str, api: str) -> dict[str, float]:
+    """``conv=50,pool=20,affine=15,relu=15`` -> points per graded function (a report section:
+    ``conv``, ``pool``, ``affine``, ``relu``, ``bn``, ``sbn``; ``conv`` alone for the course's
+    class). Raises ValueError with a sentence naming what is wrong."""
+    import math
+
+    from .cases import SECTIONS
+
+    allowed = tuple(SECTIONS) if api == "cs231n" else ("conv",)
+    points: dict[str, float] = {}
+    for part in (p.strip() for p in str(text).split(",")):
+        kind, sep, value = part.partition("=")
+        kind = kind.strip().lower()
+        if not sep or kind not in allowed:
+            raise ValueError(
+                _("--points {part!r}: give KIND=POINTS with KIND one of {allowed}").format(
+                    part=part, allowed=", ".join(allowed)
+                )
+            )
+        try:
+            number = float(value)
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number) or number < 0 or kind in points:
+            raise ValueError(
+                _("--points {part!r}: each kind once, with a number of points ≥ 0").format(
+                    part=part
+                )
+            )
+        points[kind] = number
+    return points
+
+
+def _max_scores(counted: list[CaseResult], points: dict[str, float] | None) -> list[float]:
+    """Each counted case's share: 100 split evenly, or its kind's points split among its cases
+    (a kind the points do not name is worth 0)."""
+    if points is None:
+        return [100.0 / len(counted)] * len(counted) if counted else []
+    per_kind: dict[str, int] = {}
+    for r in counted:
+        per_kind[r.case.spec.kind] = per_kind.get(r.case.spec.kind, 0) + 1
+    return [points.get(r.case.spec.kind, 0.0) / per_kind[r.case.spec.kind] for r in counted]
+
+
+def _absent(counted: list[CaseResult], points: dict[str, float]) -> list[tuple[str, float]]:
+    """The kinds the points name that the submission has no case of (function not found)."""
+    from .cases import SECTIONS
+
+    present = {r.case.spec.kind for r in counted}
+    return [(SECTIONS[k], v) for k, v in points.items() if k not in present and v > 0]
+
+
+def gradescope_document(
+    result: FileResult, hide_cases: bool = False, seconds: float = 0.0, points=None
+) -> dict:
+    """The ``results.json`` document for ``result`` (cases hidden from students if asked).
+
+    points: points per graded function (``parse_points``), or None for a score out of 100
+    shared evenly by the cases."""
     counted = [] if result.error is not None else result.counted
-    each = 100.0 / len(counted) if counted else 0.0
     tests = []
-    for number, r in enumerate(counted, 1):
+    for number, (r, each) in enumerate(zip(counted, _max_scores(counted, points), strict=True), 1):
         passed = r.passed and not result.load_failure
         tests.append(
             {
@@ -94,7 +150,27 @@ def gradescope_document(result: FileResult, hide_cases: bool = False, seconds: f
                 "visibility": "hidden" if hide_cases else "visible",
             }
         )
-    score = 0.0 if result.error is not None else float(result.score)
+    for section, worth in _absent(counted, points or {}) if counted else []:
+        tests.append(
+            {
+                "name": _(section),
+                "number": str(len(tests) + 1),
+                "score": 0.0,
+                "max_score": worth,
+                "status": "failed",
+                "output": _("Not found in your file: nothing of {section} was graded.").format(
+                    section=_(section)
+                ),
+                "output_format": OUTPUT_FORMAT,
+                "visibility": "visible",
+            }
+        )
+    if result.error is not None:
+        score = 0.0
+    elif points is None:
+        score = float(result.score)
+    else:  # what Gradescope would add up itself, said once
+        score = round(sum(t["score"] for t in tests), 4)
     return {
         "score": score,
         "execution_time": round(float(seconds), 3),

@@ -3,7 +3,8 @@ its ``run_autograder`` calls inside the container.
 
 The zip holds ``setup.sh`` (installs a pinned CPU torch and the convtrace wheel carried in the
 zip), ``run_autograder`` (finds the ``.py`` or ``.ipynb`` in the submission folder and writes
-``results/results.json``) and ``config.json`` (API, class, timeout, language, hidden cases).
+``results/results.json``) and ``config.json`` (API, class, timeout, language, hidden cases,
+points per graded function).
 Every absolute path follows ``AUTOGRADER_ROOT`` (default ``/autograder``), so the same script
 runs in a temporary folder laid out like ``/autograder`` (``source/``, ``submission/``,
 ``results/``).
@@ -23,10 +24,11 @@ from typing import Annotated
 import typer
 
 from ..i18n import _
+from .help import HelpCommand, HelpGroup
 from .options import fail
 
 app = typer.Typer(help="Gradescope autograders: build the zip, run it in the container.",
-                  no_args_is_help=True)  # fmt: skip
+                  no_args_is_help=True, cls=HelpGroup)  # fmt: skip
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
 # Gradescope runs this in the container; every path follows AUTOGRADER_ROOT (default /autograder)
@@ -63,7 +65,7 @@ def _wheel(folder: str) -> Path:
     return wheels[0]
 
 
-@app.command("build")
+@app.command("build", cls=HelpCommand)
 def build_command(
     out: Annotated[str, typer.Option("--out", metavar="ZIP", help="Where to write the zip.")] = (
         "autograder.zip"
@@ -79,16 +81,45 @@ def build_command(
     hide_cases: Annotated[
         bool, typer.Option("--hide-cases", help="Cases hidden from students.")
     ] = False,  # fmt: skip
+    points: Annotated[
+        str | None,
+        typer.Option(
+            "--points",
+            metavar="KIND=N,…",
+            help="Points per graded function: conv, pool, affine, relu, bn, sbn (default: "
+            "100 shared by the cases).",
+        ),
+    ] = None,
 ) -> None:
-    """Write the zip Gradescope takes (setup.sh, run_autograder, config.json, the wheel)."""
+    """Write the zip Gradescope takes (setup.sh, run_autograder, config.json, the wheel).
+
+    Upload the zip as the assignment's autograder; each submission's .py or .ipynb is graded
+    in the same sandbox as convtrace check, and the student reads the diagnosis and the fix.
+
+    [bold]Examples[/bold]
+
+      convtrace autograder build --api cs231n --out autograder.zip
+      convtrace autograder build --api cs231n --points conv=50,pool=30,affine=10,relu=10
+      convtrace autograder build --class Conv2D --lang es --hide-cases
+    """
     if api not in ("class", "cs231n"):
         fail(_("--api {api}: give class or cs231n").format(api=api))
     if lang not in ("en", "es"):
         fail(_("--lang {lang}: give en or es").format(lang=lang))
+    shares = None
+    if points is not None:
+        from ..check.gradescope import parse_points
+
+        try:
+            shares = parse_points(points, api)
+        except ValueError as error:
+            fail(str(error))
     import torch  # the version the zip pins is the one convtrace is tested with here
 
     config = {"api": "course" if api == "class" else "cs231n", "class": class_name,
               "timeout": timeout, "lang": lang, "hide_cases": hide_cases}  # fmt: skip
+    if shares is not None:
+        config["points"] = shares
     with tempfile.TemporaryDirectory(prefix="convtrace-wheel-") as folder:
         wheel = _wheel(folder)
         version = torch.__version__.split("+")[0]
@@ -115,7 +146,7 @@ def find_submission(folder: Path) -> Path | None:
     return None
 
 
-@app.command("run")
+@app.command("run", cls=HelpCommand)
 def run_command(
     root: Annotated[
         str | None,
@@ -138,4 +169,5 @@ def run_command(
                            timeout=float(config["timeout"]), isolation=detect())  # fmt: skip
     with language(config.get("lang", "en")):
         write_gradescope(submission, options, str(base / "results"),
-                         bool(config.get("hide_cases")), quiet=False)  # fmt: skip
+                         bool(config.get("hide_cases")), quiet=False,
+                         points=config.get("points"))  # fmt: skip

@@ -15,7 +15,10 @@ from ..i18n import _
 DEFAULT_DIR = "/autograder/results"
 
 
-def write_gradescope(target: Path, options, folder: str, hide_cases: bool, quiet: bool) -> None:
+def write_gradescope(
+    target: Path, options, folder: str, hide_cases: bool, quiet: bool, points=None
+) -> None:
+    """points: points per graded function (``gradescope.parse_points``), None for 100 shared."""
     from ..check.escape import visible
     from ..check.gradescope import gradescope_document, unreadable_document, write_results
     from .check import _battery, _refused
@@ -37,7 +40,7 @@ def write_gradescope(target: Path, options, folder: str, hide_cases: bool, quiet
 
         cases, references = _battery(options.api, True)
         result = grade_file(target, cases, references, options)
-        doc = gradescope_document(result, hide_cases, time.monotonic() - start)
+        doc = gradescope_document(result, hide_cases, time.monotonic() - start, points)
     path = write_results(doc, folder)
     if not quiet:
         typer.echo(_("wrote {path} (score {score})").format(path=visible(path), score=doc["score"]))

@@ -42,7 +42,15 @@ def zips(tmp_path_factory):
     (folder / "class").mkdir()
     (folder / "cs231n").mkdir()
     (folder / "fast").mkdir()
+    (folder / "points").mkdir()
     return {
+        "points": build(
+            folder / "points",
+            "--api",
+            "cs231n",
+            "--points",
+            "conv=50,pool=30,affine=10,relu=10,bn=10",
+        ),  # fmt: skip
         "class": build(folder / "class", "--api", "class", "--class", "Conv2D"),
         "cs231n": build(folder / "cs231n", "--api", "cs231n", "--lang", "es"),
         "fast": build(folder / "fast", "--timeout", "0.5", "--hide-cases"),
@@ -127,3 +135,34 @@ def test_an_empty_submission_folder(zips, tmp_path):
     empty.write_text("nothing")
     doc = autograde(zips["class"], empty, tmp_path / "autograder")
     assert doc["score"] == 0.0 and doc["tests"] == []
+
+
+def test_points_per_function(zips, tmp_path):
+    """maxpool_overwrite gets max pooling wrong and has no batchnorm: its score is conv's,
+    affine's and ReLU's points, pool's share of the cases it passes, and none of bn's 10."""
+    wild = Path(__file__).resolve().parents[1] / "students_wild" / "maxpool_overwrite.py"
+    config = json.loads(zipfile.ZipFile(zips["points"]).read("config.json"))
+    assert config["points"] == {"conv": 50, "pool": 30, "affine": 10, "relu": 10, "bn": 10}
+    doc = autograde(zips["points"], wild, tmp_path / "autograder")
+    assert doc["extra_data"]["convtrace"]["diagnosis"] == ["maxpool-overwrite"]
+    assert sum(t["max_score"] for t in doc["tests"]) == pytest.approx(110)
+    pool = [t for t in doc["tests"] if t["name"].startswith("pool-")]
+    assert len(pool) == 5 and all(t["max_score"] == pytest.approx(6) for t in pool)
+    passed = sum(t["status"] == "passed" for t in pool)
+    assert 0 < passed < 5
+    assert doc["score"] == pytest.approx(50 + 6 * passed + 10 + 10)
+    absent = doc["tests"][-1]
+    assert absent["status"] == "failed" and absent["max_score"] == 10 and absent["score"] == 0
+    assert "batch normalisation" in absent["output"]
+
+
+@pytest.mark.parametrize(
+    "points, why",
+    [("pool=5", "one of conv"), ("conv=-1", "≥ 0"), ("conv=1,conv=2", "each kind once"),
+     ("conv", "KIND=POINTS"), ("conv=nan", "≥ 0")],
+)  # fmt: skip
+def test_points_refusals(tmp_path, points, why):
+    result = CliRunner().invoke(app, ["autograder", "build", "--out", str(tmp_path / "a.zip"),
+                                      "--points", points])  # fmt: skip
+    assert result.exit_code == 2 and why in result.output and result.output.startswith("Error:")
+    assert not (tmp_path / "a.zip").exists()

@@ -106,6 +106,12 @@ def test_a_class_typed_in_a_notebook_cell_is_found_in_the_input_history(monkeypa
 def test_cs231n_api():
     r = convtrace.check(STUDENTS / "cs231n_layers.py", api="cs231n")
     assert r.api == "cs231n" and r.cases and r.to_dict()["cases"]
+    doc = r.to_gradescope(points="conv=60,pool=40")  # a correct file earns every point
+    jsonschema.validate(doc, RESULTS)
+    assert doc["score"] == pytest.approx(100) and r.passed
+    assert sum(t["max_score"] for t in doc["tests"]) == pytest.approx(100)
+    with pytest.raises(ValueError, match="one of conv"):
+        convtrace.check(STUDENTS / "correct.py").to_gradescope(points="pool=5")
 
 
 def test_a_file_that_does_not_parse_gets_score_zero_and_a_readable_document(tmp_path):
