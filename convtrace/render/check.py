@@ -78,14 +78,16 @@ def case_table(result: FileResult) -> Group:
             continue
         table = Table(box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False,
                       header_style="ct.label", title=_(title), title_justify="left",
-                      title_style="ct.title")  # fmt: skip
+                      title_style="ct.title", collapse_padding=True)  # fmt: skip
         table.add_column(_("case"), style="ct.name", no_wrap=True)
         table.add_column(_("geometry"), no_wrap=True)
         bn = kind in ("bn", "sbn")  # dγ, dβ and bn_param's running statistics
         names = ("forward", "dγ", "dX", "dβ", "running") if bn else ("forward", "dF", "dX", "db")
         for name in (_("shape"), *names):
             table.add_column(name, justify="center", no_wrap=True)
-        table.add_column(_("note"), overflow="fold", ratio=1)
+        # a catalog id is one word: never folded in the middle (unpad-negative-sli / ce)
+        widest = max((len(bug) for r in rows for bug in r.diagnosis), default=0)
+        table.add_column(_("note"), overflow="fold", ratio=1, min_width=min(widest, 28) or None)
         for r in rows:
             checks = [r.checks.get(k) for k in COMPONENTS]
             if bn:

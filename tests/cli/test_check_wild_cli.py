@@ -99,3 +99,18 @@ def test_a_folder_table_names_the_ids_and_the_grade_book_has_notes(invoke, tmp_p
     assert lines[0] == "file,score,passed,first_failing_case,diagnosis,error,note,isolation"
     row = "stride_must_divide.py,100.0,yes,,stride-must-divide"
     assert any(line.startswith(row) for line in lines)
+
+
+def test_catalog_ids_are_never_folded_in_the_case_table(invoke):
+    """At a projector's 100 columns, in both languages, every failing row's note carries the
+    id whole (it once came out as 'unpad-negative-sli' / 'ce') and no line is wider than 100."""
+    for lang in ("en", "es"):
+        result = invoke("check", WILD / "unpad_negative_slice.py", "--api", "cs231n",
+                        "--lang", lang)  # fmt: skip
+        assert result.exit_code == 1
+        lines = result.stdout.splitlines()
+        assert max(len(line) for line in lines) <= 100
+        failing = [line for line in lines if line.split()[:1] and "✗" in line
+                   and line.split()[0] in ("worked", "s1-valid-odd", "kernel-1")]  # fmt: skip
+        assert len(failing) == 3, lines[:12]
+        assert all(line.rstrip().endswith("unpad-negative-slice") for line in failing), failing
