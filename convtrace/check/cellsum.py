@@ -47,7 +47,8 @@ def _layer(r):
 
         weight = np.asarray(case.w, dtype=np.float64)
         bias = case.b if r.bias is None else r.bias  # the bias the student's layer used
-        layer = _named(Conv)(weight.shape[0], weight.shape[2:], case.stride, weight=weight,
+        letter = "w" if case.api == "cs231n" else "W"  # the course's class holds W
+        layer = _named(Conv, letter)(weight.shape[0], weight.shape[2:], case.stride, weight=weight,
                              bias=bias)  # fmt: skip
         layer.pads = case.pads  # as the reference applies them (the course API's own padding)
     elif kind == "pool":

@@ -23,6 +23,7 @@ from convtrace.cli.main import app
 from .gradescope_schema import RESULTS
 
 WILD = Path(__file__).resolve().parents[1] / "students_wild"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "students"
 CASES = {c.name: c for c in build_battery("cs231n")}
 NAMES = ["worked", "pad2-s2-batch", "s1-same-even", "pool-3x3-s2", "pool-2x3-s1", "affine-4d",
          "affine-3d", "relu-4d", "bn-train-eps-0.1", "bn-test-eps-0.1", "sbn-train-eps-0.1",
@@ -151,16 +152,18 @@ def _sum_of(output: str) -> tuple[float, float, float | None]:
 @pytest.mark.slow
 @pytest.mark.parametrize(
     "student", ["maxpool_overwrite.py", "relu_forgets_dout.py", "bn_eps_outside_sqrt.py",
-                "affine_bias_left_out.py", "unpad_negative_slice.py"],
+                "affine_bias_left_out.py", "unpad_negative_slice.py", "overwrite.py"],
 )  # fmt: skip
 def test_a_wrong_file_gets_the_sum_in_its_results_json(tmp_path, student):
-    path = WILD / student
+    path, api = WILD / student, ["--api", "cs231n"]
+    if student == "overwrite.py":  # the course's class API
+        path, api = EXAMPLES / student, []
     if not path.exists():  # our own: the affine layer's bias left out (a wrong value, no crash)
         source = (WILD / "correct_layers.py").read_text(encoding="utf-8")
         assert "x_row.dot(w) + b" in source
         path = tmp_path / student
         path.write_text(source.replace("x_row.dot(w) + b", "x_row.dot(w)"), encoding="utf-8")
-    code, out = run("check", path, "--api", "cs231n", "--gradescope", tmp_path / "out")
+    code, out = run("check", path, *api, "--gradescope", tmp_path / "out")
     assert code == 0, out
     doc = json.loads((tmp_path / "out" / "results.json").read_text(encoding="utf-8"))
     jsonschema.validate(doc, RESULTS)
