@@ -45,7 +45,7 @@ def test_numeric_gradients_agree_with_torch_autograd(**spec):
 def test_a_max_pool_tie_is_a_kink_not_a_failure():
     # a 2×2 input, kernel 1, weight 1: the pooled window holds two equal maxima
     x = np.array([[[[3.0, 3.0], [1.0, 2.0]]]])
-    spec = ScenarioSpec(input=x, conv_weight=np.ones((1, 1, 1, 1)), dtype="float64")
+    spec = ScenarioSpec(input=x, params={"conv.weight": np.ones((1, 1, 1, 1))}, dtype="float64")
     trace = attach_numeric(attach_reference(run_pipeline(build_scenario(spec))))
     stage = trace["grad.input"]
     assert stage.numeric.kinks[:2].all() and not stage.numeric.kinks[2:].any()
@@ -56,7 +56,7 @@ def test_a_max_pool_tie_is_a_kink_not_a_failure():
 def test_a_relu_at_zero_is_a_kink():
     x = np.array([[[[1.0, -1.0], [2.0, 0.5]]]])
     spec = ScenarioSpec(
-        input=x, conv_weight=np.ones((1, 1, 1, 1)), conv_bias=np.array([-1.0]),
+        input=x, params={"conv.weight": np.ones((1, 1, 1, 1)), "conv.bias": np.array([-1.0])},
         activation="relu", pool="none", dtype="float64",
     )  # fmt: skip
     check = numeric_gradients(build_scenario(spec))["grad.input"]

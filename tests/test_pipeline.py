@@ -172,8 +172,10 @@ def test_relu_decisions_within_rounding_of_zero_are_settled(monkeypatch):
     monkeypatch.setattr(Conv, "forward", lambda self, x: original(self, x) + np.float32(1e-7))
     spec = ScenarioSpec(
         input=np.full((1, 1, 5, 5), 0.5, np.float32),
-        conv_weight=np.array([[[[1, -1], [-1, 1]]]], np.float32),
-        conv_bias=np.zeros(1, np.float32),
+        params={
+            "conv.weight": np.array([[[[1, -1], [-1, 1]]]], np.float32),
+            "conv.bias": np.zeros(1, np.float32),
+        },
         activation="relu",
         pool="none",
         loss="mse",

@@ -11,14 +11,22 @@ more than once is numbered from 1 in order (``conv1``, ``conv2``).
 
 from __future__ import annotations
 
+import inspect
+import math
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..core.errors import ConvtraceError, ParameterError
+from ..core.geometry import positive_int
 from ..core.layers import KINDS
 from ..core.layers.base import REQUIRED
 from ..i18n import _
+from .spec import ScenarioSpec
+from .validation import LOOP_POSITION_LIMIT, array_name, check_supplied, check_tensors
 
+#: The options --net replaces (the classroom network's single layers, see classroom.py).
+NET_REPLACES = ("filters", "kernel", "stride", "padding", "dilation", "activation", "pool",
+                "pool_size", "pool_stride")  # fmt: skip
 _LAYER = re.compile(r"\s*([A-Za-z_][\w-]*)(?:\s*\(([^()]*)\))?")
 _INT = re.compile(r"^-?\d{1,18}$")
 _FLOAT = re.compile(r"^-?(\d+\.\d*|\.\d+|\d+(\.\d*)?[eE][-+]?\d{1,3})$")
@@ -211,6 +219,34 @@ def name_layers(specs: list[LayerSpec]) -> list[LayerSpec]:
     return specs
 
 
+def described_net(spec: ScenarioSpec) -> tuple[ScenarioSpec, list[LayerSpec]]:
+    """A spec with --net -> (the spec with N, C, H, W from a supplied input, the named layers,
+    --bn-mode reaching every bn). The classroom's single-layer options are refused beside it."""
+    defaults = ScenarioSpec()
+    clashing = [f"--{k.replace('_', '-')}" for k in NET_REPLACES
+                if getattr(spec, k) != getattr(defaults, k)]  # fmt: skip
+    if clashing:
+        raise ParameterError(
+            _(
+                "--net describes every layer, so {clashing} cannot be combined "
+                "with it; write the layer's options inside --net, e.g. "
+                "conv(4,3,stride=2,padding=same)"
+            ).format(clashing=", ".join(clashing))
+        )
+    layers = parse_net(spec.net)
+    for layer in layers:  # --bn-mode reaches every layer that has a mode (bn)
+        if "mode" in inspect.signature(layer.cls.__init__).parameters:
+            layer.options["mode"] = spec.bn_mode
+    if spec.input is not None:
+        x_name = array_name(spec.sources, "input", "the input")
+        x = check_supplied(spec.input, x_name, 4, "(N, C, H, W)")
+        spec = replace(spec, batch=x.shape[0], channels=x.shape[1], height=x.shape[2],
+                       width=x.shape[3])  # fmt: skip
+    for name in ("batch", "channels", "height", "width"):
+        positive_int(getattr(spec, name), f"--{name}")
+    return spec, layers
+
+
 @dataclass
 class Planned:
     """One layer of a planned network: the layer (no weights yet) and its shapes."""
@@ -221,9 +257,10 @@ class Planned:
     out_shape: tuple[int, ...]
 
 
-def plan(specs: list[LayerSpec], x_shape: tuple[int, ...]) -> list[Planned]:
+def plan(specs: list[LayerSpec], x_shape: tuple[int, ...], explain=None) -> list[Planned]:
     """Build every layer and compute every shape from the spec alone (nothing allocated). A
-    layer that does not fit names itself and where its input came from."""
+    layer that does not fit names itself and where its input came from; ``explain(planned,
+    spec, in_shape, error)`` may word it instead (the classroom flags speak of --kernel)."""
     planned, shape, origin = [], tuple(x_shape), _("the input x")
     for spec in specs:
         try:
@@ -235,6 +272,9 @@ def plan(specs: list[LayerSpec], x_shape: tuple[int, ...]) -> list[Planned]:
         try:
             out = tuple(layer.output_shape(shape))
         except ConvtraceError as error:
+            worded = explain(planned, spec, shape, error) if explain else None
+            if worded is not None:
+                raise ParameterError(worded) from None
             message = str(error).replace("the padded input", "its padded input")
             message = message.replace("the input", "its input")
             raise ParameterError(
@@ -248,36 +288,19 @@ def plan(specs: list[LayerSpec], x_shape: tuple[int, ...]) -> list[Planned]:
     return planned
 
 
-def classic_layers(filters, kernel, stride, padding, dilation, activation, pool, pool_size,
-                   pool_stride, out_features) -> list[LayerSpec]:  # fmt: skip
-    """The classroom network from the single-layer flags: conv → [relu] → [pool] → flatten → fc."""
-    specs = [LayerSpec("conv", {"filters": filters, "kernel_size": kernel, "stride": stride,
-                                "padding": padding, "dilation": dilation})]  # fmt: skip
-    if activation == "relu":
-        specs.append(LayerSpec("relu"))
-    if pool != "none":
-        stride = None if tuple(pool_stride) == tuple(pool_size) else pool_stride
-        specs.append(LayerSpec(f"{pool}pool", {"kernel_size": pool_size, "stride": stride}))
-    specs.append(LayerSpec("flatten", implicit=True))
-    specs.append(LayerSpec("fc", {"out_features": out_features}))
-    return name_layers(specs)
-
-
-def check_net_budget(planned, x_shape, method: str, max_elements: int) -> None:
+def check_net_budget(planned, x_shape, method: str, max_elements: int,
+                     smaller: str | None = None) -> None:  # fmt: skip
     """Refuse a network whose tensors would be too big, from the shapes alone: the input and
     every layer's own arrays (a conv's im2col matrix, a pool's windows, an fc's weight). Also
-    refuses Python loops over more positions than a class can wait for."""
-    import math
-
-    from .validation import LOOP_POSITION_LIMIT, check_tensors
-
+    refuses Python loops over more positions than a class can wait for. ``smaller``: how else
+    to shrink it, in the words the network was given in."""
     tensors = [("the input", tuple(x_shape))]
     positions = 0
     for p in planned:
         tensors += p.layer.tensors(p.in_shape)
         if method in ("loop", "both") and p.spec.kind == "conv":
             positions += math.prod(p.out_shape)
-    check_tensors(tensors, max_elements, "fewer filters, a bigger stride in --net")
+    check_tensors(tensors, max_elements, smaller or "fewer filters, a bigger stride in --net")
     if positions > LOOP_POSITION_LIMIT:
         raise ParameterError(
             _(

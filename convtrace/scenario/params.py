@@ -148,7 +148,7 @@ def check_param(array, key: str, expected: tuple, layer_text: str, sources: dict
 def resolve(supplied: dict, generated: dict, planned, loss: str, dtype, sources: dict,
             skip=()) -> dict:  # fmt: skip
     """{``<layer>.weight``/``.bias``: array} for every layer with weights. ``skip``: keys the
-    caller judges itself (the classroom network's conv and head keep their own messages)."""
+    caller judges itself (the last fc's, which ``check_head`` judges with the loss)."""
     params = {}
     layers = parametrised(planned)
     for p in layers:

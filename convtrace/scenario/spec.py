@@ -52,16 +52,13 @@ class ScenarioSpec:
     max_elements: int = DEFAULT_MAX_ELEMENTS
     # Arrays given directly (already loaded from files); None means "generate from the seed".
     input: np.ndarray | None = None
-    conv_weight: np.ndarray | None = None
-    conv_bias: np.ndarray | None = None
-    fc_weight: np.ndarray | None = None
-    fc_bias: np.ndarray | None = None
     target: np.ndarray | None = None
     sources: dict[str, str] = field(default_factory=dict)
     bug: str | None = None  # a catalog id (convtrace check --list-bugs) planted into the conv
     #: --net: the whole network as text; None builds the classroom network from the flags above
     net: str | None = None
-    #: parameters by layer name (``conv2.weight``) or state-dict position (``3.weight``)
+    #: every supplied parameter, by layer name (``conv.weight``, ``bn.running_mean``) or a
+    #: state dict's position (``3.weight``): the classroom network's are named conv and fc
     params: dict[str, np.ndarray] = field(default_factory=dict)
     #: options typed on the command line over a --scenario file that supplies the weights
     overridden: tuple[str, ...] = ()

@@ -45,8 +45,6 @@ SCENARIO_KEYS = INT_KEYS + PAIR_KEYS + ("padding",) + TEXT_KEYS + FILE_KEYS + PI
 SHAPE_KEYS = ("net", "size", "height", "width", "batch", "channels", "filters", "kernel",
               "stride", "padding", "dilation", "pool", "pool_size", "pool_stride", "loss",
               "classes")  # fmt: skip
-FIELD_OF_KEY = {"conv.weight": "conv_weight", "conv.bias": "conv_bias",
-                "fc.weight": "fc_weight", "fc.bias": "fc_bias"}  # fmt: skip
 
 
 # --------------------------------------------------------------------------- reading
@@ -209,7 +207,7 @@ def spec_from_values(values: dict, explicit: set[str] | None = None) -> Scenario
 def _refuse_flags_with_net(given: dict, from_file: dict, scenario) -> None:
     """--net describes every layer: the single-layer options it replaces are refused beside it,
     wherever either comes from (the command line or the scenario file)."""
-    from .build import NET_REPLACES
+    from .net import NET_REPLACES
 
     if given.get("net") is None and from_file.get("net") is None:
         return
@@ -260,12 +258,9 @@ def _load_arrays(
             label = f"{inline}[weights]"
         else:
             named, label = io.load_weights(value, cap), str(value)
-        for key, array in named.items():
-            if key in FIELD_OF_KEY:
-                setattr(spec, FIELD_OF_KEY[key], array)
-            else:  # another layer's (conv2.weight), or a state dict's by position (3.weight)
-                spec.params = {**spec.params, key: array}
-            sources[key] = f"{label} ({key})"
+        # by layer name (conv.weight, conv2.bias), or a state dict's by position (3.weight)
+        spec.params = {**spec.params, **named}
+        sources.update({key: f"{label} ({key})" for key in named})
     if "target" in arrays:
         value = arrays["target"]
         if isinstance(value, list):

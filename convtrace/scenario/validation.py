@@ -91,61 +91,6 @@ def dims(shape) -> str:
     return "×".join(str(int(d)) for d in shape)
 
 
-def check_budget(
-    x_shape,
-    filters: int,
-    kernel,
-    pads,
-    conv_hw,
-    pool_window,
-    pooled_hw,
-    out_features: int,
-    method: str,
-    max_elements: int,
-) -> None:
-    """Refuse a run whose tensors would be too big, from the shapes alone (nothing allocated).
-
-    Counted: the input (N·C·H·W), the padded input, im2col's X_col (N·C·kh·kw·H_out·W_out,
-    built by the torch reference whatever the method), the conv output (N·F·H_out·W_out), the
-    conv weight (F·C·kh·kw), the pooling windows (N·F·ph·pw·L) and the FC weight (out·in).
-    Also refuses the loop method over more than LOOP_POSITION_LIMIT output positions, which
-    would keep a class waiting.
-    """
-    n, c, h, w = (int(v) for v in x_shape)
-    (kh, kw), (ho, wo) = kernel, conv_hw
-    (pt, pb), (pl, pr) = pads
-    in_features = filters * pooled_hw[0] * pooled_hw[1]
-    tensors = [
-        ("the input", (n, c, h, w)),
-        ("the padded input", (n, c, h + pt + pb, w + pl + pr)),
-        ("im2col's matrix X_col (N·C·kh·kw·H_out·W_out)", (n, c, kh, kw, ho, wo)),
-        ("the conv output (N·F·H_out·W_out)", (n, filters, ho, wo)),
-        ("the conv weight (F·C·kh·kw)", (filters, c, kh, kw)),
-        ("the FC weight (out·in)", (out_features, in_features)),
-    ]
-    if pool_window is not None:
-        tensors.append(
-            ("the pooling windows", (n, filters, *pool_window, pooled_hw[0] * pooled_hw[1]))
-        )
-    check_tensors(tensors, max_elements, "fewer --filters, a bigger --stride")
-    positions = n * filters * ho * wo
-    if method in ("loop", "both") and positions > LOOP_POSITION_LIMIT:
-        raise ParameterError(
-            _(
-                "--method {method} would run the convolution's Python loops over "
-                "{positions:,} output positions (N·F·H_out·W_out = {dims}), more "
-                "than the {LOOP_POSITION_LIMIT:,} that Python loops get through "
-                "in a few seconds; use --method im2col for a run this large, or "
-                "a smaller --size or --batch"
-            ).format(
-                method=method,
-                positions=positions,
-                dims=dims((n, filters, ho, wo)),
-                LOOP_POSITION_LIMIT=LOOP_POSITION_LIMIT,
-            )
-        )
-
-
 def check_tensors(tensors, max_elements: int, smaller: str) -> None:
     """Refuse when one of ``tensors`` ((what, shape) pairs, nothing allocated) would hold more
     than ``max_elements`` numbers, or all of them more than the machine's free memory.
@@ -208,20 +153,6 @@ def check_memory(elements: int, max_elements: int) -> None:
                 needed=needed / 2**30,
                 free=free / 2**30,
                 max_elements=max_elements,
-            )
-        )
-
-
-def check_conv_bias(conv_b, filters: int, sources: dict) -> None:
-    """The conv bias: real, finite numbers of shape (F,). (The input and the conv weight were
-    judged by ``check_supplied`` when given, and are generated to fit otherwise.)"""
-    b_name = array_name(sources, "conv.bias", "conv.bias")
-    conv_b = check_numeric(conv_b, b_name)
-    check_finite(conv_b, b_name)
-    if conv_b.shape != (filters,):
-        raise ShapeError(
-            _("{b_name} must have shape ({filters},) for {filters} filters, got {shape}").format(
-                b_name=b_name, filters=filters, shape=conv_b.shape
             )
         )
 
