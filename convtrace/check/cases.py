@@ -285,6 +285,10 @@ class References:
     def __iter__(self):
         return (self[i] for i in range(len(self)))
 
+    def known(self, index: int) -> dict[str, np.ndarray] | None:
+        """torch's values for case ``index`` if computed already, else None (not computed)."""
+        return self._values[index]
+
 
 def torch_reference(case: Case, with_bias: bool = True) -> dict[str, np.ndarray]:
     """torch's O, dF, dX, db for the case: conv2d on the explicitly padded input (the "same"

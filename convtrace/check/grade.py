@@ -298,14 +298,14 @@ def _grade_python(path, cases, references, options: CheckOptions, on_case=None) 
             return result
         present = set(loaded.get("present") or ["conv"]) | {"conv"}
         graded = [i for i, c in enumerate(cases) if c.spec.kind in present]
-        # a lazy sequence (cases.References) computes torch's values only for what is graded
-        cases, references = [cases[i] for i in graded], [references[i] for i in graded]
-        for number, (case, expected) in enumerate(zip(cases, references, strict=True)):
-            reply, arrays = run_in(box, case)
+        # a lazy sequence (cases.References, parallel's) gives torch's values only for what is
+        # graded, each when its case is
+        for number, index in enumerate(graded):
+            reply, arrays = run_in(box, cases[index])
             if reply["status"] == "setup" and number == 0:
                 result.error = reply_message(reply)
                 return result
-            case_result = grade_case(case, expected, reply, arrays)
+            case_result = grade_case(cases[index], references[index], reply, arrays)
             result.cases.append(case_result)
             if on_case:
                 on_case(case_result)

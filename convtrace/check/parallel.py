@@ -1,0 +1,256 @@
+"""Grade a folder's files several at a time, in worker processes, with the results of one at a time.
+
+``Workers(n)`` starts ``n`` fresh interpreters (multiprocessing's ``spawn``: nothing of this
+process is inherited, not torch's threads nor its locks) as soon as the folder is known, so
+their start-up overlaps the parent's import of torch. Each one receives the battery once (the
+cases and torch's values for them, computed in the parent: a worker never imports torch),
+then one file at a time, which it grades exactly as ``grade.grade_file`` does in one process
+(each student's code still runs in its own sandboxed child, started by the worker). A worker
+sends a line per case (the progress bar advances per case) and the file's ``FileResult``; the
+parent keeps the results in file order, so the table, JSON and grade book do not depend on
+which worker finished first.
+
+A file whose worker stops (killed, out of memory) gets an error result and a fresh worker
+takes the next file: one file never costs the class its grades. BLAS and OpenMP in a worker
+use one thread (``THREADS``): ``n`` workers on ``n`` cores, not ``n`` times the cores.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import sys
+from collections import deque
+
+from ..i18n import Msg
+
+#: Set in a worker's environment: one thread for each numerical library a worker may load.
+THREADS = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                                   "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")}  # fmt: skip
+
+
+def default_jobs() -> int:
+    """The cores this process may run on (its CPU affinity where the OS says, else the count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def grade_files(files, cases, references, options, workers=None, on_case=None, on_done=None):
+    """``grade_file`` on each of ``files``, in order: in ``workers`` (a started ``Workers``)
+    or, without, here one at a time. ``on_case(i)`` after each case of ``files[i]``,
+    ``on_done(i)`` when it is graded; returns the FileResults in the order of ``files``."""
+    if workers is None:
+        results = []
+        for index, path in enumerate(files):
+            results.append(grade_one(path, cases, references, options, lambda _r, i=index: (
+                on_case and on_case(i))))  # fmt: skip
+            if on_done:
+                on_done(index)
+        return results
+    return workers.grade(files, cases, references, options, on_case, on_done)
+
+
+def grade_one(path, cases, references, options, on_case=None):
+    """``grade_file``, with an exception turned into the file's error (never the folder's)."""
+    from .grade import FileResult, grade_file
+
+    try:
+        return grade_file(path, cases, references, options, on_case=on_case)
+    except Exception as error:  # noqa: BLE001 - one file never costs the class its grades
+        return FileResult(str(path), error=Msg("could not be graded ({kind})",
+                                               kind=type(error).__name__))  # fmt: skip
+
+
+class _Worker:
+    def __init__(self, context, language: str):
+        parent, child = context.Pipe()
+        self.process = context.Process(target=serve, args=(child, language), daemon=True)
+        with _environment(THREADS):
+            self.process.start()
+        child.close()
+        self.conn = parent
+        self.file: int | None = None  # the index of the file it grades
+
+    def stop(self, wait: float = 5.0) -> None:
+        with contextlib.suppress(OSError):
+            self.conn.send(None)
+        self.process.join(wait)
+        if self.process.is_alive():  # SIGTERM: the worker closes its sandbox and exits
+            self.process.terminate()
+            self.process.join(wait)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+        self.conn.close()
+
+
+class Workers:
+    """``jobs`` worker processes (started now), used by ``grade_files``; a context manager
+    that stops them (and the sandboxes they run) on the way out, Ctrl-C included."""
+
+    def __init__(self, jobs: int):
+        import multiprocessing
+
+        from ..i18n import current_language
+
+        # a fresh interpreter (started at once: its imports overlap the parent's); fork would
+        # copy a parent that may hold torch's threads and locks
+        self._context = multiprocessing.get_context("spawn")
+        self._language = current_language()
+        self.workers = [_Worker(self._context, self._language) for _ in range(max(1, jobs))]
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+        self.workers = []
+
+    def grade(self, files, cases, references, options, on_case=None, on_done=None):
+        """The files, each to the next free worker; torch's values not computed yet
+        (``references.known``) are computed here while the workers grade, and sent on."""
+        from multiprocessing.connection import wait
+
+        known = getattr(references, "known", references.__getitem__)
+        values = [known(i) for i in range(len(cases))]
+        pending = [i for i, value in enumerate(values) if value is None]
+        results: list = [None] * len(files)
+        queue = deque(enumerate(files))
+        busy: dict = {}
+
+        def assign(worker: _Worker) -> None:
+            if queue:
+                worker.file, path = queue.popleft()
+                worker.conn.send(("file", worker.file, str(path)))
+                busy[worker.conn] = worker
+
+        def begin(worker: _Worker) -> None:
+            worker.conn.send(("battery", list(cases), values, options))
+            assign(worker)
+
+        def record(worker: _Worker, result) -> None:
+            results[worker.file] = result
+            del busy[worker.conn]
+            if on_done:
+                on_done(worker.file)
+
+        for worker in self.workers:
+            begin(worker)
+        while busy:
+            for conn in wait(list(busy), timeout=0 if pending else None):
+                worker = busy[conn]
+                try:
+                    message = conn.recv()
+                except (EOFError, OSError):  # the worker stopped: its file, then a fresh one
+                    record(worker, _lost(files[worker.file], worker))
+                    fresh = _Worker(self._context, self._language)
+                    self.workers[self.workers.index(worker)] = fresh
+                    begin(fresh)
+                    continue
+                if message[0] == "case":
+                    if on_case:
+                        on_case(worker.file)
+                else:
+                    record(worker, message[1])
+                    assign(worker)
+            if pending and busy:  # one of torch's values, then the workers' messages again
+                index = pending.pop(0)
+                values[index] = references[index]
+                for worker in self.workers:
+                    with contextlib.suppress(OSError):
+                        worker.conn.send(("value", index, values[index]))
+        return results
+
+
+def _lost(path, worker: _Worker):
+    from .grade import FileResult
+
+    worker.stop(2.0)
+    code = worker.process.exitcode
+    return FileResult(str(path), error=Msg("could not be graded (its grading process stopped, "
+                                           "exit code {code})", code=code))  # fmt: skip
+
+
+@contextlib.contextmanager
+def _environment(values: dict):
+    """``os.environ`` with ``values`` (those not set already) while a worker is started."""
+    added = {k: v for k, v in values.items() if k not in os.environ}
+    os.environ.update(added)
+    try:
+        yield
+    finally:
+        for key in added:
+            os.environ.pop(key, None)
+
+
+def _exit(*_args) -> None:
+    sys.exit(1)  # through the sandbox's ``with``: its child is killed, its folder removed
+
+
+def serve(conn, language: str) -> None:
+    """A worker's loop: the battery, then ``("file", index, path)`` until ``None`` or EOF."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+    signal.signal(signal.SIGTERM, _exit)
+    with contextlib.suppress(OSError, AttributeError):  # Linux: die with the parent
+        import ctypes
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM, 0, 0, 0)  # PR_SET_PDEATHSIG
+    from ..i18n import set_language
+
+    set_language(language)
+    cases = references = options = None
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):
+            return
+        if message is None:
+            return
+        if message[0] == "battery":
+            _, cases, values, options = message
+            references = _Values(conn, values)
+        elif message[0] == "value":
+            references.add(message)
+        else:
+            _, index, path = message
+            result = grade_one(path, cases, references, options, lambda _r: conn.send(("case",)))
+            try:
+                conn.send(("done", result))
+            except OSError:  # the parent is gone
+                return
+            except Exception as error:  # noqa: BLE001 - a result that cannot be sent: its error
+                conn.send(("done", _unsendable(path, error)))
+
+
+class _Values:
+    """torch's values in a worker: one the parent has not sent yet is waited for."""
+
+    def __init__(self, conn, values: list):
+        self.conn, self.values = conn, values
+
+    def add(self, message) -> None:
+        _, index, value = message
+        self.values[index] = value
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+    def __getitem__(self, index: int):
+        while self.values[index] is None:
+            message = self.conn.recv()  # only values come while a file is graded
+            self.add(message)
+        return self.values[index]
+
+
+def _unsendable(path, error):
+    from .grade import FileResult
+
+    return FileResult(str(path), error=Msg("could not be graded ({kind})",
+                                           kind=type(error).__name__))  # fmt: skip
