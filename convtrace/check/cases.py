@@ -259,11 +259,16 @@ def build_case(spec: CaseSpec, api: str = "course") -> Case:
     return Case(spec, x, w, b, dout, pads, api)
 
 
-def build_battery(api: str = "course") -> list[Case]:
-    specs = BATTERY
+def battery_specs(api: str = "course") -> tuple[CaseSpec, ...]:
+    """The battery's cases for ``api``, in order (known without torch: ``build_battery``
+    draws the worked example's numbers with torch's generator)."""
     if api == "cs231n":
-        specs = BATTERY + CS231N_CONV + POOL_BATTERY + AFFINE_BATTERY + RELU_BATTERY + BN_BATTERY
-    return [build_case(spec, api) for spec in specs]
+        return BATTERY + CS231N_CONV + POOL_BATTERY + AFFINE_BATTERY + RELU_BATTERY + BN_BATTERY
+    return BATTERY
+
+
+def build_battery(api: str = "course") -> list[Case]:
+    return [build_case(spec, api) for spec in battery_specs(api)]
 
 
 class References:

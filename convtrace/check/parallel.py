@@ -30,6 +30,10 @@ THREADS = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MK
                                    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")}  # fmt: skip
 
 
+#: Files whose sandbox a worker starts while the parent builds the battery.
+PRESTART = 4
+
+
 def default_jobs() -> int:
     """The cores this process may run on (its CPU affinity where the OS says, else the count)."""
     try:
@@ -53,12 +57,12 @@ def grade_files(files, cases, references, options, workers=None, on_case=None, o
     return workers.grade(files, cases, references, options, on_case, on_done)
 
 
-def grade_one(path, cases, references, options, on_case=None):
+def grade_one(path, cases, references, options, on_case=None, started=None):
     """``grade_file``, with an exception turned into the file's error (never the folder's)."""
     from .grade import FileResult, grade_file
 
     try:
-        return grade_file(path, cases, references, options, on_case=on_case)
+        return grade_file(path, cases, references, options, on_case=on_case, started=started)
     except Exception as error:  # noqa: BLE001 - one file never costs the class its grades
         return FileResult(str(path), error=Msg("could not be graded ({kind})",
                                                kind=type(error).__name__))  # fmt: skip
@@ -73,6 +77,7 @@ class _Worker:
         child.close()
         self.conn = parent
         self.file: int | None = None  # the index of the file it grades
+        self.ready: deque = deque()  # (index, path): files whose sandbox it started already
 
     def stop(self, wait: float = 5.0) -> None:
         with contextlib.suppress(OSError):
@@ -113,21 +118,37 @@ class Workers:
             worker.stop()
         self.workers = []
 
+    def prestart(self, files, options) -> None:
+        """Before the battery exists (while the parent imports torch): each worker starts the
+        sandboxes of its first few ``.py`` files of ``files`` (``PRESTART``), their code loaded
+        in their children, so a core otherwise idle does that part of the grading. ``grade``
+        must then be given the same ``files``."""
+        from .cases import battery_specs
+
+        count = len(battery_specs(options.api))
+        early = [(i, p) for i, p in enumerate(files) if not str(p).endswith(".ipynb")]
+        for number, (index, path) in enumerate(early[: PRESTART * len(self.workers)]):
+            worker = self.workers[number % len(self.workers)]
+            worker.conn.send(("prestart", index, str(path), options, count))
+            worker.ready.append((index, path))
+
     def grade(self, files, cases, references, options, on_case=None, on_done=None):
-        """The files, each to the next free worker; torch's values not computed yet
-        (``references.known``) are computed here while the workers grade, and sent on."""
+        """The files, each to the next free worker (those it started first); torch's values
+        not computed yet (``references.known``) are computed here while the workers grade,
+        and sent on."""
         from multiprocessing.connection import wait
 
         known = getattr(references, "known", references.__getitem__)
         values = [known(i) for i in range(len(cases))]
         pending = [i for i, value in enumerate(values) if value is None]
         results: list = [None] * len(files)
-        queue = deque(enumerate(files))
+        early = {index for worker in self.workers for index, _path in worker.ready}
+        queue = deque((i, path) for i, path in enumerate(files) if i not in early)
         busy: dict = {}
 
         def assign(worker: _Worker) -> None:
-            if queue:
-                worker.file, path = queue.popleft()
+            if worker.ready or queue:
+                worker.file, path = (worker.ready or queue).popleft()
                 worker.conn.send(("file", worker.file, str(path)))
                 busy[worker.conn] = worker
 
@@ -150,6 +171,7 @@ class Workers:
                     message = conn.recv()
                 except (EOFError, OSError):  # the worker stopped: its file, then a fresh one
                     record(worker, _lost(files[worker.file], worker))
+                    queue.extendleft(reversed(worker.ready))  # its sandboxes died with it
                     fresh = _Worker(self._context, self._language)
                     self.workers[self.workers.index(worker)] = fresh
                     begin(fresh)
@@ -205,6 +227,17 @@ def serve(conn, language: str) -> None:
     from ..i18n import set_language
 
     set_language(language)
+    started: dict = {}  # index -> (sandbox, its answer to loading the file)
+    try:
+        _serve(conn, started)
+    finally:
+        for box, _loaded in started.values():
+            box.close()
+
+
+def _serve(conn, started: dict) -> None:
+    from .grade import start_sandbox
+
     cases = references = options = None
     while True:
         try:
@@ -213,14 +246,19 @@ def serve(conn, language: str) -> None:
             return
         if message is None:
             return
-        if message[0] == "battery":
+        if message[0] == "prestart":
+            _, index, path, early_options, count = message
+            with contextlib.suppress(Exception):  # else started when graded: the same error
+                started[index] = start_sandbox(path, early_options, count)
+        elif message[0] == "battery":
             _, cases, values, options = message
             references = _Values(conn, values)
         elif message[0] == "value":
             references.add(message)
         else:
             _, index, path = message
-            result = grade_one(path, cases, references, options, lambda _r: conn.send(("case",)))
+            progress = lambda _r: conn.send(("case",))  # noqa: E731
+            result = grade_one(path, cases, references, options, progress, started.pop(index, None))
             try:
                 conn.send(("done", result))
             except OSError:  # the parent is gone

@@ -1,8 +1,9 @@
 """``convtrace check FOLDER``: every ``.py`` and ``.ipynb`` of a folder, ``--jobs`` at a time.
 
-The workers (``check.parallel``) start before torch is imported here, so their start-up
-overlaps it; the table, JSON and grade book list the files in name order whatever finished
-first, and ``--jobs 1`` grades in this process, one file after another.
+The workers (``check.parallel``) start before torch is imported here and load their first
+files in their sandboxes meanwhile, so that work overlaps the import; the table, JSON and
+grade book list the files in name order whatever finished first, and ``--jobs 1`` grades in
+this process, one file after another.
 """
 
 from __future__ import annotations
@@ -49,6 +50,8 @@ def check_folder(
     graded = [path for i, path in enumerate(files) if i not in refused]
     jobs = min(jobs, len(graded))
     with Workers(jobs) if jobs > 1 else contextlib.nullcontext() as workers:
+        if workers is not None:  # their first files' code loads while torch is imported here
+            workers.prestart(graded, no_shrink)
         cases, references = _battery(options.api, json_out)
         stderr = make_console(file=sys.stderr)
         quiet = json_out or not sys.stderr.isatty()

@@ -72,12 +72,14 @@ def _grade(files, jobs, kill_first=False):
     from convtrace.check.grade import CheckOptions
     from convtrace.check.parallel import Workers, grade_files
 
-    cases = build_battery("cs231n")
-    references = References(cases)
-    references[0]  # the rest computed as needed (by the parent, with workers)
     options = CheckOptions(api="cs231n", shrink=False, timeout=2)
     seen, done = [0] * len(files), []
     with Workers(jobs) if jobs > 1 else _none() as workers:
+        if workers is not None:  # the first files' sandboxes start before the battery exists
+            workers.prestart(files, options)
+        cases = build_battery("cs231n")
+        references = References(cases)
+        references[0]  # the rest computed as needed (by the parent, with workers)
 
         def on_case(index):
             seen[index] += 1
@@ -112,6 +114,8 @@ def test_the_progress_callback_sees_every_case_of_every_file(tmp_path):
 
 
 def test_a_worker_that_dies_costs_only_its_own_file(tmp_path):
+    """Its other files (their sandboxes started with it, and gone with it) are graded by
+    another worker."""
     folder = _class(tmp_path / "class")
     files = [folder / name for name in ("correct_layers.py", "cs231n_layers.py",
                                         "maxpool_overwrite.py", "correct_layers.py")]  # fmt: skip
