@@ -1,8 +1,9 @@
 """Grade a folder's files several at a time, in worker processes, with the results of one at a time.
 
-``Workers(n)`` starts ``n`` fresh interpreters (multiprocessing's ``spawn``: nothing of this
-process is inherited, not torch's threads nor its locks) as soon as the folder is known, so
-their start-up overlaps the parent's import of torch. Each one receives the battery once (the
+``Workers(n)`` starts ``n`` fresh interpreters (nothing of this process is inherited, not
+torch's threads nor its locks) as soon as the folder is known, so their start-up overlaps the
+parent's import of torch, during which each also loads its first files in their sandboxes
+(``Workers.prestart``). Each one receives the battery once (the
 cases and torch's values for them, computed in the parent: a worker never imports torch),
 then one file at a time, which it grades exactly as ``grade.grade_file`` does in one process
 (each student's code still runs in its own sandboxed child, started by the worker). A worker
@@ -30,8 +31,9 @@ THREADS = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MK
                                    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")}  # fmt: skip
 
 
-#: Files whose sandbox a worker starts while the parent builds the battery.
-PRESTART = 4
+#: Files whose sandbox a worker starts while the parent builds the battery (at most
+#: ``PRESTART_ALL`` in all: each holds a loaded child).
+PRESTART, PRESTART_ALL = 6, 32
 
 
 def default_jobs() -> int:
@@ -69,26 +71,49 @@ def grade_one(path, cases, references, options, on_case=None, started=None):
 
 
 class _Worker:
-    def __init__(self, context, language: str):
-        parent, child = context.Pipe()
-        self.process = context.Process(target=serve, args=(child, language), daemon=True)
-        with _environment(THREADS):
-            self.process.start()
-        child.close()
-        self.conn = parent
+    """One worker: a fresh interpreter (``python -c``: it imports the grader, not this
+    process's ``__main__``, nor torch; fork would copy torch's threads and locks), talking
+    through a socket pair with ``multiprocessing``'s pickled messages."""
+
+    def __init__(self, language: str):
+        import socket
+        import subprocess
+        from multiprocessing.connection import Connection
+
+        import convtrace
+
+        ours, theirs = socket.socketpair()
+        root = os.path.dirname(os.path.dirname(os.path.abspath(convtrace.__file__)))
+        path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
+        env = {**os.environ, **{k: v for k, v in THREADS.items() if k not in os.environ},
+               "PYTHONPATH": path}  # fmt: skip
+        code = "import sys; from convtrace.check.parallel import serve; serve(*sys.argv[1:])"
+        try:
+            self.process = subprocess.Popen(
+                # -P: no '' on sys.path (a numpy.py where the teacher stands is not imported)
+                [sys.executable, "-P", "-c", code, str(theirs.fileno()), language],
+                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env,
+            )  # fmt: skip
+        finally:
+            theirs.close()
+        self.conn = Connection(ours.detach())
         self.file: int | None = None  # the index of the file it grades
         self.ready: deque = deque()  # (index, path): files whose sandbox it started already
 
     def stop(self, wait: float = 5.0) -> None:
+        from subprocess import TimeoutExpired
+
         with contextlib.suppress(OSError):
             self.conn.send(None)
-        self.process.join(wait)
-        if self.process.is_alive():  # SIGTERM: the worker closes its sandbox and exits
-            self.process.terminate()
-            self.process.join(wait)
-        if self.process.is_alive():
-            self.process.kill()
-            self.process.join()
+        try:
+            self.process.wait(wait)
+        except TimeoutExpired:
+            self.process.terminate()  # SIGTERM: the worker closes its sandboxes and exits
+            try:
+                self.process.wait(wait)
+            except TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
         self.conn.close()
 
 
@@ -97,15 +122,10 @@ class Workers:
     that stops them (and the sandboxes they run) on the way out, Ctrl-C included."""
 
     def __init__(self, jobs: int):
-        import multiprocessing
-
         from ..i18n import current_language
 
-        # a fresh interpreter (started at once: its imports overlap the parent's); fork would
-        # copy a parent that may hold torch's threads and locks
-        self._context = multiprocessing.get_context("spawn")
         self._language = current_language()
-        self.workers = [_Worker(self._context, self._language) for _ in range(max(1, jobs))]
+        self.workers = [_Worker(self._language) for _ in range(max(1, jobs))]
 
     def __enter__(self):
         return self
@@ -127,7 +147,9 @@ class Workers:
 
         count = len(battery_specs(options.api))
         early = [(i, p) for i, p in enumerate(files) if not str(p).endswith(".ipynb")]
-        for number, (index, path) in enumerate(early[: PRESTART * len(self.workers)]):
+        for number, (index, path) in enumerate(
+            early[: min(PRESTART_ALL, PRESTART * len(self.workers))]
+        ):
             worker = self.workers[number % len(self.workers)]
             worker.conn.send(("prestart", index, str(path), options, count))
             worker.ready.append((index, path))
@@ -172,7 +194,7 @@ class Workers:
                 except (EOFError, OSError):  # the worker stopped: its file, then a fresh one
                     record(worker, _lost(files[worker.file], worker))
                     queue.extendleft(reversed(worker.ready))  # its sandboxes died with it
-                    fresh = _Worker(self._context, self._language)
+                    fresh = _Worker(self._language)
                     self.workers[self.workers.index(worker)] = fresh
                     begin(fresh)
                     continue
@@ -195,29 +217,20 @@ def _lost(path, worker: _Worker):
     from .grade import FileResult
 
     worker.stop(2.0)
-    code = worker.process.exitcode
+    code = worker.process.returncode
     return FileResult(str(path), error=Msg("could not be graded (its grading process stopped, "
                                            "exit code {code})", code=code))  # fmt: skip
-
-
-@contextlib.contextmanager
-def _environment(values: dict):
-    """``os.environ`` with ``values`` (those not set already) while a worker is started."""
-    added = {k: v for k, v in values.items() if k not in os.environ}
-    os.environ.update(added)
-    try:
-        yield
-    finally:
-        for key in added:
-            os.environ.pop(key, None)
 
 
 def _exit(*_args) -> None:
     sys.exit(1)  # through the sandbox's ``with``: its child is killed, its folder removed
 
 
-def serve(conn, language: str) -> None:
-    """A worker's loop: the battery, then ``("file", index, path)`` until ``None`` or EOF."""
+def serve(fd: str, language: str) -> None:
+    """A worker's loop, on the socket ``fd``: ``("prestart", …)`` messages, the battery, then
+    ``("file", index, path)`` until ``None`` or EOF."""
+    from multiprocessing.connection import Connection
+
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     signal.signal(signal.SIGTERM, _exit)
     with contextlib.suppress(OSError, AttributeError):  # Linux: die with the parent
@@ -227,6 +240,7 @@ def serve(conn, language: str) -> None:
     from ..i18n import set_language
 
     set_language(language)
+    conn = Connection(int(fd))
     started: dict = {}  # index -> (sandbox, its answer to loading the file)
     try:
         _serve(conn, started)
