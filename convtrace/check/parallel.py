@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import signal
 import sys
+import threading
 from collections import deque
 
 from ..i18n import Msg
@@ -99,12 +101,29 @@ class _Worker:
         self.conn = Connection(ours.detach())
         self.file: int | None = None  # the index of the file it grades
         self.ready: deque = deque()  # (index, path): files whose sandbox it started already
+        # messages go out through a thread of their own: a worker still loading sandboxes
+        # does not read, and a battery bigger than the socket's buffer would stall the parent
+        self._outbox: queue.SimpleQueue = queue.SimpleQueue()
+        self._sender = threading.Thread(target=self._send_all, daemon=True)
+        self._sender.start()
+
+    def send(self, message) -> None:
+        """Queue ``message`` for the worker, in order; never blocks."""
+        self._outbox.put(message)
+
+    def _send_all(self) -> None:
+        while (message := self._outbox.get()) is not None:
+            try:
+                self.conn.send(message)
+            except OSError:  # the worker is gone: the parent sees it on reading
+                return
+        with contextlib.suppress(OSError):
+            self.conn.send(None)
 
     def stop(self, wait: float = 5.0) -> None:
         from subprocess import TimeoutExpired
 
-        with contextlib.suppress(OSError):
-            self.conn.send(None)
+        self._outbox.put(None)  # after what is queued: then the worker ends
         try:
             self.process.wait(wait)
         except TimeoutExpired:
@@ -114,6 +133,7 @@ class _Worker:
             except TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
+        self._sender.join()
         self.conn.close()
 
 
@@ -151,7 +171,7 @@ class Workers:
             early[: min(PRESTART_ALL, PRESTART * len(self.workers))]
         ):
             worker = self.workers[number % len(self.workers)]
-            worker.conn.send(("prestart", index, str(path), options, count))
+            worker.send(("prestart", index, str(path), options, count))
             worker.ready.append((index, path))
 
     def grade(self, files, cases, references, options, on_case=None, on_done=None):
@@ -171,11 +191,11 @@ class Workers:
         def assign(worker: _Worker) -> None:
             if worker.ready or queue:
                 worker.file, path = (worker.ready or queue).popleft()
-                worker.conn.send(("file", worker.file, str(path)))
+                worker.send(("file", worker.file, str(path)))
                 busy[worker.conn] = worker
 
         def begin(worker: _Worker) -> None:
-            worker.conn.send(("battery", list(cases), values, options))
+            worker.send(("battery", list(cases), values, options))
             assign(worker)
 
         def record(worker: _Worker, result) -> None:
@@ -208,8 +228,7 @@ class Workers:
                 index = pending.pop(0)
                 values[index] = references[index]
                 for worker in self.workers:
-                    with contextlib.suppress(OSError):
-                        worker.conn.send(("value", index, values[index]))
+                    worker.send(("value", index, values[index]))
         return results
 
 
