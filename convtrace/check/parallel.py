@@ -19,6 +19,7 @@ use one thread (``THREADS``): ``n`` workers on ``n`` cores, not ``n`` times the 
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import queue
 import signal
@@ -82,20 +83,24 @@ class _Worker:
         import subprocess
         from multiprocessing.connection import Connection
 
-        import convtrace
-
         ours, theirs = socket.socketpair()
-        root = os.path.dirname(os.path.dirname(os.path.abspath(convtrace.__file__)))
-        path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH")) if p)
-        env = {**os.environ, **{k: v for k, v in THREADS.items() if k not in os.environ},
-               "PYTHONPATH": path}  # fmt: skip
-        code = "import sys; from convtrace.check.parallel import serve; serve(*sys.argv[1:])"
+        env = {**os.environ, **{k: v for k, v in THREADS.items() if k not in os.environ}}
+        # the worker imports from this process's sys.path (-P: nothing where the teacher
+        # stands before that); its output is not this command's (--json stays one document)
+        code = (
+            "import sys, json; sys.path[:] = json.loads(sys.argv[3]); "
+            "from convtrace.check.parallel import serve; serve(*sys.argv[1:3])"
+        )
+        argv = [sys.executable, "-P", "-c", code, str(theirs.fileno()), language,
+                json.dumps(sys.path)]  # fmt: skip
         try:
             self.process = subprocess.Popen(
-                # -P: no '' on sys.path (a numpy.py where the teacher stands is not imported)
-                [sys.executable, "-P", "-c", code, str(theirs.fileno()), language],
-                pass_fds=(theirs.fileno(),), stdin=subprocess.DEVNULL, env=env,
-            )  # fmt: skip
+                argv,
+                pass_fds=(theirs.fileno(),),
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+            )
         finally:
             theirs.close()
         self.conn = Connection(ours.detach())
@@ -120,14 +125,19 @@ class _Worker:
         with contextlib.suppress(OSError):
             self.conn.send(None)
 
-    def stop(self, wait: float = 5.0) -> None:
+    def stop(self, wait: float = 5.0, now: bool = False) -> None:
+        """Ask the worker to end after what is queued (``now``: SIGTERM at once, Ctrl-C); one
+        that does not within ``wait`` seconds gets SIGTERM (it closes its sandboxes and
+        exits), then SIGKILL."""
         from subprocess import TimeoutExpired
 
-        self._outbox.put(None)  # after what is queued: then the worker ends
+        self._outbox.put(None)
+        if now:
+            self.process.terminate()
         try:
             self.process.wait(wait)
         except TimeoutExpired:
-            self.process.terminate()  # SIGTERM: the worker closes its sandboxes and exits
+            self.process.terminate()
             try:
                 self.process.wait(wait)
             except TimeoutExpired:
@@ -150,12 +160,12 @@ class Workers:
     def __enter__(self):
         return self
 
-    def __exit__(self, *exc):
-        self.close()
+    def __exit__(self, kind, *exc):
+        self.close(now=kind is not None)
 
-    def close(self) -> None:
+    def close(self, now: bool = False) -> None:
         for worker in self.workers:
-            worker.stop()
+            worker.stop(now=now)
         self.workers = []
 
     def prestart(self, files, options) -> None:
