@@ -3,13 +3,12 @@
 ``Workers(n)`` starts ``n`` fresh interpreters (nothing of this process is inherited, not
 torch's threads nor its locks) as soon as the folder is known, so their start-up overlaps the
 parent's import of torch, during which each also loads its first files in their sandboxes
-(``Workers.prestart``). Each one receives the battery once (the
-cases and torch's values for them, computed in the parent: a worker never imports torch),
-then one file at a time, which it grades exactly as ``grade.grade_file`` does in one process
-(each student's code still runs in its own sandboxed child, started by the worker). A worker
-sends a line per case (the progress bar advances per case) and the file's ``FileResult``; the
-parent keeps the results in file order, so the table, JSON and grade book do not depend on
-which worker finished first.
+(``Workers.prestart``). Each one receives the battery once (the cases and torch's values for
+them, computed in the parent: a worker never imports torch), then one file at a time, which
+it grades exactly as ``grade.grade_file`` does in one process (each student's code still runs
+in its own sandboxed child, started by the worker). A worker sends a line per case (the
+progress bar advances per case) and the file's ``FileResult``; the parent keeps the results in
+file order, so the table, JSON and grade book do not depend on which worker finished first.
 
 A file whose worker stops (killed, out of memory) gets an error result and a fresh worker
 takes the next file: one file never costs the class its grades. BLAS and OpenMP in a worker
@@ -54,8 +53,12 @@ def grade_files(files, cases, references, options, workers=None, on_case=None, o
     if workers is None:
         results = []
         for index, path in enumerate(files):
-            results.append(grade_one(path, cases, references, options, lambda _r, i=index: (
-                on_case and on_case(i))))  # fmt: skip
+
+            def progress(_result, index=index):
+                if on_case:
+                    on_case(index)
+
+            results.append(grade_one(path, cases, references, options, progress))
             if on_done:
                 on_done(index)
         return results
@@ -195,17 +198,17 @@ class Workers:
         pending = [i for i, value in enumerate(values) if value is None]
         results: list = [None] * len(files)
         early = {index for worker in self.workers for index, _path in worker.ready}
-        queue = deque((i, path) for i, path in enumerate(files) if i not in early)
+        waiting = deque((i, path) for i, path in enumerate(files) if i not in early)
         busy: dict = {}
 
         def assign(worker: _Worker) -> None:
-            if worker.ready or queue:
-                worker.file, path = (worker.ready or queue).popleft()
+            if worker.ready or waiting:
+                worker.file, path = (worker.ready or waiting).popleft()
                 worker.send(("file", worker.file, str(path)))
                 busy[worker.conn] = worker
 
         def begin(worker: _Worker) -> None:
-            worker.send(("battery", list(cases), values, options))
+            worker.send(("battery", list(cases), list(values), options))
             assign(worker)
 
         def record(worker: _Worker, result) -> None:
@@ -223,7 +226,7 @@ class Workers:
                     message = conn.recv()
                 except (EOFError, OSError):  # the worker stopped: its file, then a fresh one
                     record(worker, _lost(files[worker.file], worker))
-                    queue.extendleft(reversed(worker.ready))  # its sandboxes died with it
+                    waiting.extendleft(reversed(worker.ready))  # its sandboxes died with it
                     fresh = _Worker(self._language)
                     self.workers[self.workers.index(worker)] = fresh
                     begin(fresh)
