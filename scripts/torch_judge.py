@@ -23,6 +23,10 @@ import sys
 import numpy as np
 
 RTOL = 1e-6
+#: CS231n's starter helpers (``cs231n.im2col``, numpy only), which a ``layers.py`` may import:
+#: the grader offers them to the submission, so the judge does too (no convtrace is imported)
+STARTER = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "convtrace", "check",
+                       "starter")  # fmt: skip
 
 PAIRS = {
     "conv": ("conv_forward_naive", "conv_backward_naive"),
@@ -187,6 +191,7 @@ JUDGES = {
 
 def judge_file(path: str) -> dict:
     sys.path.insert(0, os.path.dirname(os.path.abspath(path)))
+    sys.path.append(os.path.normpath(STARTER))
     try:
         namespace = runpy.run_path(path, run_name="judged")
     except BaseException as error:  # noqa: BLE001 - a file that does not load fails everything

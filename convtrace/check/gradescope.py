@@ -9,8 +9,11 @@ language (``i18n.language``). A file that could not be graded gets a readable do
 
 from __future__ import annotations
 
+import numpy as np
+
 from ..i18n import _
 from .catalog import BUGS
+from .cellsum import markdown_sum
 from .escape import visible
 from .grade import LABELS, CaseResult, FileResult
 from .report import atomic_write, finite
@@ -44,8 +47,15 @@ def _case_output(r: CaseResult) -> str:
                 expected=finite(r.expected[component][cell]),
             )
         )
+        written = markdown_sum(r, component, cell, got=r.got[component][cell])
+        if written is not None:
+            lines += [_("The right value, as its sum with the case's numbers:"), written]
     elif component is not None:
         lines.append(_("{tensor} has the wrong shape").format(tensor=LABELS[component]))
+        first = (0,) * np.ndim(r.expected[component])  # no aligned cell: the expected first
+        written = markdown_sum(r, component, first) if np.size(r.expected[component]) else None
+        if written is not None:
+            lines += [_("Its first cell, as PyTorch computes it:"), written]
     for bug in r.diagnosis:
         lines.append(_(BUGS[bug].sentence))
     return "\n\n".join(lines)

@@ -32,6 +32,8 @@ from ..i18n import N_, Msg
 NOBODY = 65534
 SUBMISSION_DIR = "/submission"
 GRADER_DIR = "/grader"
+#: CS231n's starter helpers (``cs231n.im2col``): on the child's sys.path, read-only
+STARTER = Path(__file__).resolve().parent / "starter"
 WORK_DIR = "/sandbox"
 ENV = {
     "PATH": "/usr/bin:/bin",
@@ -77,6 +79,12 @@ class Isolation:
         paths += [f"/etc/{name}" for name in ("ld.so.cache", "ld.so.conf", "ld.so.conf.d")]
         paths += _python_paths() + [submission_dir, grader_dir]
         return paths + ["/proc/self", "/dev/null", "/dev/zero", "/dev/urandom"]
+
+
+def starter_path(isolation: Isolation) -> str:
+    """Where the child finds the starter helpers: bound under /grader in namespaces, the
+    package's own folder otherwise (both inside what Landlock leaves readable)."""
+    return f"{GRADER_DIR}/starter" if isolation.namespaced else str(STARTER)
 
 
 def bwrap_binary() -> str | None:
@@ -234,6 +242,7 @@ def command(
         binds += ["--ro-bind", str(grader_file), f"{GRADER_DIR}/{grader_file.name}"]
         helper = grader_file.with_name("confine.py")  # the worker's second layer
         binds += ["--ro-bind", str(helper), f"{GRADER_DIR}/{helper.name}"]
+        binds += ["--ro-bind", str(STARTER), starter_path(isolation)]
     # the private /tmp first: a venv or a clone that lives under the host's /tmp (as a CI
     # checkout may) is then bound on top of it instead of being hidden by it
     args += ["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--tmpfs", WORK_DIR]

@@ -188,7 +188,8 @@ class Sandbox:
         os.set_blocking(self.proc.stdout.fileno(), False)
         os.set_blocking(self._res, False)
         read = self.isolation.read_paths(os.path.dirname(path), os.path.dirname(script))
-        setup = {**self.setup, "path": path, "landlock": read}
+        starter = iso.starter_path(self.isolation)
+        setup = {**self.setup, "path": path, "landlock": read, "starter": starter}
         return self._exchange(setup, {}, self.timeout + 5)[0]  # + the import of numpy
 
     def close(self) -> None:

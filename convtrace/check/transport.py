@@ -54,6 +54,13 @@ MESSAGES: dict[str, tuple[str, tuple[str, ...]]] = {
         ),
         ("module", "line"),
     ),
+    "missing_module": (
+        N_(
+            "imports a module the grader does not have: {module} (the grader offers numpy, the "
+            "standard library and CS231n's cs231n.im2col)"
+        ),
+        ("module", "line"),
+    ),
     "weight_attr_missing": (
         N_("--weight-attr {given}: the object has no ndarray attribute {given}"),
         ("given",),

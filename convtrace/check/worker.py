@@ -131,6 +131,8 @@ def describe_exception(error: BaseException, path: str) -> dict:
             line = frame.lineno
     if isinstance(error, ImportError) and (error.name or "").split(".")[0] in FORBIDDEN:
         return said("forbidden_import", module=error.name, line=line or "")
+    if isinstance(error, ModuleNotFoundError) and error.name:
+        return said("missing_module", module=error.name, line=line or "")
     try:
         text = str(error)
     except BaseException:  # noqa: BLE001 - a hostile __str__
@@ -358,6 +360,8 @@ def load(setup: dict):
     # must not stand in for the real one
     here = {os.path.dirname(os.path.abspath(__file__)), os.path.dirname(setup["path"]), ""}
     sys.path[:] = [p for p in sys.path if p not in here and os.path.abspath(p) not in here]
+    if setup.get("starter"):  # the starter code's helpers (cs231n.im2col), read-only, last
+        sys.path.append(setup["starter"])
     if not setup.get("allow_torch"):
         sys.meta_path.insert(0, _sibling("confine").ForbiddenImports(FORBIDDEN))
         for name in list(sys.modules):

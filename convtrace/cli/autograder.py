@@ -58,7 +58,8 @@ def _wheel(folder: str) -> Path:
                "(install convtrace from its source)"))  # fmt: skip
     command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
                "--wheel-dir", folder, str(project)]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True)
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "315532800"}  # 1980: the wheel's own zip dates
+    done = subprocess.run(command, capture_output=True, text=True, env=env)
     wheels = sorted(Path(folder).glob("convtrace-*.whl"))
     if done.returncode != 0 or not wheels:
         fail(_("pip wheel failed: {error}").format(error=done.stderr.strip()[-500:]))
@@ -132,7 +133,9 @@ def build_command(
                 info = zipfile.ZipInfo(name)
                 info.external_attr = 0o755 << 16
                 archive.writestr(info, text)
-            archive.write(wheel, wheel.name)
+            info = zipfile.ZipInfo(wheel.name)  # the fixed 1980 date of the scripts: the
+            info.compress_type = zipfile.ZIP_DEFLATED  # same config makes the same zip
+            archive.writestr(info, wheel.read_bytes())
     typer.echo(_("wrote {path}").format(path=out))
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
-from types import SimpleNamespace
 
 import numpy as np
 from rich import box
@@ -21,7 +20,7 @@ from rich.text import Text
 from ..check.cases import RTOL
 from ..check.catalog import BUGS, CATALOG
 from ..check.escape import visible
-from ..check.grade import COMPONENTS, LABELS, RUNNING, STAGES, CaseResult, FileResult
+from ..check.grade import COMPONENTS, LABELS, RUNNING, CaseResult, FileResult
 from ..i18n import N_, _
 from .tensors import format_number
 
@@ -101,38 +100,18 @@ def case_table(result: FileResult) -> Group:
     return Group(*tables)
 
 
-def _mini_trace(r: CaseResult):
-    """A Trace of torch's values for the case, so ``explain_cell`` can write one as its sum."""
-    from ..core.layers.conv import Conv
-    from ..tracing.stage import Stage, Trace
-
-    case = r.case
-    weight = np.asarray(case.w, dtype=np.float64)
-    layer = Conv(weight.shape[0], weight.shape[2:], case.stride, weight=weight,
-                 bias=case.b if r.bias is None else r.bias)  # fmt: skip
-    layer.pads = case.pads  # as the reference applies them (the course API's own padding)
-    layer.in_stage, layer.in_symbol, layer.symbol = "input", "x", "H"
-    trace = Trace(scenario=SimpleNamespace(), dtype="float64", has_reference=True, layers=[layer])
-    trace.add(Stage("input", "x", case.x))
-    trace.add(Stage("grad.conv.out", "∂L/∂O", case.dout))
-    for k in COMPONENTS:
-        trace.add(Stage(STAGES[k], LABELS[k], r.expected[k], reference=r.expected[k]))
-    return trace
-
-
 def _cell_sum(r: CaseResult, component: str, index, precision: int) -> RenderableType | None:
-    from ..explain.cell import explain_cell
-    from .explain import VIEWS
+    from ..check.cellsum import explain
+    from .explain import VIEWS, terms_view
     from .explain_parts import num, verdicts
 
-    try:
-        e = explain_cell(_mini_trace(r), STAGES[component], index)
-    except Exception:  # noqa: BLE001 - the sum is a bonus; never let it hide the verdict
+    e = explain(r, component, index)  # None: no sum (running statistics) or none writable
+    if e is None:
         return None
     # explain's view, closing with the torch line only (the "trace" here is torch's values)
     title = Text(f"{e.cell} = ", style="ct.title")
     title.append(num(e.value, precision), style="ct.big")
-    body = VIEWS[e.kind](e, precision)
+    body = VIEWS.get(e.kind, terms_view)(e, precision)
     torch_line = verdicts(e, precision)[-1]
     return Group(title, Text(_(e.formula), style="ct.formula"), Text(""), *body, torch_line)
 
@@ -209,7 +188,7 @@ def failure_view(
     # shapes that differ have no aligned wrong cell: explain the expected tensor's first one
     shown = cell if cell is not None else (0,) * np.ndim(r.expected[component])
     view = None
-    if r.case.spec.kind == "conv" and with_sum:
+    if with_sum and np.size(r.expected[component]):
         view = _cell_sum(r, component, shown, precision)
     if r.unexplained:
         names = ", ".join(LABELS[k] for k in r.unexplained)

@@ -166,3 +166,16 @@ def test_points_refusals(tmp_path, points, why):
                                       "--points", points])  # fmt: skip
     assert result.exit_code == 2 and why in result.output and result.output.startswith("Error:")
     assert not (tmp_path / "a.zip").exists()
+
+
+def test_the_same_config_builds_the_same_zip(tmp_path):
+    """A teacher can tell whether the autograder changed: two builds a second apart are the
+    same bytes (fixed dates inside the zip and inside the wheel it carries)."""
+    import time
+
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = build(tmp_path / "a", "--api", "cs231n")
+    time.sleep(1.1)
+    second = build(tmp_path / "b", "--api", "cs231n")
+    assert first.read_bytes() == second.read_bytes()
