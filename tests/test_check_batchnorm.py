@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from convtrace.check import batchnorm
+from convtrace.check import batchnorm, cases
 from convtrace.check.cases import BN_BATTERY, RTOL, build_case, torch_reference
 from convtrace.check.grade import within
 
@@ -71,3 +71,21 @@ def test_each_variant_differs_from_torch_on_every_case_it_claims():
             assert not any(within(v, ref["running_var"]) for v in batchnorm._std_running_var(case))
             shared = batchnorm._shared_running(case)
             assert not within(shared["running_mean"], ref["running_mean"])
+
+
+@pytest.mark.parametrize("spec", cases.AFFINE_BATTERY + BN_BATTERY[:2], ids=lambda s: s.name)
+def test_the_affine_and_bn_references_are_torchs_explicit_backward(spec):
+    """The references take autograd from Σ out·dout (no sympy import): torch's
+    ``out.backward(dout)`` through F.linear / F.batch_norm gives the same numbers."""
+    case = build_case(spec, "cs231n")
+    ref = torch_reference(case)
+    x = torch.tensor(case.x, requires_grad=True)
+    w = torch.tensor(case.w, requires_grad=True)
+    b = torch.tensor(case.b, requires_grad=True)
+    if spec.kind == "affine":
+        out = torch.nn.functional.linear(x.reshape(x.shape[0], -1), w.T, b)
+    else:
+        out = torch.nn.functional.batch_norm(x, None, None, w, b, training=True, eps=spec.eps)
+    out.backward(torch.tensor(case.dout))
+    for key, value in (("out", out.detach()), ("dX", x.grad), ("dF", w.grad), ("db", b.grad)):
+        assert np.allclose(ref[key], value.numpy(), rtol=1e-12, atol=1e-12), key

@@ -259,11 +259,16 @@ def build_case(spec: CaseSpec, api: str = "course") -> Case:
     return Case(spec, x, w, b, dout, pads, api)
 
 
-def build_battery(api: str = "course") -> list[Case]:
-    specs = BATTERY
+def battery_specs(api: str = "course") -> tuple[CaseSpec, ...]:
+    """The battery's cases for ``api``, in order (known without torch: ``build_battery``
+    draws the worked example's numbers with torch's generator)."""
     if api == "cs231n":
-        specs = BATTERY + CS231N_CONV + POOL_BATTERY + AFFINE_BATTERY + RELU_BATTERY + BN_BATTERY
-    return [build_case(spec, api) for spec in specs]
+        return BATTERY + CS231N_CONV + POOL_BATTERY + AFFINE_BATTERY + RELU_BATTERY + BN_BATTERY
+    return BATTERY
+
+
+def build_battery(api: str = "course") -> list[Case]:
+    return [build_case(spec, api) for spec in battery_specs(api)]
 
 
 class References:
@@ -284,6 +289,10 @@ class References:
 
     def __iter__(self):
         return (self[i] for i in range(len(self)))
+
+    def known(self, index: int) -> dict[str, np.ndarray] | None:
+        """torch's values for case ``index`` if computed already, else None (not computed)."""
+        return self._values[index]
 
 
 def torch_reference(case: Case, with_bias: bool = True) -> dict[str, np.ndarray]:
@@ -312,7 +321,9 @@ def torch_reference(case: Case, with_bias: bool = True) -> dict[str, np.ndarray]
         w = torch.tensor(case.w, requires_grad=True)
         b = torch.tensor(case.b, requires_grad=True)
         out = x.reshape(x.shape[0], -1) @ w + b
-        out.backward(torch.tensor(case.dout))
+        # autograd from Σ out·dout: dL/dout is 1·dout, exactly out.backward(dout)'s numbers,
+        # without the ~0.5 s import of sympy torch makes for an explicit gradient
+        (out * torch.tensor(case.dout)).sum().backward()
         return {"out": out.detach().numpy(), "dF": w.grad.numpy(), "dX": x.grad.numpy(),
                 "db": b.grad.numpy()}  # fmt: skip
     # torch's own convolution backward kernel, called directly: the same numbers as autograd

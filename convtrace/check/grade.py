@@ -238,11 +238,14 @@ class CheckOptions:
     isolation: object = None  # an isolation.Isolation; None: the best this machine gives
 
 
-def grade_file(path, cases, references, options: CheckOptions, on_case=None) -> FileResult:
+def grade_file(
+    path, cases, references, options: CheckOptions, on_case=None, started=None
+) -> FileResult:
     """``_grade_python`` on a ``.py``; a ``.ipynb`` is first turned into one (its code cells in
-    order, IPython lines dropped: ``notebook_source``), graded the same way."""
+    order, IPython lines dropped: ``notebook_source``), graded the same way. ``started``:
+    ``start_sandbox``'s answer for this ``.py``, when its child was started beforehand."""
     if not str(path).endswith(".ipynb"):
-        return _grade_python(path, cases, references, options, on_case)
+        return _grade_python(path, cases, references, options, on_case, started)
     import tempfile
 
     from .notebook_source import note, notebook_to_python
@@ -261,12 +264,9 @@ def grade_file(path, cases, references, options: CheckOptions, on_case=None) -> 
     return result
 
 
-def _grade_python(path, cases, references, options: CheckOptions, on_case=None) -> FileResult:
-    """Run every case of ``cases`` on the student's file in a sandbox and grade it.
-
-    references: torch's values per case (``cases.torch_reference``); on_case(result) is called
-    after each case (progress). One child serves all cases; a fresh one after a kill or crash.
-    """
+def start_sandbox(path, options: CheckOptions, count: int) -> tuple:
+    """The sandbox for the student's ``.py`` at ``path``, for a battery of ``count`` cases,
+    started (the file loaded in its child): ``(sandbox, its answer)``, for ``grade_file``."""
     from .sandbox import Sandbox
 
     setup = {
@@ -278,6 +278,23 @@ def _grade_python(path, cases, references, options: CheckOptions, on_case=None) 
         "weight_attr": options.weight_attr,
         "bias_attr": options.bias_attr,
     }
+    box = Sandbox(setup, options.timeout, options.memory, count, options.isolation,
+                  options.allow_torch)  # fmt: skip
+    try:
+        return box, box.start()
+    except BaseException:
+        box.close()
+        raise
+
+
+def _grade_python(
+    path, cases, references, options: CheckOptions, on_case=None, started=None
+) -> FileResult:
+    """Run every case of ``cases`` on the student's file in a sandbox and grade it.
+
+    references: torch's values per case (``cases.torch_reference``); on_case(result) is called
+    after each case (progress). One child serves all cases; a fresh one after a kill or crash.
+    """
     from .diagnose import diagnose_file, load_findings
 
     result = FileResult(str(path))
@@ -285,10 +302,8 @@ def _grade_python(path, cases, references, options: CheckOptions, on_case=None) 
         result.source = open(path, encoding="utf-8", errors="replace").read(1_000_000)
     except OSError:
         result.source = ""
-    box = Sandbox(setup, options.timeout, options.memory, len(cases), options.isolation,
-                  options.allow_torch)  # fmt: skip
+    box, loaded = started or start_sandbox(path, options, len(cases))
     with box:
-        loaded = box.start()
         if loaded["status"] != "loaded":
             findings = load_findings(loaded, result.source)
             if findings:  # the file fails for a reason the catalog names: graded, not refused
@@ -298,14 +313,14 @@ def _grade_python(path, cases, references, options: CheckOptions, on_case=None) 
             return result
         present = set(loaded.get("present") or ["conv"]) | {"conv"}
         graded = [i for i, c in enumerate(cases) if c.spec.kind in present]
-        # a lazy sequence (cases.References) computes torch's values only for what is graded
-        cases, references = [cases[i] for i in graded], [references[i] for i in graded]
-        for number, (case, expected) in enumerate(zip(cases, references, strict=True)):
-            reply, arrays = run_in(box, case)
+        # a lazy sequence (cases.References, parallel's) gives torch's values only for what is
+        # graded, each when its case is
+        for number, index in enumerate(graded):
+            reply, arrays = run_in(box, cases[index])
             if reply["status"] == "setup" and number == 0:
                 result.error = reply_message(reply)
                 return result
-            case_result = grade_case(case, expected, reply, arrays)
+            case_result = grade_case(cases[index], references[index], reply, arrays)
             result.cases.append(case_result)
             if on_case:
                 on_case(case_result)
