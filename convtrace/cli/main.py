@@ -17,6 +17,7 @@ from ..scenario.spec import ScenarioSpec
 from .autograder import app as autograder_app
 from .bench import bench_command
 from .check import check_command
+from .explain import explain_command
 from .help import HelpCommand, HelpGroup
 from .live import live_command
 from .options import fail, guarded, scenario_options
@@ -29,11 +30,12 @@ from .output import (
     ThemeOption,
     open_handout,
     output_options,
-    spinner,
 )
 from .sgd_options import LrOption, MomentumOption, WeightDecayOption, make_sgd
 from .shapes import transposed_shapes
 from .show import show as _show
+from .tracing import run_trace as _trace
+from .tracing import styled_console as _styled_console
 from .train import train_command
 from .usage import COMMANDS, usage_message
 
@@ -75,53 +77,12 @@ def _root(
             fail(str(error))
 
 
-def _trace(spec: ScenarioSpec, *, backward: bool, compare_torch: bool, quiet: bool,
-           only: str | None = None, cell: str | None = None, gradcheck: bool = False,
-           sgd=None, convt: bool = False):  # fmt: skip
-    """The run (see tracing/run.py) with a spinner unless ``quiet`` (JSON output); ``only``: an
-    --only glob, refused before computing when no stage of this network matches it; ``cell``:
-    explain's stage, refused likewise when this network has no sum for it; ``sgd``: one SGD
-    step after the backward pass (--lr)."""
-    from ..tracing.run import compute_trace
-    from .output import check_only_pattern
-
-    def before_run(layers):
-        extra = ()
-        if sgd is not None:
-            from ..tracing.update import update_stage_names
-
-            extra = update_stage_names(layers, sgd.momentum)
-        check_only_pattern(only, layers, extra)
-        if cell is not None:
-            from ..explain.cell import check_covered
-
-            check_covered(cell, layers)
-
-    return compute_trace(
-        spec,
-        backward=backward,
-        reference=compare_torch,
-        gradcheck=gradcheck,
-        convt=convt,
-        before_run=before_run,
-        status=lambda message: spinner(message, quiet),
-        sgd=sgd,
-    )
-
-
 GRADCHECK_OPTION = typer.Option(
     "--gradcheck",
     rich_help_panel="Output",
     help="A fourth witness: central finite differences of the loss in float64 for the gradients "
     "of the input and every parameter (at most 200 cells a stage, sampled beyond).",
 )
-
-
-def _styled_console(color: str, theme: str):
-    """The console for --color and --theme as typed (a bad value is a ConvtraceError)."""
-    from ..render.console import make_console, parse_color, parse_theme
-
-    return make_console(color=parse_color(color), theme=parse_theme(theme))
 
 
 @app.command(cls=HelpCommand)
@@ -309,90 +270,7 @@ def shapes(
         Report(console, handout, quiet or json_out, "convtrace shapes").emit(shapes_view(axes, pad))
 
 
-@app.command(cls=HelpCommand)
-@guarded
-@scenario_options
-def explain(
-    cell: Annotated[
-        str,
-        typer.Argument(
-            help="The number to explain, as stage\\[i,j,...]: conv.out\\[n,f,i,j], "
-            "pool.out\\[n,c,i,j], fc.out\\[n,o], loss, grad.conv.weight\\[f,c,u,v], "
-            "grad.conv.bias\\[f], grad.fc.weight\\[o,k], grad.input\\[n,c,r,q], …; in a --net "
-            "network the same for every layer (conv2.out\\[0,3,1,1]). Quote it for the shell.",
-            metavar="CELL",
-            show_default=False,
-        ),
-    ],
-    spec: ScenarioSpec,
-    json_out: Annotated[
-        bool, typer.Option("--json", help="Print one JSON document with every term instead.")
-    ] = False,
-    compare_torch: Annotated[
-        bool,
-        typer.Option(
-            "--compare-torch/--no-compare-torch", help="Check the value against PyTorch's too."
-        ),
-    ] = True,
-    precision: Annotated[
-        int, typer.Option(help="Significant digits of non-whole numbers.", min=0, max=12)
-    ] = 4,
-    color: ColorOption = "auto",
-    theme: ThemeOption = "default",
-    export: ExportOption = None,
-    quiet: QuietOption = False,
-    lr: LrOption = None,
-    momentum: MomentumOption = 0.0,
-    weight_decay: WeightDecayOption = 0.0,
-) -> None:
-    """Where one number comes from: its short sum, term by term, with the run's actual values.
-
-    Same scenario flags (and seed) as [bold]run[/bold].
-
-    [bold]Examples[/bold]
-
-      convtrace explain 'conv.out[0,1,2,2]' --seed 42     the worked example's 9 terms
-      convtrace explain 'grad.conv.weight[0,0,0,0]'
-      convtrace explain 'grad.input[0,0,2,2]' --padding same --stride 2
-      convtrace explain 'pool.out[0,1,1,1]' --pool avg --json
-      convtrace explain 'grad.input[0,0,2,2]' --export grad_input.html   also a handout
-      convtrace explain 'fc.out[0,0]'                       z = Σ f·W_fc + b, term by term
-      convtrace explain loss --loss ce --classes 3
-      convtrace explain 'conv2.out[0,3,1,1]' --net "conv(4,3) relu conv(8,3) fc(10)"
-      convtrace explain 'update.conv.weight[0,0,1,1]' --lr 0.1   one SGD step, W − η·∂L/∂W
-
-    Exit code 0 when the sum agrees with the trace and torch, 1 when not, 2 for bad input.
-    """
-    from ..explain.cell import explain_cell, explanation_document, parse_cell
-
-    console = _styled_console(color, theme)  # a bad --color/--theme before any work
-    handout = open_handout(export, quiet, theme, json_out)
-    stage, index = parse_cell(cell, _net_layers(spec))
-    sgd = make_sgd(lr, momentum, weight_decay)
-    trace = _trace(spec, backward=True, compare_torch=compare_torch, quiet=json_out, cell=stage,
-                   sgd=sgd)  # fmt: skip
-    explanation = explain_cell(trace, stage, index)
-    if json_out:
-        with english():
-            typer.echo(json.dumps(explanation_document(explanation)))
-    if handout is not None or not json_out:
-        from ..render.explain import explanation_view
-
-        view = explanation_view(explanation, precision)
-        title = f"convtrace explain {explanation.cell}"
-        Report(console, handout, quiet or json_out, title).emit(view)
-    if not explanation.agrees_with_trace or explanation.agrees_with_reference is False:
-        raise typer.Exit(1)
-
-
-def _net_layers(spec: ScenarioSpec):
-    """A --net network's layers (named, as its stages), or None for the classroom network."""
-    if not spec.net:
-        return None
-    from ..scenario.net import parse_net
-
-    return parse_net(spec.net)
-
+app.command("explain", cls=HelpCommand)(guarded(scenario_options(explain_command)))
 
 # `convtrace bench` lives in bench_cli.py; importing it loads only typer (the timing code and
 # torch load when the command runs).
