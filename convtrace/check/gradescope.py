@@ -19,6 +19,8 @@ from .grade import LABELS, CaseResult, FileResult
 from .report import atomic_write, finite
 
 OUTPUT_FORMAT = "md"
+#: the most points one graded function may be worth (--points)
+MAX_POINTS = 10_000
 
 
 def _code(text) -> str:
@@ -108,10 +110,11 @@ def parse_points(text: str, api: str) -> dict[str, float]:
             number = float(value)
         except ValueError:
             number = math.nan
-        if not math.isfinite(number) or number < 0 or kind in points:
+        # a bound keeps the total finite: results.json cannot hold an infinite score
+        if not 0 <= number <= MAX_POINTS or kind in points:
             raise ValueError(
-                _("--points {part!r}: each kind once, with a number of points ≥ 0").format(
-                    part=part
+                _("--points {part!r}: each kind once, with 0 to {most:,} points").format(
+                    part=part, most=MAX_POINTS
                 )
             )
         points[kind] = number

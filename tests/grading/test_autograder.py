@@ -158,8 +158,8 @@ def test_points_per_function(zips, tmp_path):
 
 @pytest.mark.parametrize(
     "points, why",
-    [("pool=5", "one of conv"), ("conv=-1", "≥ 0"), ("conv=1,conv=2", "each kind once"),
-     ("conv", "KIND=POINTS"), ("conv=nan", "≥ 0")],
+    [("pool=5", "one of conv"), ("conv=-1", "0 to 10,000"), ("conv=1,conv=2", "each kind once"),
+     ("conv", "KIND=POINTS"), ("conv=nan", "0 to 10,000"), ("conv=1e308", "0 to 10,000")],
 )  # fmt: skip
 def test_points_refusals(tmp_path, points, why):
     result = CliRunner().invoke(app, ["autograder", "build", "--out", str(tmp_path / "a.zip"),
