@@ -51,7 +51,7 @@ def _scenario_options() -> dict:
 
 def _closest(name: str, known) -> str:
     """``No such option: seeed; did you mean seed (or size)?``, as the CLI words it."""
-    from .cli.options import no_such_option
+    from .cli.errors import no_such_option
 
     close = difflib.get_close_matches(name, list(known), n=3, cutoff=0.6)
     if not close:

@@ -24,8 +24,8 @@ from typing import Annotated
 import typer
 
 from ..i18n import _
+from .errors import fail
 from .help import HelpCommand, HelpGroup
-from .options import fail
 
 app = typer.Typer(help="Gradescope autograders: build the zip, run it in the container.",
                   no_args_is_help=True, cls=HelpGroup)  # fmt: skip

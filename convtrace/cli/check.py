@@ -16,7 +16,7 @@ from typing import Annotated
 import typer
 
 from ..i18n import _
-from .options import fail
+from .errors import fail
 from .output import ExportOption, QuietOption, Report, open_handout, spinner
 
 PANEL = "Checking"

@@ -14,7 +14,7 @@ from pathlib import Path
 import typer
 
 from ..i18n import _
-from .options import fail
+from .errors import fail
 from .output import Report
 
 

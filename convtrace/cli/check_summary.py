@@ -7,7 +7,7 @@ import json
 import typer
 
 from ..i18n import _
-from .options import fail
+from .errors import fail
 
 
 def summarize_command(paths: list[str], json_out: bool, out) -> None:

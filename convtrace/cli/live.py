@@ -13,7 +13,8 @@ import typer
 
 from ..i18n import _
 from ..scenario.spec import ScenarioSpec
-from .options import fail, guarded, scenario_options
+from .errors import fail, guarded
+from .options import scenario_options
 from .sgd_options import LrOption, MomentumOption, WeightDecayOption, make_sgd
 
 

@@ -17,10 +17,11 @@ from ..scenario.spec import ScenarioSpec
 from .autograder import app as autograder_app
 from .bench import bench_command
 from .check import check_command
+from .errors import fail, guarded
 from .explain import explain_command
 from .help import HelpCommand, HelpGroup
 from .live import live_command
-from .options import fail, guarded, scenario_options
+from .options import scenario_options
 from .output import (
     ColorOption,
     ExportOption,

@@ -9,7 +9,7 @@ import json
 import typer
 
 from ..i18n import _, english
-from .options import fail
+from .errors import fail
 from .output import Report
 
 

@@ -8,7 +8,7 @@ import sys
 import typer
 
 from ..i18n import _, english
-from .options import fail
+from .errors import fail
 from .output import OutputOptions
 
 

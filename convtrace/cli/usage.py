@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 
 from ..i18n import _
-from .options import no_such_option
+from .errors import no_such_option
 
 
 def typed_value(param, args: list[str]) -> str | None:
