@@ -1,24 +1,24 @@
 """Grade a folder's files several at a time, in worker processes, with the results of one at a time.
 
-``Workers(n)`` starts ``n`` fresh interpreters (nothing of this process is inherited, not
-torch's threads nor its locks) as soon as the folder is known, so their start-up overlaps the
-parent's import of torch, during which each also loads its first files in their sandboxes
-(``Workers.prestart``). Each one receives the battery once (the cases and torch's values for
-them, computed in the parent: a worker never imports torch), then one file at a time, which
-it grades exactly as ``grade.grade_file`` does in one process (each student's code still runs
-in its own sandboxed child, started by the worker). A worker sends a line per case (the
-progress bar advances per case) and the file's ``FileResult``; the parent keeps the results in
-file order, so the table, JSON and grade book do not depend on which worker finished first.
+``Workers(n)`` starts ``n`` workers as soon as the folder is known (forks of this process,
+before torch is imported; fresh interpreters where a fork would not be safe: see
+``processes.py``), so they are ready during the parent's import of torch, during which each
+also loads its first files in their sandboxes (``Workers.prestart``). Each one receives the
+battery once (the cases and torch's values for them, computed in the parent: a worker never
+imports torch), then one file at a time, which it grades exactly as ``grade.grade_file`` does
+in one process (each student's code still runs in its own sandboxed child, started by the
+worker). A worker sends a line per case (the progress bar advances per case) and the file's
+``FileResult``; the parent keeps the results in file order, so the table, JSON and grade book
+do not depend on which worker finished first.
 
 A file whose worker stops (killed, out of memory) gets an error result and a fresh worker
 takes the next file: one file never costs the class its grades. BLAS and OpenMP in a worker
-use one thread (``THREADS``): ``n`` workers on ``n`` cores, not ``n`` times the cores.
+use one thread (``processes.THREADS``): ``n`` workers on ``n`` cores, not ``n`` times the cores.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import queue
 import signal
@@ -27,11 +27,7 @@ import threading
 from collections import deque
 
 from ..i18n import Msg
-
-#: Set in a worker's environment: one thread for each numerical library a worker may load.
-THREADS = {name: "1" for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
-                                   "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS")}  # fmt: skip
-
+from .processes import exec_worker, fork_is_safe, fork_worker
 
 #: Files whose sandbox a worker starts while the parent builds the battery (at most
 #: ``PRESTART_ALL`` in all: each holds a loaded child).
@@ -77,33 +73,22 @@ def grade_one(path, cases, references, options, on_case=None, started=None):
 
 
 class _Worker:
-    """One worker: a fresh interpreter (``python -c``: it imports the grader, not this
-    process's ``__main__``, nor torch; fork would copy torch's threads and locks), talking
-    through a socket pair with ``multiprocessing``'s pickled messages."""
+    """One worker, talking through a socket pair with ``multiprocessing``'s pickled messages:
+    a fork of this process while that is safe (``fork_is_safe``: torch not imported, no other
+    thread), which costs nothing to start and shares what the CLI already imported; otherwise
+    a fresh interpreter (``python -P -c``: it imports the grader, not this process's
+    ``__main__``, nor torch). ``start`` begins sending (a thread: after every fork)."""
 
-    def __init__(self, language: str):
+    def __init__(self, language: str, fork: bool = False, others: tuple[int, ...] = ()):
         import socket
-        import subprocess
         from multiprocessing.connection import Connection
 
         ours, theirs = socket.socketpair()
-        env = {**os.environ, **{k: v for k, v in THREADS.items() if k not in os.environ}}
-        # the worker imports from this process's sys.path (-P: nothing where the teacher
-        # stands before that); its output is not this command's (--json stays one document)
-        code = (
-            "import sys, json; sys.path[:] = json.loads(sys.argv[3]); "
-            "from convtrace.check.parallel import serve; serve(*sys.argv[1:3])"
-        )
-        argv = [sys.executable, "-P", "-c", code, str(theirs.fileno()), language,
-                json.dumps(sys.path)]  # fmt: skip
         try:
-            self.process = subprocess.Popen(
-                argv,
-                pass_fds=(theirs.fileno(),),
-                env=env,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-            )
+            if fork:
+                self.process = fork_worker(theirs.fileno(), language, (ours.fileno(), *others))
+            else:
+                self.process = exec_worker(theirs.fileno(), language)
         finally:
             theirs.close()
         self.conn = Connection(ours.detach())
@@ -113,7 +98,10 @@ class _Worker:
         # does not read, and a battery bigger than the socket's buffer would stall the parent
         self._outbox: queue.SimpleQueue = queue.SimpleQueue()
         self._sender = threading.Thread(target=self._send_all, daemon=True)
+
+    def start(self) -> _Worker:
         self._sender.start()
+        return self
 
     def send(self, message) -> None:
         """Queue ``message`` for the worker, in order; never blocks."""
@@ -158,7 +146,13 @@ class Workers:
         from ..i18n import current_language
 
         self._language = current_language()
-        self.workers = [_Worker(self._language) for _ in range(max(1, jobs))]
+        fork = fork_is_safe()
+        self.workers: list[_Worker] = []
+        for _ in range(max(1, jobs)):  # every fork before any sender thread starts
+            others = tuple(w.conn.fileno() for w in self.workers)  # not the new worker's
+            self.workers.append(_Worker(self._language, fork, others))
+        for worker in self.workers:
+            worker.start()
 
     def __enter__(self):
         return self
@@ -227,7 +221,7 @@ class Workers:
                 except (EOFError, OSError):  # the worker stopped: its file, then a fresh one
                     record(worker, _lost(files[worker.file], worker))
                     waiting.extendleft(reversed(worker.ready))  # its sandboxes died with it
-                    fresh = _Worker(self._language)
+                    fresh = _Worker(self._language).start()
                     self.workers[self.workers.index(worker)] = fresh
                     begin(fresh)
                     continue

@@ -135,3 +135,52 @@ def test_jobs_0_is_one_per_core_this_process_may_use(monkeypatch):
         pytest.skip("no CPU affinity here")
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 2, 5})
     assert jobs_for(0) == parallel.default_jobs() == 3 and jobs_for(2) == 2
+
+
+def _python(code: str, **env) -> str:
+    import subprocess
+    import sys
+
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env={**os.environ, **env}, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.strip()
+
+
+WORKERS = (
+    "from convtrace.check.parallel import Workers\n"
+    "w = Workers(2)\n"
+    "print(' '.join(type(x.process).__name__ for x in w.workers))\n"
+    "w.close()\n"
+)
+
+
+def test_workers_fork_only_while_it_is_safe():
+    """A fresh grader forks its workers; once torch is imported (its threads and locks), or
+    when asked, they are fresh interpreters."""
+    assert _python(WORKERS) == "Forked Forked"
+    assert _python("import torch\n" + WORKERS) == "Popen Popen"
+    assert _python(WORKERS, CONVTRACE_WORKERS="exec") == "Popen Popen"
+
+
+def test_forked_and_fresh_workers_write_the_grade_book_of_one_at_a_time(tmp_path):
+    """The whole command in its own process (as a teacher runs it): forked workers, fresh
+    interpreters and --jobs 1 give the same grade book, a file whose child dies included."""
+    folder = tmp_path / "class"
+    folder.mkdir()
+    for name in ("correct_layers.py", "maxpool_overwrite.py", "python2_print.py"):
+        (folder / name).write_text((WILD / name).read_text())
+    (folder / "dies.py").write_text(DIES)
+    (folder / "raises.py").write_text("raise ValueError('at import')\n")
+    books = {}
+    for label, jobs, env in (("one", "1", {}), ("fork", "2", {}),
+                             ("exec", "2", {"CONVTRACE_WORKERS": "exec"})):  # fmt: skip
+        csv = tmp_path / f"{label}.csv"
+        _python("import sys\nfrom convtrace.cli.main import main\n"
+                f"sys.argv = ['convtrace', 'check', {str(folder)!r}, '--api', 'cs231n', "
+                f"'--jobs', {jobs!r}, '--csv', {str(csv)!r}]\n"
+                "try:\n    main()\nexcept SystemExit as e:\n    assert e.code in (0, 1), e.code\n",
+                **env)  # fmt: skip
+        books[label] = csv.read_bytes()
+    assert books["one"] == books["fork"] == books["exec"]
+    assert books["one"].count(b"\n") == 6  # the header and five files
