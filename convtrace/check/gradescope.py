@@ -126,9 +126,9 @@ def _max_scores(counted: list[CaseResult], points: dict[str, float] | None) -> l
     (a kind the points do not name is worth 0)."""
     if points is None:
         return [100.0 / len(counted)] * len(counted) if counted else []
-    per_kind: dict[str, int] = {}
-    for r in counted:
-        per_kind[r.case.spec.kind] = per_kind.get(r.case.spec.kind, 0) + 1
+    from collections import Counter
+
+    per_kind = Counter(r.case.spec.kind for r in counted)
     return [points.get(r.case.spec.kind, 0.0) / per_kind[r.case.spec.kind] for r in counted]
 
 
@@ -140,6 +140,20 @@ def _absent(counted: list[CaseResult], points: dict[str, float]) -> list[tuple[s
     return [(SECTIONS[k], v) for k, v in points.items() if k not in present and v > 0]
 
 
+def _test(name: str, number: int, worth: float, passed: bool, output: str, visibility: str):
+    """One entry of ``tests``: all of ``worth`` when passed, none otherwise."""
+    return {
+        "name": name,
+        "number": str(number),
+        "score": worth if passed else 0.0,
+        "max_score": worth,
+        "status": "passed" if passed else "failed",
+        "output": output,
+        "output_format": OUTPUT_FORMAT,
+        "visibility": visibility,
+    }
+
+
 def gradescope_document(
     result: FileResult, hide_cases: bool = False, seconds: float = 0.0, points=None
 ) -> dict:
@@ -149,35 +163,14 @@ def gradescope_document(
     shared evenly by the cases."""
     counted = [] if result.error is not None else result.counted
     tests = []
-    for number, (r, each) in enumerate(zip(counted, _max_scores(counted, points), strict=True), 1):
+    for r, each in zip(counted, _max_scores(counted, points), strict=True):
         passed = r.passed and not result.load_failure
-        tests.append(
-            {
-                "name": f"{r.case.name}: {r.case.describe()}",
-                "number": str(number),
-                "score": each if passed else 0.0,
-                "max_score": each,
-                "status": "passed" if passed else "failed",
-                "output": _case_output(r),
-                "output_format": OUTPUT_FORMAT,
-                "visibility": "hidden" if hide_cases else "visible",
-            }
-        )
+        tests.append(_test(f"{r.case.name}: {r.case.describe()}", len(tests) + 1, each, passed,
+                           _case_output(r), "hidden" if hide_cases else "visible"))  # fmt: skip
     for section, worth in _absent(counted, points or {}) if counted else []:
-        tests.append(
-            {
-                "name": _(section),
-                "number": str(len(tests) + 1),
-                "score": 0.0,
-                "max_score": worth,
-                "status": "failed",
-                "output": _("Not found in your file: nothing of {section} was graded.").format(
-                    section=_(section)
-                ),
-                "output_format": OUTPUT_FORMAT,
-                "visibility": "visible",
-            }
-        )
+        why = _("Not found in your file: nothing of {section} was graded.")
+        tests.append(_test(_(section), len(tests) + 1, worth, False,
+                           why.format(section=_(section)), "visible"))  # fmt: skip
     if result.error is not None:
         score = 0.0
     elif points is None:
